@@ -1,0 +1,66 @@
+/*
+ * JSON helpers over jsmn (built with JSMN_PARENT_LINKS). The token array
+ * grows as needed up to a cap; lookups walk tokens, never the text.
+ */
+#ifndef NRO_JSON_H
+#define NRO_JSON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JSMN_PARENT_LINKS
+#define JSMN_HEADER
+#include <jsmn.h>
+
+#define NRO_JSON_TOKENS_MAX (4u << 20) /* tokens, not bytes */
+
+struct nro_json {
+	const char *js; /* borrowed: the caller keeps the text alive */
+	size_t len;
+	jsmntok_t *tok; /* owned */
+	unsigned ntok, cap, max;
+};
+
+/* Initializes j; max tokens (0 = NRO_JSON_TOKENS_MAX). Allocates nothing. */
+void nro_json_init(struct nro_json *j, unsigned max);
+/* Frees the token array; j may be parsed into again after nro_json_init. */
+void nro_json_free(struct nro_json *j);
+/* Parses js[0..len); keeps the token array for reuse across calls. Returns 0,
+ * or -1 with a static reason ("truncated", "invalid JSON", "too many tokens",
+ * "out of memory", "empty"). */
+int nro_json_parse(struct nro_json *j, const char *js, size_t len, const char **why);
+
+/* Index of the token after the whole subtree at i (its next sibling). */
+int nro_json_skip(const struct nro_json *j, int i);
+/* Value of key in object i, or -1 (also when i is not an object). */
+int nro_json_key(const struct nro_json *j, int i, const char *key);
+/* Dotted path from i: "node.memory.availableBytes"; numeric parts index
+ * arrays ("items.0.name"). -1 when any step is missing. */
+int nro_json_path(const struct nro_json *j, int i, const char *path);
+/* Child n of array i (0-based), or -1. */
+int nro_json_index(const struct nro_json *j, int i, int n);
+/* Iterate an array's elements or an object's values:
+ *   for (int c = nro_json_first(j, arr); c >= 0; c = nro_json_next(j, arr, c))
+ * For objects, c is the key token; its value is c + 1. */
+int nro_json_first(const struct nro_json *j, int i);
+int nro_json_next(const struct nro_json *j, int parent, int c);
+
+int nro_json_is_null(const struct nro_json *j, int i);
+/* Token i equals the string s (raw text compare; escapes are not decoded). */
+int nro_json_eq(const struct nro_json *j, int i, const char *s);
+/* Exact integers: whole token, no fraction or exponent, range-checked. 0/-1. */
+int nro_json_i64(const struct nro_json *j, int i, int64_t *out);
+int nro_json_u64(const struct nro_json *j, int i, uint64_t *out);
+/* A JSON number as a double (finite). 0/-1. */
+int nro_json_f64(const struct nro_json *j, int i, double *out);
+int nro_json_bool(const struct nro_json *j, int i, int *out);
+/* Decodes the string token i (escapes, \uXXXX incl. surrogate pairs ->
+ * UTF-8) into out[0..outlen), NUL-terminated. Returns its length, or -1 if
+ * not a string, malformed, or too long. */
+int nro_json_str(const struct nro_json *j, int i, char *out, size_t outlen);
+/* RFC 3339 timestamp string ("2026-11-25T21:00:00Z", fractions and offsets)
+ * as Unix milliseconds. 0/-1. */
+int nro_json_time_ms(const struct nro_json *j, int i, int64_t *out);
+int nro_parse_rfc3339_ms(const char *s, size_t len, int64_t *out);
+
+#endif

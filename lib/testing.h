@@ -1,0 +1,51 @@
+/*
+ * A tiny unit-test harness: each test case prints "ok - name" or
+ * "not ok - name" (TAP-like), so tests/run.sh can count them; failed checks
+ * print file:line and the expression to stderr.
+ *
+ *   TEST(decodes_header) { CHECK(x == 1); CHECK_STR(a, "b"); }
+ *   int main(void) { RUN(decodes_header); return testing_done(); }
+ */
+#ifndef NRO_TESTING_H
+#define NRO_TESTING_H
+
+#include <stdio.h>
+#include <string.h>
+
+static int testing_failed_now, testing_pass, testing_fail;
+
+#define TEST(name) static void name(void)
+#define CHECK(c)                                                                          \
+	do {                                                                              \
+		if (!(c)) {                                                               \
+			fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #c); \
+			testing_failed_now = 1;                                           \
+		}                                                                         \
+	} while (0)
+#define CHECK_STR(a, b)                                                                       \
+	do {                                                                                  \
+		const char *ca_ = (a), *cb_ = (b);                                            \
+		if (!ca_ || !cb_ || strcmp(ca_, cb_) != 0) {                                  \
+			fprintf(stderr, "%s:%d: \"%s\" != \"%s\"\n", __FILE__, __LINE__,       \
+				ca_ ? ca_ : "(null)", cb_ ? cb_ : "(null)");                   \
+			testing_failed_now = 1;                                               \
+		}                                                                             \
+	} while (0)
+#define RUN(name)                                                                   \
+	do {                                                                        \
+		testing_failed_now = 0;                                             \
+		name();                                                             \
+		printf("%s - %s\n", testing_failed_now ? "not ok" : "ok", #name);   \
+		if (testing_failed_now)                                             \
+			testing_fail++;                                             \
+		else                                                                \
+			testing_pass++;                                             \
+		fflush(stdout);                                                     \
+	} while (0)
+
+static inline int testing_done(void)
+{
+	return testing_fail ? 1 : 0;
+}
+
+#endif

@@ -1,0 +1,113 @@
+/*
+ * Common tool plumbing: the flags and NRO_* variables of DESIGN.md,
+ * durations, s6 readiness, signals inside the poll loop (signalfd), and a
+ * drift-free poll schedule on the monotonic clock.
+ *
+ * Options are table-driven: a tool passes its own table, plus a mask of
+ * which common groups it takes; the environment is read first, then argv,
+ * so a flag overrides a variable. --help prints both tables.
+ */
+#ifndef NRO_TOOL_H
+#define NRO_TOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kubelet.h"
+
+enum nro_opt_type {
+	NRO_OPT_FLAG,  /* int*: set to 1, or from env "1"/"true"/"yes" */
+	NRO_OPT_STR,   /* const char**: points into argv or environ */
+	NRO_OPT_DUR,   /* int64_t* milliseconds: "500ms", "15s", "5m", "1h" */
+	NRO_OPT_UINT,  /* uint64_t*: decimal */
+	NRO_OPT_FUNC,  /* fn(dst, value, err, errlen); may repeat (e.g. --set) */
+};
+
+struct nro_optdef {
+	const char *name;  /* long name without "--" */
+	char short_name;   /* 0 = none */
+	const char *env;   /* NULL = none */
+	enum nro_opt_type type;
+	void *dst;
+	/* NRO_OPT_FUNC only: returns 0, or -1 with a reason in err. */
+	int (*fn)(void *dst, const char *value, char *err, size_t errlen);
+	const char *arg;   /* placeholder in --help, e.g. "URL" */
+	const char *help;
+};
+
+/* Groups of common options a tool takes. */
+#define NRO_COMMON_KUBELET 0x01u /* --kubelet --token-file --ca-file --cert-file --key-file --insecure-skip-verify --timeout */
+#define NRO_COMMON_POLL 0x02u    /* --node --interval --once */
+#define NRO_COMMON_OUTPUT 0x04u  /* -o */
+#define NRO_COMMON_INPUT 0x08u   /* -i */
+
+struct nro_tool {
+	const char *prog;
+	const char *summary; /* one line for --help */
+	unsigned groups;
+	struct nro_kubelet_cfg kubelet;
+	const char *node;
+	int64_t interval_ms;
+	int once;
+	const char *output, *input; /* NULL = the tool's default address */
+	int ready_fd;               /* -1 = none */
+	const char *run_dir;
+	int verbose;
+	int sigfd; /* signalfd for TERM, INT, HUP; -1 before nro_signals_init */
+};
+
+/*
+ * Parses env then argv into t. On --help prints usage to stdout and exits 0;
+ * --version likewise; a bad flag or value prints one line naming it and
+ * exits 100. extra may be NULL; it ends with a zeroed entry. Positional
+ * arguments are refused unless positional is non-NULL, where they are stored
+ * (up to max_positional; *npositional gets the count).
+ */
+void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, unsigned groups,
+		   int64_t default_interval_ms, const struct nro_optdef *extra, int argc,
+		   char **argv);
+
+/* Parses a duration ("0", "250ms", "15s", "5m", "1h", "1m30s") into
+ * milliseconds. Returns 0, or -1 for anything else (no sign, no overflow). */
+int nro_parse_duration(const char *s, int64_t *ms);
+/* Parses a decimal unsigned 64-bit integer, whole string. 0 or -1. */
+int nro_parse_u64(const char *s, uint64_t *out);
+
+/* Writes "\n" to t->ready_fd and closes it (s6 readiness); no-op if -1. */
+void nro_ready(struct nro_tool *t);
+
+/* Blocks SIGTERM, SIGINT, SIGHUP and opens t->sigfd; ignores SIGPIPE. */
+void nro_signals_init(struct nro_tool *t);
+enum { NRO_SIG_NONE = 0, NRO_SIG_TERM = 1, NRO_SIG_HUP = 2 };
+/* Reads one pending signal from t->sigfd (non-blocking). */
+int nro_signal_read(struct nro_tool *t);
+
+/* Monotonic and wall clocks in milliseconds. */
+int64_t nro_mono_ms(void);
+int64_t nro_wall_ms(void);
+
+/* Drift-free schedule: ticks at start + k*interval. If the caller fell more
+ * than one interval behind, missed ticks are skipped, never bunched. */
+struct nro_sched {
+	int64_t next_ms, interval_ms;
+};
+void nro_sched_init(struct nro_sched *s, int64_t interval_ms, int64_t now_ms);
+/* Returns the next tick (monotonic ms) and advances past now. */
+int64_t nro_sched_advance(struct nro_sched *s, int64_t now_ms);
+
+/*
+ * Waits until monotonic time deadline_ms, a signal, or extra_fd readable
+ * (-1 = none). Returns NRO_SIG_TERM / NRO_SIG_HUP on a signal, 3 when
+ * extra_fd is readable, 0 at the deadline.
+ */
+enum { NRO_WAIT_DEADLINE = 0, NRO_WAIT_FD = 3 };
+int nro_wait(struct nro_tool *t, int64_t deadline_ms, int extra_fd);
+
+/* The node name: --node, else hostname. Returns a static or t's string. */
+const char *nro_tool_node(struct nro_tool *t);
+
+/* Default addresses under NRO_RUN_DIR (returned in a static buffer per call site). */
+const char *nro_records_addr(const struct nro_tool *t); /* ipc://RUN/records.ipc */
+const char *nro_events_addr(const struct nro_tool *t);  /* ipc://RUN/events.ipc */
+
+#endif
