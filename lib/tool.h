@@ -29,7 +29,8 @@ struct nro_optdef {
 	const char *env;   /* NULL = none */
 	enum nro_opt_type type;
 	void *dst;
-	/* NRO_OPT_FUNC only: returns 0, or -1 with a reason in err. */
+	/* NRO_OPT_FUNC only: returns 0, or -1 with a reason in err. value is only
+	 * valid during the call: copy what you keep. */
 	int (*fn)(void *dst, const char *value, char *err, size_t errlen);
 	const char *arg;   /* placeholder in --help, e.g. "URL" */
 	const char *help;
