@@ -168,7 +168,7 @@ struct nro_enc {
 	uint8_t *buf;
 	size_t len, cap, max;
 	uint32_t count;
-	int failed; /* sticky: a put ran past max or out of memory */
+	int failed; /* sticky: the header could not be written (out of memory) */
 };
 
 /* Initializes e with the given hard cap (0 = NRO_MSG_MAX). No allocation yet. */
@@ -178,8 +178,10 @@ void nro_enc_free(struct nro_enc *e);
 /* Starts a message, discarding anything encoded before. Strings are copied. */
 void nro_enc_begin(struct nro_enc *e, uint8_t kind, uint64_t seq, int64_t ts_ms,
 		   const char *source, const char *node);
-/* Append one entry of the begun kind; attrs are copied. Return 0, or -1
- * once the message would pass the cap (the message so far stays valid). */
+/* Append one entry of the begun kind; attrs are copied. Return 0, or -1 if
+ * the entry does not fit under the cap, is of another kind, or breaks a rule
+ * of the format (empty name, NaN where forbidden, too many attrs); the
+ * message so far stays valid, so the caller can flush and start another. */
 int nro_enc_metric(struct nro_enc *e, const struct nro_metric *m);
 int nro_enc_state(struct nro_enc *e, const struct nro_state *s);
 int nro_enc_health(struct nro_enc *e, const struct nro_health *h);
