@@ -416,8 +416,52 @@ TEST(names)
 	CHECK_STR(b, "abc");
 }
 
-int main(void)
+/* --sample: writes one framed record of every kind to stdout, for the shell
+ * tests that feed nro-dump and the independent Python decoder. */
+static void put_framed(const uint8_t *b, size_t len)
 {
+	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
+			  (uint8_t)len};
+	fwrite(hdr, 1, 4, stdout);
+	fwrite(b, 1, len, stdout);
+}
+
+static int write_sample(void)
+{
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	put_framed(e.buf, encode_metric(&e, 15850561536.0));
+	put_framed(e.buf, encode_metric(&e, NAN));
+	put_framed(e.buf, encode_event(&e));
+	nro_enc_begin(&e, NRO_KIND_STATE, 9, 1764104400000LL, "collector-pods", "n1");
+	struct nro_state s = {{NRO_OBJ_POD, nro_s("kube-system"), nro_s("coredns-1"), nro_s(""),
+			       nro_s("")},
+			      nro_s("pod.phase"),
+			      nro_s("Running"),
+			      2,
+			      1764104300000LL,
+			      0,
+			      NULL};
+	nro_enc_state(&e, &s);
+	put_framed(e.buf, nro_enc_finish(&e));
+	nro_enc_begin(&e, NRO_KIND_HEALTH, 10, 1764104400001LL, "collector-healthz", "n1");
+	struct nro_health h = {NRO_HEALTH_DEGRADED, 500, 10000, 1500, 61, nro_s("/healthz"),
+			       nro_s("syncloop failing")};
+	nro_enc_health(&e, &h);
+	put_framed(e.buf, nro_enc_finish(&e));
+	nro_enc_begin(&e, NRO_KIND_ERROR, 11, 1764104400002LL, "collector-summary", "n1");
+	struct nro_error x = {NRO_ERR_TIMEOUT, 0, nro_s("/stats/summary"),
+			      nro_s("timed out after 5000 ms")};
+	nro_enc_error(&e, &x);
+	put_framed(e.buf, nro_enc_finish(&e));
+	nro_enc_free(&e);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--sample") == 0)
+		return write_sample();
 	RUN(metric_round_trip);
 	RUN(metric_values_nan_inf_allowed);
 	RUN(state_round_trip);

@@ -43,6 +43,7 @@ struct nro_in {
 	size_t len, cap, need;
 	nng_msg *msg;      /* owned: last nng message returned */
 	uint64_t oversized; /* frames refused for length */
+	int truncated;      /* the pipe ended inside a frame */
 };
 
 /* Opens a subscriber on addr ("-" = stdin); topics is a string of kind bytes
@@ -51,7 +52,7 @@ int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode
 		char *err, size_t errlen);
 /* A descriptor that polls readable when nro_in_recv may have a record. */
 int nro_in_fd(struct nro_in *in);
-/* Non-blocking receive. Returns 1 with *buf/*len (valid until the next call,
+/* Non-blocking receive. Returns 1 with buf and len set (valid until the next call,
  * owned by in), 0 if nothing is ready, -1 at end of input (pipe EOF). A
  * frame over NRO_MSG_MAX on a pipe is a fatal desync: -1 with in->eof. */
 int nro_in_recv(struct nro_in *in, const uint8_t **buf, size_t *len);
