@@ -8,9 +8,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* jsmn's implementation is compiled once, in json.c (which includes
+ * <jsmn.h> without JSMN_HEADER before this header); everyone else gets the
+ * declarations only. Every user must see the same jsmntok_t layout. */
+#ifndef JSMN_PARENT_LINKS
 #define JSMN_PARENT_LINKS
+#endif
+#ifndef JSMN_HEADER
 #define JSMN_HEADER
+#endif
 #include <jsmn.h>
+_Static_assert(sizeof(jsmntok_t) == 5 * sizeof(int),
+	       "jsmn.h was included without JSMN_PARENT_LINKS before json.h");
 
 #define NRO_JSON_TOKENS_MAX (4u << 20) /* tokens, not bytes */
 
@@ -25,9 +34,11 @@ struct nro_json {
 void nro_json_init(struct nro_json *j, unsigned max);
 /* Frees the token array; j may be parsed into again after nro_json_init. */
 void nro_json_free(struct nro_json *j);
-/* Parses js[0..len); keeps the token array for reuse across calls. Returns 0,
- * or -1 with a static reason ("truncated", "invalid JSON", "too many tokens",
- * "out of memory", "empty"). */
+/* Parses js[0..len) (RFC 8259: one value, commas/colons/literals/numbers
+ * checked; string contents are checked when decoded); keeps the token array
+ * for reuse across calls. Returns 0, or -1 with a static reason ("truncated",
+ * "invalid JSON", "too many tokens", "out of memory", "empty", "too large"
+ * (len > INT_MAX)). Allocates: j owns the token array on every path. */
 int nro_json_parse(struct nro_json *j, const char *js, size_t len, const char **why);
 
 /* Index of the token after the whole subtree at i (its next sibling). */
@@ -46,7 +57,8 @@ int nro_json_first(const struct nro_json *j, int i);
 int nro_json_next(const struct nro_json *j, int parent, int c);
 
 int nro_json_is_null(const struct nro_json *j, int i);
-/* Token i equals the string s (raw text compare; escapes are not decoded). */
+/* Token i equals the string s (raw text compare; escapes are not decoded).
+ * nro_json_key() and nro_json_path() do decode keys that hold escapes. */
 int nro_json_eq(const struct nro_json *j, int i, const char *s);
 /* Exact integers: whole token, no fraction or exponent, range-checked. 0/-1. */
 int nro_json_i64(const struct nro_json *j, int i, int64_t *out);
@@ -56,10 +68,14 @@ int nro_json_f64(const struct nro_json *j, int i, double *out);
 int nro_json_bool(const struct nro_json *j, int i, int *out);
 /* Decodes the string token i (escapes, \uXXXX incl. surrogate pairs ->
  * UTF-8) into out[0..outlen), NUL-terminated. Returns its length, or -1 if
- * not a string, malformed, or too long. */
+ * not a string, malformed (raw control character, bad escape, lone
+ * surrogate, \u0000 which a C string cannot hold), or too long. Other raw
+ * bytes are copied as they are. */
 int nro_json_str(const struct nro_json *j, int i, char *out, size_t outlen);
 /* RFC 3339 timestamp string ("2026-11-25T21:00:00Z", fractions and offsets)
- * as Unix milliseconds. 0/-1. */
+ * as Unix milliseconds (fraction truncated to ms; 'T'/'t'/' ' and 'Z'/'z'
+ * accepted; seconds may be 60). Years 0000-9999; no locale or libc time
+ * functions involved. 0/-1. */
 int nro_json_time_ms(const struct nro_json *j, int i, int64_t *out);
 int nro_parse_rfc3339_ms(const char *s, size_t len, int64_t *out);
 
