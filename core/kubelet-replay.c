@@ -50,6 +50,8 @@ static const char SUMMARY[] =
 	"  FILE.truncate  send only this many body bytes, announcing the full\n"
 	"                 Content-Length, then drop the connection\n"
 	"  FILE.repeat    send FILE's content N times as one body (huge bodies)\n"
+	"  FILE.chunked   (any content) send the body chunked, without Content-Length,\n"
+	"                 as the kubelet does for large bodies\n"
 	"\n"
 	"Scenarios: --scenario DIR holds step-000/, step-001/, ... A path is looked\n"
 	"up in the current step, then earlier steps down to step-000, then DIR/base/,\n"
@@ -328,6 +330,7 @@ struct body {
 	size_t len;
 	uint64_t total;    /* len * repeat */
 	uint64_t truncate; /* UINT64_MAX = none */
+	int chunked;
 };
 
 static ssize_t body_reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -563,7 +566,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	unsigned status = MHD_HTTP_OK;
 	uint64_t truncate = UINT64_MAX, repeat = 1;
 	int64_t delay_ms = 0;
-	int forever = 0;
+	int forever = 0, chunked = 0;
 	const char *bad = NULL;
 	if (sidecar(f.path, "status", v, sizeof v)) {
 		uint64_t s;
@@ -583,6 +586,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	if (!bad && sidecar(f.path, "repeat", v, sizeof v) &&
 	    (nro_parse_u64(v, &repeat) != 0 || repeat == 0))
 		bad = "repeat";
+	if (!bad && sidecar(f.path, "chunked", v, sizeof v))
+		chunked = 1;
 	if (bad) {
 		nro_warn("%s.%s: bad value '%s'", f.path, bad, v);
 		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
@@ -617,8 +622,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		repeat = REPEAT_TOTAL_MAX / b->len;
 	b->total = (uint64_t)b->len * repeat;
 	b->truncate = truncate < b->total ? truncate : UINT64_MAX;
-	struct MHD_Response *r =
-		MHD_create_response_from_callback(b->total, 64 * 1024, body_reader, b, body_free);
+	b->chunked = chunked;
+	struct MHD_Response *r = MHD_create_response_from_callback(
+		chunked ? MHD_SIZE_UNKNOWN : b->total, 64 * 1024, body_reader, b, body_free);
 	if (!r) {
 		body_free(b);
 		return MHD_NO;
