@@ -1,0 +1,737 @@
+/*
+ * Streaming Prometheus text-format parser (see prom.h for the grammar).
+ *
+ * Bytes are appended to one line buffer until a '\n' arrives; the complete
+ * line is then parsed in place: names and label values are NUL-terminated
+ * and unescaped inside the buffer, so a sample costs no allocation. The
+ * buffer grows by doubling up to line_max and never beyond; a longer line is
+ * counted as malformed and its remaining bytes are dropped up to the next
+ * newline.
+ */
+#include "prom.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "record.h"
+
+#define LINE_FIRST 4096u
+#define LINE_MIN 64u
+
+void nro_prom_init(struct nro_prom *p, size_t line_max, nro_prom_fn fn, void *ctx)
+{
+	memset(p, 0, sizeof *p);
+	p->line_max = line_max ? line_max : NRO_PROM_LINE_MAX;
+	if (p->line_max < LINE_MIN)
+		p->line_max = LINE_MIN;
+	p->fn = fn;
+	p->ctx = ctx;
+	nro_prom_reset(p);
+}
+
+void nro_prom_free(struct nro_prom *p)
+{
+	free(p->line);
+	p->line = NULL;
+	p->line_cap = 0;
+	p->len = 0;
+}
+
+void nro_prom_reset(struct nro_prom *p)
+{
+	p->lines = p->samples = p->malformed = p->filtered = 0;
+	p->bad_why = NULL;
+	p->bad_line = 0;
+	p->eof = 0;
+	p->error = NULL;
+	p->len = 0;
+	p->skipping = 0;
+	p->failed = 0;
+	p->fam_len = 0;
+	p->family[0] = '\0';
+	p->fam_type = NRO_MT_UNTYPED;
+	p->fam_keep = -1;
+}
+
+void nro_prom_set_filter(struct nro_prom *p, const struct nro_prom_filter *f)
+{
+	p->filter = f;
+	p->fam_keep = -1;
+}
+
+/* ---- character classes and small readers ------------------------------ */
+
+static int blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int alpha_(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+static int digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int xdigit(char c)
+{
+	return digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+static int name_start(char c)
+{
+	return alpha_(c) || c == ':';
+}
+
+static int name_char(char c)
+{
+	return alpha_(c) || digit(c) || c == ':';
+}
+
+static char *skip_blanks(char *s, const char *end)
+{
+	while (s < end && blank(*s))
+		s++;
+	return s;
+}
+
+/* s[0..n) equals the lower-case word w, ignoring ASCII case. */
+static int ieq(const char *s, size_t n, const char *w)
+{
+	size_t k = 0;
+	for (; k < n && w[k]; k++) {
+		char c = s[k];
+		if (c >= 'A' && c <= 'Z')
+			c = (char)(c - 'A' + 'a');
+		if (c != w[k])
+			return 0;
+	}
+	return k == n && w[k] == '\0';
+}
+
+/* A float as Go's strconv.ParseFloat(s, 64) reads it; s[n] must be NUL.
+ * 0/-1. */
+static int parse_float(const char *s, size_t n, double *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	if (n == 0)
+		return -1;
+	if (s[0] == '+' || s[0] == '-') {
+		neg = s[0] == '-';
+		i = 1;
+	}
+	if (ieq(s + i, n - i, "inf") || ieq(s + i, n - i, "infinity")) {
+		*out = neg ? -INFINITY : INFINITY;
+		return 0;
+	}
+	if (i == 0 && ieq(s, n, "nan")) {
+		*out = NAN;
+		return 0;
+	}
+	/* check the grammar first: strtod also takes "nan(...)", blanks, ... */
+	size_t m = 0;
+	if (n - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
+		i += 2;
+		while (i < n && xdigit(s[i]))
+			i++, m++;
+		if (i < n && s[i] == '.')
+			for (i++; i < n && xdigit(s[i]); i++)
+				m++;
+		if (m == 0 || i >= n || (s[i] != 'p' && s[i] != 'P'))
+			return -1;
+	} else {
+		while (i < n && digit(s[i]))
+			i++, m++;
+		if (i < n && s[i] == '.')
+			for (i++; i < n && digit(s[i]); i++)
+				m++;
+		if (m == 0)
+			return -1;
+		if (i < n && s[i] != 'e' && s[i] != 'E')
+			return -1;
+	}
+	if (i < n) { /* exponent */
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !digit(s[i]))
+			return -1;
+		while (i < n && digit(s[i]))
+			i++;
+		if (i != n)
+			return -1;
+	}
+	char *e;
+	errno = 0;
+	double v = strtod(s, &e);
+	if (e != s + n || (errno == ERANGE && isinf(v)))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* An int64 in decimal with an optional sign. 0/-1. */
+static int parse_i64(const char *s, size_t n, int64_t *out)
+{
+	size_t i = 0;
+	int neg = 0;
+	uint64_t v = 0, lim = (uint64_t)INT64_MAX;
+	if (n > 0 && (s[0] == '+' || s[0] == '-')) {
+		neg = s[0] == '-';
+		lim += (uint64_t)neg;
+		i = 1;
+	}
+	if (i >= n)
+		return -1;
+	for (; i < n; i++) {
+		if (!digit(s[i]))
+			return -1;
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (lim - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (neg)
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	else
+		*out = (int64_t)v;
+	return 0;
+}
+
+/* Well-formed UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF). */
+static int utf8_ok(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n) {
+		unsigned c = s[i];
+		size_t k;
+		unsigned cp;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xC2 && c <= 0xDF) {
+			k = 1, cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			k = 2, cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			k = 3, cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (n - i - 1 < k)
+			return 0;
+		for (size_t t = 1; t <= k; t++) {
+			if ((s[i + t] & 0xC0) != 0x80)
+				return 0;
+			cp = cp << 6 | (s[i + t] & 0x3Fu);
+		}
+		if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+		    (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+			return 0;
+		i += k + 1;
+	}
+	return 1;
+}
+
+/* ---- lines ------------------------------------------------------------- */
+
+static int bad(struct nro_prom *p, const char *why)
+{
+	p->malformed++;
+	p->bad_why = why;
+	p->bad_line = p->lines;
+	return 0;
+}
+
+static int family_keep(const struct nro_prom *p, const char *family)
+{
+	return !p->filter || nro_prom_filter_match(p->filter, family);
+}
+
+/* "# ..." with s just past the '#'. */
+static int comment(struct nro_prom *p, char *s, char *end)
+{
+	s = skip_blanks(s, end);
+	char *w = s;
+	while (s < end && !blank(*s))
+		s++;
+	size_t wn = (size_t)(s - w);
+	int help = wn == 4 && memcmp(w, "HELP", 4) == 0;
+	int type = wn == 4 && memcmp(w, "TYPE", 4) == 0;
+	if (wn == 3 && memcmp(w, "EOF", 3) == 0 && skip_blanks(s, end) == end) {
+		p->eof = 1;
+		return 0;
+	}
+	if (!help && !type)
+		return 0; /* a plain comment */
+	s = skip_blanks(s, end);
+	if (s == end)
+		return 0; /* "# HELP" alone: a plain comment, as in Go's parser */
+	char *name = s;
+	if (!name_start(*s))
+		return bad(p, "invalid metric name in HELP/TYPE");
+	while (s < end && name_char(*s))
+		s++;
+	size_t nlen = (size_t)(s - name);
+	if (s < end && !blank(*s))
+		return bad(p, "invalid metric name in HELP/TYPE");
+	if (nlen >= sizeof p->family)
+		return bad(p, "family name too long");
+	s = skip_blanks(s, end);
+	int t = NRO_MT_UNTYPED;
+	if (help) {
+		for (; s < end; s++) /* the docstring: only \\ and \n escapes */
+			if (*s == '\\' && (++s == end || (*s != '\\' && *s != 'n')))
+				return bad(p, "invalid escape in HELP");
+	} else {
+		char *tw = s;
+		while (s < end && !blank(*s))
+			s++;
+		size_t tn = (size_t)(s - tw);
+		if (skip_blanks(s, end) != end)
+			return bad(p, "unexpected text after TYPE");
+#define IS(word) (tn == sizeof word - 1 && memcmp(tw, word, tn) == 0)
+		if (IS("counter"))
+			t = NRO_MT_COUNTER;
+		else if (IS("gauge"))
+			t = NRO_MT_GAUGE;
+		else if (IS("histogram"))
+			t = NRO_MT_HISTOGRAM;
+		else if (IS("summary"))
+			t = NRO_MT_SUMMARY;
+		else if (IS("untyped") || IS("unknown"))
+			t = NRO_MT_UNTYPED;
+		else
+			return bad(p, "unknown metric type");
+#undef IS
+	}
+	if (nlen != p->fam_len || memcmp(name, p->family, nlen) != 0) {
+		memcpy(p->family, name, nlen);
+		p->family[nlen] = '\0';
+		p->fam_len = nlen;
+		p->fam_type = NRO_MT_UNTYPED;
+		p->fam_keep = -1;
+	}
+	if (type)
+		p->fam_type = t;
+	return 0;
+}
+
+enum { SFX_NONE, SFX_BUCKET, SFX_SUM, SFX_COUNT, SFX_TOTAL };
+
+/* Whether name[0..n) belongs to the current family; *sfx says how. */
+static int in_family(const struct nro_prom *p, const char *name, size_t n, int *sfx)
+{
+	size_t f = p->fam_len;
+	*sfx = SFX_NONE;
+	if (f == 0 || n < f || memcmp(name, p->family, f) != 0)
+		return 0;
+	const char *x = name + f;
+	size_t xn = n - f;
+#define SUFFIX(word) (xn == sizeof word - 1 && memcmp(x, word, xn) == 0)
+	if (xn == 0)
+		return 1;
+	if (p->fam_type == NRO_MT_HISTOGRAM || p->fam_type == NRO_MT_SUMMARY) {
+		if (p->fam_type == NRO_MT_HISTOGRAM && SUFFIX("_bucket"))
+			*sfx = SFX_BUCKET;
+		else if (SUFFIX("_sum"))
+			*sfx = SFX_SUM;
+		else if (SUFFIX("_count"))
+			*sfx = SFX_COUNT;
+	} else if (p->fam_type == NRO_MT_COUNTER && SUFFIX("_total")) {
+		*sfx = SFX_TOTAL;
+	}
+#undef SUFFIX
+	return *sfx != SFX_NONE;
+}
+
+static const char *label_value(const struct nro_prom_sample *s, const char *name)
+{
+	for (unsigned i = 0; i < s->nlabels; i++)
+		if (strcmp(s->labels[i].name, name) == 0)
+			return s->labels[i].value;
+	return NULL;
+}
+
+/* {a="b",...} with s just past the '{'; *sp is left past the '}'. */
+static int labels(struct nro_prom *p, char **sp, char *end)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	char *s = *sp;
+	for (;;) {
+		s = skip_blanks(s, end);
+		if (s < end && *s == '}') {
+			s++;
+			break;
+		}
+		char *ln = s;
+		if (s >= end || !alpha_(*s))
+			return bad(p, "invalid label name"), -1;
+		while (s < end && (alpha_(*s) || digit(*s)))
+			s++;
+		char *lend = s;
+		s = skip_blanks(s, end);
+		if (s >= end || *s != '=')
+			return bad(p, "expected '=' after label name"), -1;
+		s = skip_blanks(s + 1, end);
+		if (s >= end || *s != '"')
+			return bad(p, "expected '\"' to open label value"), -1;
+		char *val = ++s, *o = s;
+		int high = 0;
+		for (;;) {
+			if (s >= end)
+				return bad(p, "unterminated label value"), -1;
+			char c = *s++;
+			if (c == '"')
+				break;
+			if (c == '\\') {
+				if (s >= end)
+					return bad(p, "unterminated label value"), -1;
+				c = *s++;
+				if (c == 'n')
+					c = '\n';
+				else if (c != '\\' && c != '"')
+					return bad(p, "invalid escape in label value"), -1;
+			} else if (c == '\0') {
+				return bad(p, "NUL byte in label value"), -1;
+			}
+			high |= c & 0x80;
+			*o++ = c;
+		}
+		*lend = '\0'; /* both are behind s now */
+		*o = '\0';
+		if (high && !utf8_ok((const unsigned char *)val, (size_t)(o - val)))
+			return bad(p, "label value is not UTF-8"), -1;
+		if (smp->nlabels == NRO_PROM_LABELS_MAX)
+			return bad(p, "too many labels"), -1;
+		for (unsigned i = 0; i < smp->nlabels; i++)
+			if (strcmp(smp->labels[i].name, ln) == 0)
+				return bad(p, "duplicate label name"), -1;
+		smp->labels[smp->nlabels].name = ln;
+		smp->labels[smp->nlabels].value = val;
+		smp->nlabels++;
+		s = skip_blanks(s, end);
+		if (s < end && *s == ',') {
+			s++;
+			continue;
+		}
+		if (s < end && *s == '}') {
+			s++;
+			break;
+		}
+		return bad(p, "expected ',' or '}' after label value"), -1;
+	}
+	*sp = s;
+	return 0;
+}
+
+static int sample(struct nro_prom *p, char *s, char *end)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	char *name = s;
+	if (!name_start(*s))
+		return bad(p, "invalid metric name");
+	while (s < end && name_char(*s))
+		s++;
+	size_t nlen = (size_t)(s - name);
+	char next = s < end ? *s : '\0';
+	if (next != '{' && !blank(next))
+		return bad(p, next ? "invalid metric name" : "missing value");
+	*s++ = '\0';
+	int sfx, keep;
+	if (in_family(p, name, nlen, &sfx)) {
+		smp->family = p->family;
+		smp->type = p->fam_type;
+		if (p->fam_keep < 0)
+			p->fam_keep = family_keep(p, p->family);
+		keep = p->fam_keep;
+	} else {
+		smp->family = name;
+		smp->type = NRO_MT_UNTYPED;
+		keep = family_keep(p, name);
+	}
+	if (!keep) {
+		p->filtered++;
+		return 0;
+	}
+	smp->name = name;
+	smp->nlabels = 0;
+	smp->has_ts = 0;
+	smp->ts_ms = 0;
+	smp->line = p->lines;
+	if (blank(next)) {
+		s = skip_blanks(s, end);
+		if (s < end && *s == '{') {
+			next = '{';
+			s++;
+		}
+	}
+	if (next == '{') {
+		if (labels(p, &s, end) < 0)
+			return 0;
+		s = skip_blanks(s, end);
+	}
+	if (s >= end)
+		return bad(p, "missing value");
+	char *v = s;
+	while (s < end && !blank(*s))
+		s++;
+	size_t vn = (size_t)(s - v);
+	char *t = skip_blanks(s, end);
+	*s = '\0';
+	if (parse_float(v, vn, &smp->value) < 0)
+		return bad(p, "invalid value");
+	if (t < end) {
+		char *te = t;
+		while (te < end && !blank(*te))
+			te++;
+		if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
+			return bad(p, "invalid timestamp");
+		if (skip_blanks(te, end) != end)
+			return bad(p, "unexpected text after timestamp");
+		smp->has_ts = 1;
+	}
+	if (smp->type == NRO_MT_HISTOGRAM && sfx == SFX_BUCKET) {
+		const char *le = label_value(smp, "le");
+		double d;
+		if (!le || parse_float(le, strlen(le), &d) < 0)
+			return bad(p, "histogram bucket without a valid le label");
+	}
+	if (smp->type == NRO_MT_SUMMARY && sfx == SFX_NONE) {
+		const char *q = label_value(smp, "quantile");
+		double d;
+		if (!q || parse_float(q, strlen(q), &d) < 0)
+			return bad(p, "summary quantile without a valid quantile label");
+	}
+	if (p->fn && p->fn(p->ctx, smp) < 0) {
+		p->failed = 1;
+		p->error = "aborted";
+		return -1;
+	}
+	p->samples++;
+	return 0;
+}
+
+/* Parses the complete line s[0..n); s[n] is writable. */
+static int line(struct nro_prom *p, char *s, size_t n)
+{
+	char *end = s + n;
+	while (end > s && (blank(end[-1]) || end[-1] == '\r'))
+		end--;
+	*end = '\0';
+	s = skip_blanks(s, end);
+	if (s == end)
+		return 0;
+	if (*s == '#')
+		return comment(p, s + 1, end);
+	return sample(p, s, end);
+}
+
+/* Makes room for need bytes in the line buffer (need <= line_max). */
+static int reserve(struct nro_prom *p, size_t need)
+{
+	if (need <= p->line_cap)
+		return 0;
+	size_t cap = p->line_cap ? p->line_cap : LINE_FIRST;
+	while (cap < need)
+		cap *= 2;
+	if (cap > p->line_max)
+		cap = p->line_max;
+	char *q = realloc(p->line, cap);
+	if (!q) {
+		p->failed = 1;
+		p->error = "out of memory";
+		return -1;
+	}
+	p->line = q;
+	p->line_cap = cap;
+	return 0;
+}
+
+int nro_prom_feed(struct nro_prom *p, const char *data, size_t len)
+{
+	if (p->failed)
+		return -1;
+	while (len > 0 && !p->eof) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) : len;
+		if (p->skipping) {
+			if (!nl)
+				return 0;
+			p->skipping = 0; /* the line was counted when it overflowed */
+		} else if (n >= p->line_max - p->len) { /* the line plus its NUL */
+			p->lines++;
+			bad(p, "line too long");
+			p->len = 0;
+			if (!nl) {
+				p->skipping = 1;
+				return 0;
+			}
+		} else {
+			if (reserve(p, p->len + n + 1) < 0)
+				return -1;
+			memcpy(p->line + p->len, data, n);
+			p->len += n;
+			if (nl) {
+				p->lines++;
+				size_t ln = p->len;
+				p->len = 0;
+				if (line(p, p->line, ln) < 0)
+					return -1;
+			}
+		}
+		if (!nl)
+			return 0;
+		data = nl + 1;
+		len -= n + 1;
+	}
+	return 0;
+}
+
+int nro_prom_finish(struct nro_prom *p)
+{
+	if (p->failed)
+		return -1;
+	if (p->skipping) {
+		p->skipping = 0;
+	} else if (p->len > 0 && !p->eof) {
+		size_t ln = p->len;
+		p->lines++;
+		p->len = 0;
+		if (line(p, p->line, ln) < 0)
+			return -1;
+	}
+	p->len = 0;
+	return 0;
+}
+
+/* ---- label names ------------------------------------------------------- */
+
+const char *nro_prom_normalize_label(const char *name)
+{
+	if (strcmp(name, "container_name") == 0)
+		return "container";
+	if (strcmp(name, "pod_name") == 0)
+		return "pod";
+	return name;
+}
+
+int nro_prom_label_dropped(const struct nro_prom_sample *s, unsigned i)
+{
+	if (i >= s->nlabels)
+		return 0;
+	const char *n = s->labels[i].name, *repl = nro_prom_normalize_label(n);
+	return repl != n && label_value(s, repl) != NULL;
+}
+
+/* ---- family filter ----------------------------------------------------- */
+
+void nro_prom_filter_init(struct nro_prom_filter *f)
+{
+	memset(f, 0, sizeof *f);
+}
+
+void nro_prom_filter_free(struct nro_prom_filter *f)
+{
+	for (int w = 0; w < 2; w++) {
+		for (unsigned i = 0; i < f->n[w]; i++)
+			free(f->pat[w][i].s);
+		free(f->pat[w]);
+	}
+	nro_prom_filter_init(f);
+}
+
+/* Adds the pattern s[0..n) to list w (f owns the copy). 0/-1. */
+static int add_pattern(struct nro_prom_filter *f, int w, const char *s, size_t n, const char **why)
+{
+	if (n == 3 && memcmp(s, "all", 3) == 0) {
+		f->all[w] = 1;
+		return 0;
+	}
+	int prefix = s[n - 1] == '*';
+	size_t m = n - (size_t)prefix;
+	for (size_t k = 0; k < m; k++) {
+		if (k == 0 ? !name_start(s[k]) : !name_char(s[k])) {
+			*why = "invalid family pattern";
+			return -1;
+		}
+	}
+	if (f->n[w] == NRO_PROM_FILTER_MAX) {
+		*why = "too many patterns";
+		return -1;
+	}
+	if (f->n[w] == f->cap[w]) {
+		unsigned cap = f->cap[w] ? f->cap[w] * 2 : 8;
+		if (cap > NRO_PROM_FILTER_MAX)
+			cap = NRO_PROM_FILTER_MAX;
+		struct nro_prom_pattern *v = realloc(f->pat[w], cap * sizeof *v);
+		if (!v) {
+			*why = "out of memory";
+			return -1;
+		}
+		f->pat[w] = v;
+		f->cap[w] = cap;
+	}
+	char *c = malloc(m + 1);
+	if (!c) {
+		*why = "out of memory";
+		return -1;
+	}
+	memcpy(c, s, m);
+	c[m] = '\0';
+	f->pat[w][f->n[w]++] = (struct nro_prom_pattern){ .s = c, .len = m, .prefix = prefix };
+	return 0;
+}
+
+int nro_prom_filter_add_list(struct nro_prom_filter *f, const char *list, int which,
+			     const char **why)
+{
+	const char *dummy;
+	int w = which == NRO_PROM_DENY;
+	if (!why)
+		why = &dummy;
+	const char *s = list;
+	while (*s) {
+		const char *e = strchr(s, ',');
+		const char *stop = e ? e : s + strlen(s);
+		const char *a = s, *b = stop;
+		while (a < b && blank(*a))
+			a++;
+		while (b > a && blank(b[-1]))
+			b--;
+		if (b > a && add_pattern(f, w, a, (size_t)(b - a), why) < 0)
+			return -1;
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return 0;
+}
+
+static int list_match(const struct nro_prom_filter *f, int w, const char *family)
+{
+	if (f->all[w])
+		return 1;
+	for (unsigned i = 0; i < f->n[w]; i++) {
+		const struct nro_prom_pattern *pt = &f->pat[w][i];
+		if (pt->prefix ? strncmp(family, pt->s, pt->len) == 0 : strcmp(family, pt->s) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+int nro_prom_filter_match(const struct nro_prom_filter *f, const char *family)
+{
+	if (list_match(f, NRO_PROM_DENY, family))
+		return 0;
+	if (!f->all[NRO_PROM_ALLOW] && f->n[NRO_PROM_ALLOW] == 0)
+		return 1;
+	return list_match(f, NRO_PROM_ALLOW, family);
+}
