@@ -363,6 +363,17 @@ static void body_free(void *cls)
 	free(b);
 }
 
+/* The client closed its end (a held request's client gave up). */
+static int peer_gone(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (!ci)
+		return 0;
+	char b;
+	ssize_t r = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *ctype,
 				  const char *text)
 {
@@ -597,9 +608,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	nro_debug("%s %s%s%s -> %u %s (step %u, %s)%s", method, url, q.len ? "?" : "", q.s, status,
 		  f.path, atomic_load(&g.step), who, forever ? " delay forever" : "");
 
-	/* a held request ends at shutdown without an answer */
+	/* a held request ends without an answer at shutdown or when its client leaves */
 	int64_t waited = 0;
-	while ((forever || waited < delay_ms) && !atomic_load(&g.stopping)) {
+	while (forever || waited < delay_ms) {
+		if (atomic_load(&g.stopping) || peer_gone(c)) {
+			nro_debug("%s %s: dropped while delayed", method, url);
+			return MHD_NO;
+		}
 		int64_t step = forever ? 50 : delay_ms - waited < 50 ? delay_ms - waited : 50;
 		sleep_ms(step);
 		waited += step;

@@ -218,6 +218,13 @@ test_server_that_never_answers_times_out() {
 	fetch --kubelet "$URL" --timeout 1s /healthz
 	assertEquals "timeout is transient" 111 "$RC"
 	assertContains "timeout" "$(cat "$T/err")" "GET /healthz: timed out"
+	# the replay lets go of a held request once its client has left
+	i=0
+	until grep -q 'GET /healthz: dropped while delayed' "$RERR" || [ $i -ge 100 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	assertTrue "held request released" "grep -q 'GET /healthz: dropped while delayed' '$RERR'"
 	# a finite delay within the timeout is served
 	fetch --kubelet "$URL" --timeout 5s /pods
 	assertEquals 0 "$RC"
