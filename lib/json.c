@@ -6,7 +6,8 @@
  * jsmn (non-strict) tokenizes but does not validate: it ignores commas,
  * accepts bare words and several roots. nro_json_parse() therefore walks the
  * tokens once more (linear: every byte between tokens is looked at once) and
- * checks separators, keys, literals and numbers.
+ * checks separators, keys, literals and numbers. Brackets need no second
+ * look: jsmn (with parent links) already matched every one of them.
  *
  * Tokens are in text order, so "the end of a subtree" is the first token
  * whose start is past the container's end: nro_json_skip() finds it with a
@@ -43,27 +44,31 @@ void nro_json_free(struct nro_json *j)
 	j->len = 0;
 }
 
-static int is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
+/* Byte classes for the gaps between tokens: bit 1 blank, bit 2 a closing
+ * bracket (both skippable before a separator), else the separator itself. */
+enum { C_WS = 1, C_CLOSE = 2, C_COMMA = 4, C_COLON = 8, C_BAD = 16 };
+static const unsigned char cls[256] = {
+	[' '] = C_WS, ['\t'] = C_WS, ['\n'] = C_WS, ['\r'] = C_WS,
+	['}'] = C_CLOSE, [']'] = C_CLOSE, [','] = C_COMMA, [':'] = C_COLON,
+};
 
-/* js[from..to) holds only whitespace and, if sep, exactly one sep. */
-static int gap_ok(const char *js, int from, int to, char sep)
+/* js[from..to) is: (blank | closing bracket)* [sep] blank*, with sep
+ * required when sep != 0. jsmn has already matched every bracket. */
+static inline int gap_ok(const char *js, int from, int to, unsigned char sep)
 {
-	int seen = 0;
+	const unsigned char *s = (const unsigned char *)js + from, *e = (const unsigned char *)js + to;
 	if (from > to)
 		return 0;
-	for (int i = from; i < to; i++) {
-		if (is_ws(js[i]))
-			continue;
-		if (sep && js[i] == sep && !seen) {
-			seen = 1;
-			continue;
-		}
-		return 0;
+	while (s < e && (cls[*s] & (C_WS | C_CLOSE)))
+		s++;
+	if (sep) {
+		if (s == e || cls[*s] != sep)
+			return 0;
+		s++;
 	}
-	return sep ? seen : 1;
+	while (s < e && cls[*s] == C_WS)
+		s++;
+	return s == e;
 }
 
 static int is_digit(char c)
@@ -117,47 +122,39 @@ static int is_container(const jsmntok_t *t)
 	return t->type == JSMN_OBJECT || t->type == JSMN_ARRAY;
 }
 
-/* Closes token c (after its last child was checked): a container's tail
- * up to its closing bracket must be blank. */
-static int close_tok(const struct nro_json *j, int c, int *pos)
-{
-	const jsmntok_t *t = &j->tok[c];
-	if (!is_container(t))
-		return 1;
-	if (!gap_ok(j->js, *pos, t->end - 1, 0))
-		return 0;
-	*pos = t->end;
-	return 1;
-}
-
-/* The structural check described at the top of the file. */
+/* The structural check described at the top of the file: in token (= text)
+ * order, the gap before each token must hold the separator its place asks
+ * for, keys must be strings with one value, primitives valid literals. */
 static int validate(const struct nro_json *j)
 {
 	const jsmntok_t *tok = j->tok;
-	int pos = 0;
+	int pos = 0; /* just past the previous token's own text */
 	for (int k = 0; k < (int)j->ntok; k++) {
 		const jsmntok_t *t = &tok[k];
 		int p = t->parent;
-		char sep;
-		if (p >= k || p < -1)
-			return 0;
-		/* close every token between the previous one and k's parent */
-		for (int c = k - 1; c != p; c = tok[c].parent) {
-			if (c < 0 || !close_tok(j, c, &pos))
-				return 0;
-		}
+		/* the separator before k, by its parent's type and whether k is
+		 * the first child: C_BAD where no child may be */
+		static const unsigned char sep_for[5][2] = {
+			[JSMN_UNDEFINED] = { C_BAD, C_BAD }, [JSMN_OBJECT] = { C_COMMA, 0 },
+			[JSMN_ARRAY] = { C_COMMA, 0 },      [JSMN_STRING] = { C_COLON, C_COLON },
+			[JSMN_PRIMITIVE] = { C_BAD, C_BAD },
+		};
+		unsigned char sep;
+		int in_obj;
 		if (p < 0) {
 			if (k != 0)
 				return 0; /* a second root */
 			sep = 0;
-		} else if (tok[p].type == JSMN_STRING) {
-			sep = ':';
-		} else if (tok[p].type == JSMN_PRIMITIVE) {
-			return 0;
+			in_obj = 0;
 		} else {
-			sep = k == p + 1 ? 0 : ',';
+			unsigned pt = (unsigned)tok[p].type;
+			if (p >= k || pt > JSMN_PRIMITIVE)
+				return 0;
+			sep = sep_for[pt][k == p + 1];
+			if (sep == C_BAD)
+				return 0;
+			in_obj = pt == JSMN_OBJECT;
 		}
-		int in_obj = p >= 0 && tok[p].type == JSMN_OBJECT;
 		switch (t->type) {
 		case JSMN_OBJECT:
 		case JSMN_ARRAY:
@@ -166,7 +163,7 @@ static int validate(const struct nro_json *j)
 			pos = t->start + 1;
 			break;
 		case JSMN_STRING:
-			if (t->size != (in_obj ? 1 : 0) || !gap_ok(j->js, pos, t->start - 1, sep))
+			if (t->size != in_obj || !gap_ok(j->js, pos, t->start - 1, sep))
 				return 0;
 			pos = t->end + 1;
 			break;
@@ -180,12 +177,7 @@ static int validate(const struct nro_json *j)
 			return 0;
 		}
 	}
-	if (j->ntok == 0)
-		return 0;
-	for (int c = (int)j->ntok - 1; c != -1; c = tok[c].parent)
-		if (!close_tok(j, c, &pos))
-			return 0;
-	return gap_ok(j->js, pos, (int)j->len, 0);
+	return j->ntok > 0 && gap_ok(j->js, pos, (int)j->len, 0);
 }
 
 /* Grows j's token array (j keeps owning it, also on failure). 0/-1. */

@@ -68,14 +68,32 @@ static int blank(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* Character classes: CH_LABEL [a-zA-Z0-9_], CH_NAME adds ':', CH_FIRST
+ * [a-zA-Z_] (label names start so), CH_DIGIT [0-9]. */
+enum { CH_LABEL = 1, CH_NAME = 2, CH_FIRST = 4, CH_DIGIT = 8 };
+#define R3(c) [c] = CH_LABEL | CH_NAME | CH_FIRST
+#define D(c) [c] = CH_LABEL | CH_NAME | CH_DIGIT
+static const unsigned char ch[256] = {
+	D('0'), D('1'), D('2'), D('3'), D('4'), D('5'), D('6'), D('7'), D('8'), D('9'),
+	R3('a'), R3('b'), R3('c'), R3('d'), R3('e'), R3('f'), R3('g'), R3('h'), R3('i'),
+	R3('j'), R3('k'), R3('l'), R3('m'), R3('n'), R3('o'), R3('p'), R3('q'), R3('r'),
+	R3('s'), R3('t'), R3('u'), R3('v'), R3('w'), R3('x'), R3('y'), R3('z'),
+	R3('A'), R3('B'), R3('C'), R3('D'), R3('E'), R3('F'), R3('G'), R3('H'), R3('I'),
+	R3('J'), R3('K'), R3('L'), R3('M'), R3('N'), R3('O'), R3('P'), R3('Q'), R3('R'),
+	R3('S'), R3('T'), R3('U'), R3('V'), R3('W'), R3('X'), R3('Y'), R3('Z'),
+	R3('_'), [':'] = CH_NAME,
+};
+#undef R3
+#undef D
+
 static int alpha_(char c)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+	return ch[(unsigned char)c] & CH_FIRST;
 }
 
 static int digit(char c)
 {
-	return c >= '0' && c <= '9';
+	return ch[(unsigned char)c] & CH_DIGIT;
 }
 
 static int xdigit(char c)
@@ -90,7 +108,33 @@ static int name_start(char c)
 
 static int name_char(char c)
 {
-	return alpha_(c) || digit(c) || c == ':';
+	return ch[(unsigned char)c] & CH_NAME;
+}
+
+static int label_char(char c)
+{
+	return ch[(unsigned char)c] & CH_LABEL;
+}
+
+/* SWAR: any byte of x is zero / has its high bit set. */
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+#define HASZERO(x) (((x) - ONES) & ~(x) & HIGHS)
+
+/* The first '"', '\\' or NUL in s[0..end), or end. */
+static char *find_quote_or_backslash(char *s, const char *end)
+{
+	while (end - s >= 8) {
+		uint64_t x;
+		memcpy(&x, s, 8);
+		uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
+		if (HASZERO(q) | HASZERO(b) | HASZERO(x))
+			break;
+		s += 8;
+	}
+	while (s < end && *s != '"' && *s != '\\' && *s)
+		s++;
+	return s;
 }
 
 static char *skip_blanks(char *s, const char *end)
@@ -122,6 +166,16 @@ static int parse_float(const char *s, size_t n, double *out)
 	int neg = 0;
 	if (n == 0)
 		return -1;
+	if (n <= 15) { /* plain integers are exact in a double: no strtod */
+		uint64_t v = 0;
+		size_t k = 0;
+		while (k < n && digit(s[k]))
+			v = v * 10 + (uint64_t)(s[k++] - '0');
+		if (k == n) {
+			*out = (double)v;
+			return 0;
+		}
+	}
 	if (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-';
 		i = 1;
@@ -189,11 +243,11 @@ static int parse_i64(const char *s, size_t n, int64_t *out)
 	}
 	if (i >= n)
 		return -1;
-	for (; i < n; i++) {
+	for (size_t i0 = i; i < n; i++) {
 		if (!digit(s[i]))
 			return -1;
 		unsigned d = (unsigned)(s[i] - '0');
-		if (v > (lim - d) / 10)
+		if (i - i0 >= 18 && v > (lim - d) / 10) /* 18 digits cannot overflow */
 			return -1;
 		v = v * 10 + d;
 	}
@@ -209,6 +263,13 @@ static int parse_i64(const char *s, size_t n, int64_t *out)
 static int utf8_ok(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
+	while (n - i >= 8) { /* ASCII runs, 8 bytes at a time */
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (x & HIGHS)
+			break;
+		i += 8;
+	}
 	while (i < n) {
 		unsigned c = s[i];
 		size_t k;
@@ -364,6 +425,7 @@ static const char *label_value(const struct nro_prom_sample *s, const char *name
 static int labels(struct nro_prom *p, char **sp, char *end)
 {
 	struct nro_prom_sample *smp = &p->sample;
+	unsigned char nlen[NRO_PROM_LABELS_MAX]; /* name lengths, capped: for the duplicate check */
 	char *s = *sp;
 	for (;;) {
 		s = skip_blanks(s, end);
@@ -374,7 +436,7 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 		char *ln = s;
 		if (s >= end || !alpha_(*s))
 			return bad(p, "invalid label name"), -1;
-		while (s < end && (alpha_(*s) || digit(*s)))
+		while (s < end && label_char(*s))
 			s++;
 		char *lend = s;
 		s = skip_blanks(s, end);
@@ -384,36 +446,40 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 		if (s >= end || *s != '"')
 			return bad(p, "expected '\"' to open label value"), -1;
 		char *val = ++s, *o = s;
-		int high = 0;
 		for (;;) {
-			if (s >= end)
+			char *q = find_quote_or_backslash(s, end);
+			if (q >= end)
+				return bad(p, "unterminated label value"), -1;
+			if (o != s)
+				memmove(o, s, (size_t)(q - s));
+			o += q - s;
+			s = q + 1;
+			if (*q == '"')
+				break;
+			if (*q == '\0')
+				return bad(p, "NUL byte in label value"), -1;
+			if (s >= end) /* a backslash: one of \\ \" \n */
 				return bad(p, "unterminated label value"), -1;
 			char c = *s++;
-			if (c == '"')
-				break;
-			if (c == '\\') {
-				if (s >= end)
-					return bad(p, "unterminated label value"), -1;
-				c = *s++;
-				if (c == 'n')
-					c = '\n';
-				else if (c != '\\' && c != '"')
-					return bad(p, "invalid escape in label value"), -1;
-			} else if (c == '\0') {
-				return bad(p, "NUL byte in label value"), -1;
-			}
-			high |= c & 0x80;
+			if (c == 'n')
+				c = '\n';
+			else if (c != '\\' && c != '"')
+				return bad(p, "invalid escape in label value"), -1;
 			*o++ = c;
 		}
 		*lend = '\0'; /* both are behind s now */
 		*o = '\0';
-		if (high && !utf8_ok((const unsigned char *)val, (size_t)(o - val)))
+		if (!utf8_ok((const unsigned char *)val, (size_t)(o - val)))
 			return bad(p, "label value is not UTF-8"), -1;
 		if (smp->nlabels == NRO_PROM_LABELS_MAX)
 			return bad(p, "too many labels"), -1;
+		size_t ll = (size_t)(lend - ln);
+		unsigned char l8 = ll > 255 ? 255 : (unsigned char)ll;
 		for (unsigned i = 0; i < smp->nlabels; i++)
-			if (strcmp(smp->labels[i].name, ln) == 0)
+			if (nlen[i] == l8 && smp->labels[i].name[0] == ln[0] &&
+			    strcmp(smp->labels[i].name, ln) == 0)
 				return bad(p, "duplicate label name"), -1;
+		nlen[smp->nlabels] = l8;
 		smp->labels[smp->nlabels].name = ln;
 		smp->labels[smp->nlabels].value = val;
 		smp->nlabels++;
