@@ -38,10 +38,12 @@ void nro_json_free(struct nro_json *j);
  * checked; string contents are checked when decoded); keeps the token array
  * for reuse across calls. Returns 0, or -1 with a static reason ("truncated",
  * "invalid JSON", "too many tokens", "out of memory", "empty", "too large"
- * (len > INT_MAX)). Allocates: j owns the token array on every path. */
+ * (len > INT_MAX)). Allocates: j owns the token array on every path; js is
+ * borrowed, not copied, and must outlive every lookup on j. */
 int nro_json_parse(struct nro_json *j, const char *js, size_t len, const char **why);
 
-/* Index of the token after the whole subtree at i (its next sibling). */
+/* Index of the token after the whole subtree at i (its next sibling); for
+ * a key, after its value. O(log subtree size): a search over token starts. */
 int nro_json_skip(const struct nro_json *j, int i);
 /* Value of key in object i, or -1 (also when i is not an object). */
 int nro_json_key(const struct nro_json *j, int i, const char *key);
@@ -63,14 +65,15 @@ int nro_json_eq(const struct nro_json *j, int i, const char *s);
 /* Exact integers: whole token, no fraction or exponent, range-checked. 0/-1. */
 int nro_json_i64(const struct nro_json *j, int i, int64_t *out);
 int nro_json_u64(const struct nro_json *j, int i, uint64_t *out);
-/* A JSON number as a double (finite). 0/-1. */
+/* A JSON number as a double (finite; strtod on a bounded copy, numbers
+ * over 127 characters refused). 0/-1. */
 int nro_json_f64(const struct nro_json *j, int i, double *out);
 int nro_json_bool(const struct nro_json *j, int i, int *out);
 /* Decodes the string token i (escapes, \uXXXX incl. surrogate pairs ->
  * UTF-8) into out[0..outlen), NUL-terminated. Returns its length, or -1 if
  * not a string, malformed (raw control character, bad escape, lone
  * surrogate, \u0000 which a C string cannot hold), or too long. Other raw
- * bytes are copied as they are. */
+ * bytes are copied as they are. out is the caller's; nothing is kept. */
 int nro_json_str(const struct nro_json *j, int i, char *out, size_t outlen);
 /* RFC 3339 timestamp string ("2026-11-25T21:00:00Z", fractions and offsets)
  * as Unix milliseconds (fraction truncated to ms; 'T'/'t'/' ' and 'Z'/'z'

@@ -600,7 +600,8 @@ static int line(struct nro_prom *p, char *s, size_t n)
 	return sample(p, s, end);
 }
 
-/* Makes room for need bytes in the line buffer (need <= line_max). */
+/* Makes room for need bytes in the line buffer (need <= line_max); p owns
+ * the buffer, also when growing it fails (then p is failed). */
 static int reserve(struct nro_prom *p, size_t need)
 {
 	if (need <= p->line_cap)

@@ -109,7 +109,8 @@ void nro_prom_free(struct nro_prom *p);
 void nro_prom_reset(struct nro_prom *p);
 /* Only samples whose family f admits reach the callback (the others are
  * counted in p->filtered, without parsing their labels). f is borrowed and
- * must outlive its use by p; NULL admits everything. */
+ * must outlive its use by p; NULL admits everything. The decision is cached
+ * per family: call this again after changing f. */
 void nro_prom_set_filter(struct nro_prom *p, const struct nro_prom_filter *f);
 /* Parses data[0..len), keeping an unfinished line for the next call (data
  * itself is not kept). Returns 0, or -1 once the callback aborted or memory
