@@ -47,6 +47,9 @@ for flavour in plain san; do
 	done
 done
 
+# shunit2 counts failed assertions, not tests: count failed tests from the
+# per-test name lines it prints, each followed by its ASSERT lines.
+export SHUNIT_COLOR=none
 for s in tests/*_test.sh; do
 	[ -f "$s" ] || continue
 	name="shunit/$(basename "$s" .sh)"
@@ -55,15 +58,17 @@ for s in tests/*_test.sh; do
 	bash "$s" >"$out" 2>&1
 	rc=$?
 	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$out" | tail -1)
-	f=$(sed -n 's/^FAILED (failures=\([0-9]*\).*/\1/p' "$out" | tail -1)
 	ran=${ran:-0}
-	f=${f:-0}
+	f=$(awk '/^test[A-Za-z0-9_]*$/ { cur = $0; next }
+		/^ASSERT:/ && cur != "" && !(cur in bad) { bad[cur] = 1; n++ }
+		END { print n + 0 }' "$out")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; ran=$((ran + 1)); fi
 	[ "$ran" -eq 0 ] && { f=1; ran=1; echo "$name: ran no test"; }
+	[ "$f" -gt "$ran" ] && f=$ran
 	p=$((ran - f))
 	if [ "$f" -gt 0 ]; then
 		failed_names="$failed_names $name"
-		grep -E 'ASSERT|FAIL|error|Error' "$out" | head -40 | sed 's/^/    /'
+		grep -E '^test|ASSERT|FAIL|rror' "$out" | head -60 | sed 's/^/    /'
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))

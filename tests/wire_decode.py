@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""An independent decoder of node-runtime-observer records, written from
+docs/wire-format.md alone (it shares no code with lib/record.c). Reads a
+framed stream on stdin and prints one JSON object per entry, with the same
+fields nro-dump prints, so the tests can compare the two.
+Exit 1 on any malformed record (the reason goes to stderr)."""
+import datetime
+import json
+import math
+import struct
+import sys
+
+KINDS = {0x4D: "metric", 0x53: "state", 0x48: "health", 0x58: "error", 0x45: "event"}
+MTYPES = ["gauge", "counter", "untyped", "histogram", "summary"]
+OKINDS = ["", "Node", "Pod", "Container", "Volume", "Service"]
+HEALTH = ["ok", "degraded", "failed"]
+ERRORS = ["other", "connect", "timeout", "tls", "auth", "http", "too_large", "parse", "truncated"]
+SEV = ["info", "warning", "critical"]
+STATES = ["firing", "resolved"]
+TS_MAX = 253402300799999
+
+
+class Bad(Exception):
+    pass
+
+
+class Cur:
+    def __init__(self, b):
+        self.b, self.i = b, 0
+
+    def take(self, n):
+        if self.i + n > len(self.b):
+            raise Bad("runs past the end")
+        v = self.b[self.i:self.i + n]
+        self.i += n
+        return v
+
+    def u8(self): return self.take(1)[0]
+    def u16(self): return struct.unpack(">H", self.take(2))[0]
+    def u32(self): return struct.unpack(">I", self.take(4))[0]
+    def u64(self): return struct.unpack(">Q", self.take(8))[0]
+    def i64(self): return struct.unpack(">q", self.take(8))[0]
+    def f64(self): return struct.unpack(">d", self.take(8))[0]
+
+    def str(self):
+        s = self.take(self.u16())
+        if b"\0" in s:
+            raise Bad("NUL in string")
+        return s.decode("utf-8", "replace")
+
+    def ts(self):
+        v = self.i64()
+        if not 0 <= v <= TS_MAX:
+            raise Bad("timestamp out of range")
+        return v
+
+    def enum(self, table, width=1):
+        v = self.u8() if width == 1 else self.u16()
+        if v >= len(table):
+            raise Bad("enum out of range")
+        return table[v]
+
+    def attrs(self):
+        n = self.u16()
+        if n > 64:
+            raise Bad("too many attributes")
+        out = {}
+        for _ in range(n):
+            k = self.str()
+            if not k:
+                raise Bad("empty key")
+            out[k] = self.str()
+        return out
+
+    def obj(self):
+        kind = self.enum(OKINDS)
+        o = {"kind": kind}
+        for f in ("namespace", "pod", "container", "name"):
+            s = self.str()
+            if s:
+                o[f] = s
+        return o
+
+
+def iso(ms):
+    t = datetime.datetime.fromtimestamp(ms // 1000, datetime.timezone.utc)
+    return t.strftime("%Y-%m-%dT%H:%M:%S") + ".%03dZ" % (ms % 1000)
+
+
+def num(v):
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+Inf" if v > 0 else "-Inf"
+    return int(v) if v == int(v) and abs(v) < 2**53 else v
+
+
+def finite(v):
+    if not math.isfinite(v):
+        raise Bad("NaN or infinite")
+    return v
+
+
+def decode(b):
+    c = Cur(b)
+    kind = c.u8()
+    if kind not in KINDS:
+        raise Bad("kind")
+    if c.take(3) != b"NRO" or c.u8() != 1 or c.u8() != 0:
+        raise Bad("magic/version/flags")
+    count, seq, ts = c.u32(), c.u64(), c.ts()
+    source, node = c.str(), c.str()
+    out = []
+    for _ in range(count):
+        e = {"kind": KINDS[kind], "ts": iso(ts), "seq": seq, "node": node, "source": source}
+        k = KINDS[kind]
+        if k == "metric":
+            name = c.str()
+            if not name:
+                raise Bad("empty name")
+            e.update(name=name, unit=c.str(), type=c.enum(MTYPES), value=num(c.f64()))
+            sts = c.i64()
+            if sts and not 0 <= sts <= TS_MAX:
+                raise Bad("ts")
+            if sts:
+                e["ts"] = iso(sts)
+            e["attrs"] = c.attrs()
+        elif k == "state":
+            e["object"] = c.obj()
+            e["key"] = c.str()
+            if not e["key"]:
+                raise Bad("empty key")
+            e.update(value=c.str(), num=num(finite(c.f64())))
+            since = c.ts()
+            if since:
+                e["since"] = iso(since)
+            e["attrs"] = c.attrs()
+        elif k == "health":
+            e["status"] = c.enum(HEALTH)
+            e["http_status"] = c.u16()
+            e.update(interval_ms=c.u32(), duration_us=c.u32(), bytes=c.u64(),
+                     target=c.str(), message=c.str())
+        elif k == "error":
+            e["code"] = c.enum(ERRORS, 2)
+            e.update(http_status=c.u16(), target=c.str(), message=c.str())
+        else:
+            e["type"] = c.str()
+            if not e["type"]:
+                raise Bad("empty type")
+            e.update(severity=c.enum(SEV), state=c.enum(STATES))
+            flags = c.u8()
+            if flags & ~3:
+                raise Bad("flags")
+            e["object"] = c.obj()
+            v, t = finite(c.f64()), finite(c.f64())
+            since = c.ts()
+            e["message"] = c.str()
+            if flags & 1:
+                e["value"] = num(v)
+            if flags & 2:
+                e["threshold"] = num(t)
+            if since:
+                e["since"] = iso(since)
+            e["attrs"] = c.attrs()
+        out.append(e)
+    if c.i != len(b):
+        raise Bad("trailing bytes")
+    return out
+
+
+def main():
+    data = sys.stdin.buffer.read()
+    i, status = 0, 0
+    while i < len(data):
+        if i + 4 > len(data):
+            print("wire_decode: truncated frame header", file=sys.stderr)
+            return 1
+        n = struct.unpack(">I", data[i:i + 4])[0]
+        if n == 0 or n > 16 << 20 or i + 4 + n > len(data):
+            print("wire_decode: bad or truncated frame", file=sys.stderr)
+            return 1
+        try:
+            for e in decode(data[i + 4:i + 4 + n]):
+                print(json.dumps(e, sort_keys=True, separators=(",", ":")))
+        except (Bad, struct.error) as x:
+            print("wire_decode: malformed record: %s" % x, file=sys.stderr)
+            status = 1
+        i += 4 + n
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
