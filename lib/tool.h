@@ -61,8 +61,7 @@ struct nro_tool {
  * Parses env then argv into t. On --help prints usage to stdout and exits 0;
  * --version likewise; a bad flag or value prints one line naming it and
  * exits 100. extra may be NULL; it ends with a zeroed entry. Positional
- * arguments are refused unless positional is non-NULL, where they are stored
- * (up to max_positional; *npositional gets the count).
+ * arguments are refused: a tool that takes one removes it from argv first.
  */
 void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, unsigned groups,
 		   int64_t default_interval_ms, const struct nro_optdef *extra, int argc,
