@@ -179,6 +179,7 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	c->entries = 0;
 	c->degraded = 0;
 	c->degraded_msg[0] = '\0';
+	c->degraded_quiet = 0;
 	int64_t t0 = nro_mono_ms();
 	int r = poll(c, ctx, &res);
 	int64_t took_ms = nro_mono_ms() - t0;
@@ -194,7 +195,7 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 				      nro_s(c->target), nro_s(res.message)};
 		nro_emit_error(c, &x);
 		nro_emit_flush(c);
-	} else if (c->degraded) {
+	} else if (c->degraded && !c->degraded_quiet) {
 		nro_warn("%s", c->degraded_msg);
 	}
 	struct nro_health h = {

@@ -42,6 +42,9 @@ struct nro_collector {
 	 * one-line reason (e.g. "3 malformed lines skipped"). */
 	int degraded;
 	char degraded_msg[256];
+	/* Set with degraded when the poll function has logged the reason itself
+	 * (once, not every poll): the runtime then does not warn again. */
+	int degraded_quiet;
 };
 
 /* Parses options (kubelet, poll, output groups plus extra), creates the
