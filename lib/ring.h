@@ -27,6 +27,11 @@ struct nro_ring {
 	struct nro_ring_hdr *hdr;
 	unsigned char *data;
 	struct nro_ring_slot *index;
+	/* writer only: where the next record goes (absolute byte position) */
+	uint64_t next_pos;
+	/* the mapped file's identity, to notice a ring recreated under us */
+	uint64_t dev, ino;
+	uint64_t data_size, nslots; /* copied from the header at open */
 };
 
 /* Writer: opens path if it holds a valid ring of the same size and carries
@@ -56,5 +61,14 @@ uint64_t nro_ring_epoch(const struct nro_ring *r);
  * overwritten (lost) or the copy was torn by the writer, -2 if out's cap is
  * too small. */
 int nro_ring_read(const struct nro_ring *r, uint64_t seq, struct nro_buf *out);
+
+/* Reader or writer: copies at most n leading bytes of record seq into out
+ * (e.g. n = 1 for its record kind) and its full length into *len. Same
+ * returns as nro_ring_read (never -2). */
+int nro_ring_peek(const struct nro_ring *r, uint64_t seq, void *out, size_t n, size_t *len);
+
+/* Reader: 1 if path now names another file than the one r mapped (the
+ * writer recreated the ring: reopen it), else 0 (also when path is gone). */
+int nro_ring_replaced(const struct nro_ring *r, const char *path);
 
 #endif
