@@ -1,0 +1,69 @@
+/*
+ * The runtime of the JSON collectors (collector-pods, collector-summary):
+ * one body buffer and one jsmn token array kept across polls (reset, never
+ * freed between polls), a --max-body cap applied through the kubelet client
+ * configuration, a fetch that turns a bad body into a failed poll with
+ * NRO_ERR_PARSE and a one-line reason, and string helpers that cap instead
+ * of failing.
+ *
+ *   struct nro_collector c;
+ *   struct nro_jsoncollect jc;
+ *   const struct nro_optdef opts[] = {NRO_JSONCOLLECT_OPTS(&c), {0}};
+ *   nro_collector_init(&c, ..., "/pods", 15000, opts, argc, argv);
+ *   nro_jsoncollect_init(&jc, &c, "/pods");
+ *   ... poll: if (nro_jsoncollect_fetch(&jc, res) != 0) return -1; walk jc.json ...
+ *   r = nro_collector_run(&c, poll, &jc);
+ *   nro_jsoncollect_free(&jc);
+ */
+#ifndef NRO_JSONCOLLECT_H
+#define NRO_JSONCOLLECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "collector.h"
+#include "json.h"
+
+struct nro_jsoncollect {
+	struct nro_collector *c;
+	const char *path;
+	struct nro_buf body;    /* owned; storage reused across polls */
+	struct nro_json json;   /* owned; token array reused across polls */
+	struct nro_buf scratch; /* owned; decoding strings longer than a caller's buffer */
+};
+
+/* --max-body SIZE (NRO_MAX_BODY): bytes, or K/M/G (powers of 1024, as
+ * nro-fetch takes it); writes the kubelet client's cap in c's options. */
+#define NRO_JSONCOLLECT_OPTS(c)                                                            \
+	{"max-body", 0, "NRO_MAX_BODY", NRO_OPT_FUNC, &(c)->t.kubelet.max_body,              \
+	 nro_opt_size, "SIZE", "refuse a body larger than SIZE (bytes, or K/M/G; default 64M)"}
+
+/* NRO_OPT_FUNC parser for a size into a uint64_t: "1048576", "512K", "64M",
+ * "1G" (also "64Mi", "64MiB", "64MB": all powers of 1024). */
+int nro_opt_size(void *dst, const char *value, char *err, size_t errlen);
+
+/* Sets jc up for c (after nro_collector_init). Allocates nothing yet. */
+void nro_jsoncollect_init(struct nro_jsoncollect *jc, struct nro_collector *c, const char *path);
+/* Frees the buffers and tokens; jc may be initialized again. */
+void nro_jsoncollect_free(struct nro_jsoncollect *jc);
+
+/* Fetches jc->path and parses it into jc->json (token 0 is the root).
+ * Returns 0, or -1 with res filled: the kubelet client's error, or
+ * NRO_ERR_PARSE with "GET PATH: invalid JSON (reason) in an N-byte body". */
+int nro_jsoncollect_fetch(struct nro_jsoncollect *jc, struct nro_fetch *res);
+
+/* Decodes string token i into out[0..outlen), NUL-terminated, cutting a
+ * value that does not fit at a UTF-8 character boundary instead of failing.
+ * Returns the length written, or -1 (out = "") when i is not a well-formed
+ * string. */
+int nro_jc_str(struct nro_jsoncollect *jc, int i, char *out, size_t outlen);
+/* Same for the value of key in object obj; -1 (out = "") when missing. */
+int nro_jc_key_str(struct nro_jsoncollect *jc, int obj, const char *key, char *out,
+		   size_t outlen);
+/* A JSON number as a double: exact integers take the fast path. 0 or -1. */
+int nro_jc_num(const struct nro_json *j, int i, double *out);
+/* Matches key token k (raw text, no escapes) against s[0..n). */
+int nro_jc_key_is(const struct nro_json *j, int k, const char *s, size_t n);
+
+#endif
