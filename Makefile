@@ -37,6 +37,7 @@ TESTS    := $(patsubst %.c,$(OUT)/test/%,$(notdir $(TEST_SRC)))
 vpath %.c collectors core sinks lib
 
 .PHONY: all deps test unit san demo run bench clean check-deps
+.SECONDARY:
 
 all: $(TOOLS)
 

@@ -603,9 +603,11 @@ static void eval_node(struct nro_rules *r, struct node *n, int64_t now)
 		if (pleg_bad)
 			snprintf(msg, sizeof msg, "node %s not ready: PLEG last relist %.0fs ago", n->name,
 				 pleg_age);
-		else
-			snprintf(msg, sizeof msg, "node %s not ready: kubelet health failing%s%s", n->name,
-				 n->healthz_reason[0] ? ": " : "", n->healthz_reason[0] ? n->healthz_reason : n->syncloop_reason);
+		else {
+			const char *why = n->healthz_reason[0] ? n->healthz_reason : n->syncloop_reason;
+			snprintf(msg, sizeof msg, "node %s not ready: kubelet health failing%s%s",
+				 n->name, why[0] ? ": " : "", why);
+		}
 		o.message = msg;
 		observe(r, &o, now);
 	}

@@ -1,0 +1,274 @@
+/*
+ * analyzer: takes in the collectors' records, keeps facts and one alert per
+ * (event type, object), and publishes events on a transition. Everything it
+ * publishes (the collectors' records, forwarded, its events and its derived
+ * metrics) gets the analyzer's own sequence number and goes into the
+ * shared-memory ring first, so a subscriber that missed a record finds it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "log.h"
+#include "record.h"
+#include "ring.h"
+#include "rules.h"
+#include "tool.h"
+#include "transport.h"
+
+#define TICK_MS 1000
+
+struct analyzer {
+	struct nro_tool t;
+	struct nro_rules *rules;
+	struct nro_out out;
+	struct nro_ring ring;
+	int have_ring;
+	uint64_t next_seq; /* without a ring */
+	struct nro_buf fwd; /* a forwarded record, its seq patched */
+	struct nro_enc events, metrics;
+	char events_node[256], metrics_node[256];
+	uint64_t published, decode_errors, ring_misses;
+};
+
+static const char *ring_path = NULL;
+static uint64_t ring_size = NRO_RING_DEFAULT_SIZE;
+static int64_t metrics_interval_ms = 15000;
+static int list_rules;
+static struct nro_rules *g_rules; /* for the --set callback, before main's struct exists */
+
+static int set_rule(void *dst, const char *value, char *err, size_t errlen)
+{
+	(void)dst;
+	return nro_rules_set(g_rules, value, err, errlen);
+}
+
+static const struct nro_optdef opts[] = {
+	{"set", 0, "NRO_SET", NRO_OPT_FUNC, NULL, set_rule, "TYPE.KEY=VALUE",
+	 "rule parameter: for, resolve_after, threshold, severity, enabled (repeatable; env k=v,k=v)"},
+	{"rules", 0, NULL, NRO_OPT_FLAG, &list_rules, NULL, NULL,
+	 "print every rule with its parameters and exit"},
+	{"ring", 0, "NRO_RING", NRO_OPT_STR, &ring_path, NULL, "PATH",
+	 "shared-memory ring (default $NRO_RUN_DIR/ring; none to disable; off by default with -o -)"},
+	{"ring-size", 0, "NRO_RING_SIZE", NRO_OPT_UINT, &ring_size, NULL, "BYTES",
+	 "ring data size (default 8388608)"},
+	{"metrics-interval", 0, "NRO_METRICS_INTERVAL", NRO_OPT_DUR, &metrics_interval_ms, NULL,
+	 "D", "how often derived node_runtime_* metrics are published (default 15s)"},
+	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
+};
+
+/* Stamps our sequence number on a record, keeps it in the ring, publishes it. */
+static void publish(struct analyzer *a, uint8_t *msg, size_t len)
+{
+	uint64_t seq = a->have_ring ? nro_ring_head(&a->ring) + 1 : a->next_seq;
+	for (int i = 0; i < 8; i++)
+		msg[10 + i] = (uint8_t)(seq >> ((7 - i) * 8));
+	if (a->have_ring) {
+		if (nro_ring_write(&a->ring, msg, len) != seq) {
+			a->ring_misses++;
+			nro_warn("record of %zu bytes not kept in the ring", len);
+		}
+	} else {
+		a->next_seq++;
+	}
+	if (nro_out_send(&a->out, msg, len) != 0 && a->out.fd >= 0)
+		nro_die(NRO_EXIT_OK, "output closed");
+	a->published++;
+}
+
+static void flush_enc(struct analyzer *a, struct nro_enc *e)
+{
+	if (e->len == 0 || e->count == 0)
+		return;
+	size_t len = nro_enc_finish(e);
+	if (len)
+		publish(a, e->buf, len);
+	e->len = 0;
+	e->count = 0;
+}
+
+static void begin_if_needed(struct analyzer *a, struct nro_enc *e, char *cur_node, uint8_t kind,
+			    const char *node)
+{
+	if (e->len && (strcmp(cur_node, node) != 0 || e->len > (48u << 10)))
+		flush_enc(a, e);
+	if (e->len == 0) {
+		nro_enc_begin(e, kind, 0, nro_wall_ms(), "analyzer", node);
+		snprintf(cur_node, 256, "%s", node);
+	}
+}
+
+static void on_event(void *ctx, const char *node, const struct nro_event *ev)
+{
+	struct analyzer *a = ctx;
+	begin_if_needed(a, &a->events, a->events_node, NRO_KIND_EVENT, node);
+	if (nro_enc_event(&a->events, ev) != 0) {
+		flush_enc(a, &a->events);
+		begin_if_needed(a, &a->events, a->events_node, NRO_KIND_EVENT, node);
+		if (nro_enc_event(&a->events, ev) != 0)
+			nro_warn("event %.*s refused by the record format", ev->type.len, ev->type.p);
+	}
+	nro_info("%s %.*s %.*s", nro_event_state_name(ev->state), ev->type.len, ev->type.p,
+		 ev->message.len, ev->message.p);
+}
+
+static void on_metric(void *ctx, const char *node, const struct nro_metric *m)
+{
+	struct analyzer *a = ctx;
+	begin_if_needed(a, &a->metrics, a->metrics_node, NRO_KIND_METRIC, node);
+	if (nro_enc_metric(&a->metrics, m) != 0) {
+		flush_enc(a, &a->metrics);
+		begin_if_needed(a, &a->metrics, a->metrics_node, NRO_KIND_METRIC, node);
+		nro_enc_metric(&a->metrics, m);
+	}
+}
+
+/* Rebuilds which alerts are firing from the events the ring still holds, so
+ * a restarted analyzer does not announce them again. */
+static void restore_from_ring(struct analyzer *a)
+{
+	uint64_t head = nro_ring_head(&a->ring), first = nro_ring_oldest(&a->ring);
+	struct nro_buf b;
+	size_t restored = 0;
+	nro_buf_init(&b, NRO_MSG_MAX);
+	for (uint64_t seq = first; seq && seq <= head; seq++) {
+		if (nro_ring_read(&a->ring, seq, &b) != 1)
+			continue;
+		struct nro_msg m;
+		if (nro_decode(&m, (const uint8_t *)b.p, b.len, NULL) != 0 ||
+		    m.hdr.kind != NRO_KIND_EVENT)
+			continue;
+		struct nro_event ev;
+		while (nro_next_event(&m, &ev)) {
+			nro_rules_restore(a->rules, &m.hdr, &ev);
+			restored++;
+		}
+	}
+	nro_buf_free(&b);
+	if (head)
+		nro_info("ring holds seq %llu..%llu; %zu earlier events restored",
+			 (unsigned long long)first, (unsigned long long)head, restored);
+}
+
+static void take(struct analyzer *a, const uint8_t *buf, size_t len)
+{
+	struct nro_msg m;
+	const char *why;
+	if (nro_decode(&m, buf, len, &why) != 0) {
+		if (a->decode_errors++ < 10 || a->decode_errors % 1000 == 0)
+			nro_warn("dropped a malformed record (%zu bytes): %s (%llu so far)", len, why,
+				 (unsigned long long)a->decode_errors);
+		nro_rules_count_error(a->rules, nro_tool_node(&a->t), "decode");
+		return;
+	}
+	if (nro_str_eq(m.hdr.source, "analyzer"))
+		return; /* never loop our own output back */
+	nro_buf_reset(&a->fwd);
+	if (nro_buf_add(&a->fwd, buf, len) == 0)
+		publish(a, (uint8_t *)a->fwd.p, len);
+	nro_rules_feed(a->rules, &m, nro_wall_ms());
+	flush_enc(a, &a->events);
+}
+
+int main(int argc, char **argv)
+{
+	struct analyzer a;
+	memset(&a, 0, sizeof a);
+	g_rules = a.rules = nro_rules_new(on_event, &a);
+	if (!a.rules)
+		nro_die(NRO_EXIT_TEMP, "out of memory");
+	nro_tool_init(&a.t, "analyzer",
+		      "Turn collectors' records into events (thresholds, a state machine with\n"
+		      "for/resolve_after hysteresis and flapping detection) and derived metrics.\n"
+		      "Listens for records on ipc://$NRO_RUN_DIR/records.ipc (-i), publishes every\n"
+		      "record it forwards or makes on ipc://$NRO_RUN_DIR/events.ipc (-o), and keeps\n"
+		      "them in the shared-memory ring $NRO_RUN_DIR/ring. Pipe mode: -i - -o -.",
+		      NRO_COMMON_INPUT | NRO_COMMON_OUTPUT, 0, opts, argc, argv);
+	if (list_rules) {
+		char buf[8192];
+		nro_rules_describe(a.rules, buf, sizeof buf);
+		printf("rules (set with --set TYPE.KEY=VALUE):\n%s", buf);
+		nro_rules_free(a.rules);
+		return 0;
+	}
+	if (metrics_interval_ms <= 0)
+		nro_die(NRO_EXIT_USAGE, "--metrics-interval must be above 0");
+	nro_signals_init(&a.t);
+	nro_buf_init(&a.fwd, NRO_MSG_MAX);
+	nro_enc_init(&a.events, 0);
+	nro_enc_init(&a.metrics, 0);
+	a.next_seq = 1;
+
+	const char *in_addr = a.t.input ? a.t.input : nro_records_addr(&a.t);
+	const char *out_addr = a.t.output ? a.t.output : nro_events_addr(&a.t);
+	char path[4200], err[512];
+	if (!ring_path && strcmp(out_addr, "-") != 0) {
+		snprintf(path, sizeof path, "%s/ring", a.t.run_dir);
+		ring_path = path;
+	}
+	if (ring_path && strcmp(ring_path, "none") != 0) {
+		if (nro_ring_create(&a.ring, ring_path, (size_t)ring_size, err, sizeof err) != 0)
+			nro_die(NRO_EXIT_TEMP, "ring %s: %s", ring_path, err);
+		a.have_ring = 1;
+		restore_from_ring(&a);
+	}
+	if (nro_out_open(&a.out, out_addr, NRO_LISTEN, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_TEMP, "%s", err);
+	struct nro_in in;
+	if (nro_in_open(&in, in_addr, NRO_LISTEN, NULL, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_TEMP, "%s", err);
+	nro_ready(&a.t);
+	nro_debug("listening for records on %s, publishing on %s", in_addr, out_addr);
+
+	int64_t next_tick = nro_mono_ms() + TICK_MS;
+	int64_t next_metrics = nro_mono_ms() + metrics_interval_ms;
+	int eof = 0;
+	while (!eof) {
+		const uint8_t *buf;
+		size_t len;
+		int r;
+		while ((r = nro_in_recv(&in, &buf, &len)) == 1)
+			take(&a, buf, len);
+		if (r < 0) {
+			eof = 1;
+			break;
+		}
+		int64_t deadline = next_tick < next_metrics ? next_tick : next_metrics;
+		int w = nro_wait(&a.t, deadline, nro_in_fd(&in));
+		if (w == NRO_SIG_TERM)
+			break;
+		if (w == NRO_SIG_HUP)
+			nro_info("SIGHUP: nothing to reload (rule parameters come from flags and env)");
+		int64_t now = nro_mono_ms();
+		if (now >= next_tick) {
+			nro_rules_tick(a.rules, nro_wall_ms());
+			flush_enc(&a, &a.events);
+			next_tick = now + TICK_MS;
+		}
+		if (now >= next_metrics) {
+			nro_rules_derived(a.rules, on_metric, &a, nro_wall_ms());
+			flush_enc(&a, &a.metrics);
+			next_metrics = now + metrics_interval_ms;
+		}
+	}
+	if (eof) {
+		/* a finite pipe: judge what came in, report, and stop */
+		if (in.truncated)
+			nro_warn("input ended inside a record");
+		nro_rules_evaluate(a.rules, nro_wall_ms());
+		flush_enc(&a, &a.events);
+		nro_rules_derived(a.rules, on_metric, &a, nro_wall_ms());
+		flush_enc(&a, &a.metrics);
+	}
+	nro_in_close(&in);
+	nro_out_close(&a.out, 100);
+	if (a.have_ring)
+		nro_ring_close(&a.ring);
+	nro_buf_free(&a.fwd);
+	nro_enc_free(&a.events);
+	nro_enc_free(&a.metrics);
+	nro_rules_free(a.rules);
+	return 0;
+}
