@@ -78,7 +78,7 @@ test: deps
 	@sh tests/run.sh
 
 demo: deps all
-	@sh tests/demo.sh
+	@sh deploy/demo/run.sh
 
 bench: all
 	@sh bench/run.sh
