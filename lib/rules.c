@@ -100,14 +100,14 @@ struct node {
 };
 
 struct pod {
-	char ns[64], name[256], node[256], source[64];
+	char ns[64], name[256], uid[64], node[256], source[64];
 	char phase[16], reason[64];
 	int ready;
 	uint64_t seen_gen;
 };
 
 struct ctr {
-	char ns[64], pod[256], name[64], node[256], source[64];
+	char ns[64], pod[256], uid[64], name[64], node[256], source[64];
 	char state[16], reason[64], last_term[64];
 	int ready, init, have_restarts, restarts_increased;
 	double restarts, exit_code;
@@ -141,7 +141,7 @@ struct alert {
 	int severity, has_value, has_threshold;
 	double value, threshold;
 	uint8_t okind;
-	char node[256], ns[64], pod[256], container[64], name[256];
+	char node[256], ns[64], pod[256], uid[64], container[64], name[256];
 	char source[64];
 	char message[384];
 };
@@ -372,10 +372,14 @@ void nro_rules_describe(const struct nro_rules *r, char *out, size_t outlen)
 
 static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now, const char *why)
 {
-	struct nro_attr attrs[3];
+	struct nro_attr attrs[4];
 	uint16_t na = 0;
 	attrs[na].key = nro_s("k8s.node.name");
 	attrs[na++].value = nro_s(a->node);
+	if (a->uid[0]) {
+		attrs[na].key = nro_s("k8s.pod.uid");
+		attrs[na++].value = nro_s(a->uid);
+	}
 	if (a->source[0]) {
 		attrs[na].key = nro_s("nro.source");
 		attrs[na++].value = nro_s(a->source);
@@ -505,10 +509,12 @@ static const action_fn actions[S_COUNT][IN_COUNT] = {
 	[S_RESOLVING] = {act_back_to_firing, act_check_resolve, act_check_resolve},
 };
 
+/* Two pods may share a namespace and name for a while (a replacement
+ * starting before the old one is gone): the pod UID tells them apart. */
 static void alert_key(char *key, size_t n, int rule, const char *node, const char *ns,
-		      const char *pod, const char *container, const char *name)
+		      const char *pod, const char *uid, const char *container, const char *name)
 {
-	snprintf(key, n, "%d|%s|%s|%s|%s|%s", rule, node, ns, pod, container, name);
+	snprintf(key, n, "%d|%s|%s|%s|%s|%s|%s", rule, node, ns, pod, uid, container, name);
 }
 
 /* Where a flapping alert has settled, tells subscribers its real state. */
@@ -526,7 +532,7 @@ static void settle_flapping(struct nro_rules *r, struct alert *a, int64_t now)
 /* One observation of a rule's condition on an object. */
 struct obs {
 	int rule;
-	const char *node, *ns, *pod, *container, *name, *source;
+	const char *node, *ns, *pod, *uid, *container, *name, *source;
 	uint8_t okind;
 	int breach, severity, has_value, has_threshold;
 	double value, threshold;
@@ -539,7 +545,7 @@ static void observe(struct nro_rules *r, const struct obs *o, int64_t now)
 		return;
 	char key[1024];
 	alert_key(key, sizeof key, o->rule, o->node, o->ns ? o->ns : "", o->pod ? o->pod : "",
-		  o->container ? o->container : "", o->name ? o->name : "");
+		  o->uid ? o->uid : "", o->container ? o->container : "", o->name ? o->name : "");
 	struct alert *a = nro_hmap_get(&r->alerts, key);
 	if (!a) {
 		if (!o->breach)
@@ -555,6 +561,7 @@ static void observe(struct nro_rules *r, const struct obs *o, int64_t now)
 		snprintf(a->node, sizeof a->node, "%s", o->node);
 		snprintf(a->ns, sizeof a->ns, "%s", o->ns ? o->ns : "");
 		snprintf(a->pod, sizeof a->pod, "%s", o->pod ? o->pod : "");
+		snprintf(a->uid, sizeof a->uid, "%s", o->uid ? o->uid : "");
 		snprintf(a->container, sizeof a->container, "%s", o->container ? o->container : "");
 		snprintf(a->name, sizeof a->name, "%s", o->name ? o->name : "");
 	}
@@ -773,7 +780,7 @@ static int is_stuck_reason(const char *reason)
 static void eval_ctr(struct nro_rules *r, struct ctr *c, int64_t now)
 {
 	char msg[384];
-	struct obs o = {.node = c->node, .ns = c->ns, .pod = c->pod, .container = c->name,
+	struct obs o = {.node = c->node, .ns = c->ns, .pod = c->pod, .uid = c->uid, .container = c->name,
 			.okind = NRO_OBJ_CONTAINER, .source = c->source};
 	int waiting = strcmp(c->state, "waiting") == 0;
 
@@ -830,7 +837,7 @@ static void eval_ctr(struct nro_rules *r, struct ctr *c, int64_t now)
 static void eval_pod(struct nro_rules *r, struct pod *p, int64_t now)
 {
 	char msg[384];
-	struct obs o = {.node = p->node, .ns = p->ns, .pod = p->name, .okind = NRO_OBJ_POD,
+	struct obs o = {.node = p->node, .ns = p->ns, .pod = p->name, .uid = p->uid, .okind = NRO_OBJ_POD,
 			.source = p->source};
 	o.rule = R_POD_NOT_READY;
 	o.breach = strcmp(p->phase, "Running") == 0 && p->ready == 0;
@@ -995,10 +1002,11 @@ static void take_node_state(struct node *n, const struct nro_state *s)
 static void take_pod_state(struct nro_rules *r, struct source *src, const char *node,
 			   const struct nro_state *s)
 {
-	char key[384], ns[64], name[256];
+	char key[384], ns[64], name[256], uid[64];
 	cpy(ns, sizeof ns, s->object.namespace_);
 	cpy(name, sizeof name, s->object.pod);
-	snprintf(key, sizeof key, "%s/%s", ns, name);
+	attr(s->attrs, s->nattrs, "k8s.pod.uid", uid, sizeof uid);
+	snprintf(key, sizeof key, "%s/%s/%s", ns, name, uid);
 	struct pod *p = nro_hmap_get(&r->pods, key);
 	if (!p) {
 		if (r->pods.n >= 100000)
@@ -1010,6 +1018,7 @@ static void take_pod_state(struct nro_rules *r, struct source *src, const char *
 		}
 		memcpy(p->ns, ns, sizeof p->ns);
 		memcpy(p->name, name, sizeof p->name);
+		memcpy(p->uid, uid, sizeof p->uid);
 		p->ready = -1;
 	}
 	snprintf(p->node, sizeof p->node, "%s", node);
@@ -1026,11 +1035,12 @@ static void take_pod_state(struct nro_rules *r, struct source *src, const char *
 static void take_ctr_state(struct nro_rules *r, struct source *src, const char *node,
 			   const struct nro_state *s)
 {
-	char key[400], ns[64], pod[256], name[64];
+	char key[480], ns[64], pod[256], name[64], uid[64];
 	cpy(ns, sizeof ns, s->object.namespace_);
 	cpy(pod, sizeof pod, s->object.pod);
 	cpy(name, sizeof name, s->object.container);
-	snprintf(key, sizeof key, "%s/%s/%s", ns, pod, name);
+	attr(s->attrs, s->nattrs, "k8s.pod.uid", uid, sizeof uid);
+	snprintf(key, sizeof key, "%s/%s/%s/%s", ns, pod, uid, name);
 	struct ctr *c = nro_hmap_get(&r->ctrs, key);
 	if (!c) {
 		if (r->ctrs.n >= 200000)
@@ -1043,6 +1053,7 @@ static void take_ctr_state(struct nro_rules *r, struct source *src, const char *
 		memcpy(c->ns, ns, sizeof c->ns);
 		memcpy(c->pod, pod, sizeof c->pod);
 		memcpy(c->name, name, sizeof c->name);
+		memcpy(c->uid, uid, sizeof c->uid);
 		c->ready = -1;
 	}
 	if (c->seen_gen != src->gen) {
@@ -1224,14 +1235,15 @@ void nro_rules_restore(struct nro_rules *r, const struct nro_header *h, const st
 			rule = i;
 	if (rule < 0)
 		return;
-	char node[256], ns[64], pod[256], container[64], name[256], key[1024];
+	char node[256], ns[64], pod[256], uid[64], container[64], name[256], key[1024];
 	if (!attr(ev->attrs, ev->nattrs, "k8s.node.name", node, sizeof node))
 		cpy(node, sizeof node, h->node);
 	cpy(ns, sizeof ns, ev->object.namespace_);
 	cpy(pod, sizeof pod, ev->object.pod);
+	attr(ev->attrs, ev->nattrs, "k8s.pod.uid", uid, sizeof uid);
 	cpy(container, sizeof container, ev->object.container);
 	cpy(name, sizeof name, ev->object.name);
-	alert_key(key, sizeof key, rule, node, ns, pod, container, name);
+	alert_key(key, sizeof key, rule, node, ns, pod, uid, container, name);
 	struct alert *a = nro_hmap_get(&r->alerts, key);
 	if (ev->state == NRO_EV_RESOLVED) {
 		if (a) {
@@ -1260,6 +1272,7 @@ void nro_rules_restore(struct nro_rules *r, const struct nro_header *h, const st
 	snprintf(a->node, sizeof a->node, "%s", node);
 	memcpy(a->ns, ns, sizeof a->ns);
 	memcpy(a->pod, pod, sizeof a->pod);
+	memcpy(a->uid, uid, sizeof a->uid);
 	memcpy(a->container, container, sizeof a->container);
 	memcpy(a->name, name, sizeof a->name);
 	attr(ev->attrs, ev->nattrs, "nro.source", a->source, sizeof a->source);
@@ -1280,7 +1293,7 @@ void nro_rules_restore(struct nro_rules *r, const struct nro_header *h, const st
 static int alert_firing(struct nro_rules *r, int rule, const char *node)
 {
 	char key[1024];
-	alert_key(key, sizeof key, rule, node, "", "", "", node);
+	alert_key(key, sizeof key, rule, node, "", "", "", "", node);
 	struct alert *a = nro_hmap_get(&r->alerts, key);
 	return a && (a->state == S_FIRING || a->state == S_RESOLVING);
 }
