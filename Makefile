@@ -36,7 +36,7 @@ TESTS    := $(patsubst %.c,$(OUT)/test/%,$(notdir $(TEST_SRC)))
 
 vpath %.c collectors core sinks lib
 
-.PHONY: all deps test unit san demo run bench clean check-deps
+.PHONY: all deps test unit san demo run install bench clean
 .SECONDARY:
 
 all: $(TOOLS)
@@ -79,6 +79,16 @@ test: deps
 
 demo: deps all
 	@sh deploy/demo/run.sh
+
+# the pipeline against a real kubelet: make run KUBELET=https://NODE:10250 TOKEN_FILE=F CA_FILE=F
+run: all
+	@test -n "$(KUBELET)" || { echo "make run: set KUBELET=https://NODE:10250 (and TOKEN_FILE, CA_FILE or INSECURE=1)"; exit 100; }
+	@KUBELET="$(KUBELET)" TOKEN_FILE="$(TOKEN_FILE)" CA_FILE="$(CA_FILE)" INSECURE="$(INSECURE)" sh deploy/demo/run.sh
+
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
 bench: all
 	@sh bench/run.sh

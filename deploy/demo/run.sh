@@ -3,6 +3,9 @@
 # kubelet-replay playing a scripted incident (deploy/demo/crashloop-oom):
 # collectors (healthz, pods, summary) -> analyzer -> sink-stdout on this
 # terminal. Ctrl-C stops everything. DEMO_SECONDS=N stops after N seconds.
+#
+# make run: the same against a real kubelet, every collector, default pace:
+#   KUBELET=https://NODE:10250 TOKEN_FILE=F CA_FILE=F (or INSECURE=1)
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${NRO_BIN:-$top/bin}
@@ -23,6 +26,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+services="analyzer collector-healthz collector-pods collector-summary sink-stdout"
+if [ -n "${KUBELET:-}" ]; then
+	url=$KUBELET
+	services="analyzer collector-healthz collector-syncloop collector-pods collector-summary
+collector-probes collector-configz collector-resource collector-spec collector-cadvisor
+collector-metrics sink-stdout"
+else
 # the embedded kubelet: a new scenario step every 8 seconds
 "$bin/kubelet-replay" --scenario "$top/deploy/demo/crashloop-oom" --step-every 8s \
 	>"$tmp/replay.url" 2>"$tmp/replay.err" &
@@ -34,10 +44,11 @@ until [ -s "$tmp/replay.url" ]; do
 	sleep 0.05
 done
 url=$(head -n1 "$tmp/replay.url")
+fi
 
 # a private copy of svc/: only the services the scenario has data for
 mkdir -p "$tmp/svc/.env" "$tmp/log" "$tmp/run"
-for s in analyzer collector-healthz collector-pods collector-summary sink-stdout; do
+for s in $services; do
 	cp -R "$top/svc/$s" "$tmp/svc/$s"
 done
 rm -rf "$tmp/svc/sink-stdout/log" # events go to this terminal, not to a log
@@ -46,15 +57,21 @@ echo "$bin" >"$env/NRO_BIN"
 echo "$tmp/run" >"$env/NRO_RUN_DIR"
 echo "$tmp/log" >"$env/NRO_LOG_DIR"
 echo "$url" >"$env/NRO_KUBELET_URL"
-echo 2s >"$env/NRO_INTERVAL"
 echo text >"$env/NRO_FORMAT"
+if [ -n "${KUBELET:-}" ]; then
+	[ -n "${TOKEN_FILE:-}" ] && echo "$TOKEN_FILE" >"$env/NRO_TOKEN_FILE"
+	[ -n "${CA_FILE:-}" ] && echo "$CA_FILE" >"$env/NRO_CA_FILE"
+	[ -n "${INSECURE:-}" ] && echo 1 >"$env/NRO_INSECURE_SKIP_VERIFY"
+	echo "run: pipeline against $url; logs in $tmp/log; Ctrl-C to stop."
+else
+echo 2s >"$env/NRO_INTERVAL"
 # demo pace: resolve a recovered condition after 4s instead of 30s
 echo "NodeMemoryPressure.resolve_after=4s,PodCrashLooping.resolve_after=4s" >"$env/NRO_SET"
-
 echo "demo: kubelet-replay at $url playing deploy/demo/crashloop-oom"
 echo "demo: step 0 healthy node; step 1 (8s) a pod is OOM-killed and crash-loops,"
 echo "demo: node memory falls under the eviction threshold; step 2 (16s) memory recovers."
 echo "demo: logs in $tmp/log; Ctrl-C to stop."
+fi
 echo
 s6-svscan "$tmp/svc" &
 scan_pid=$!
