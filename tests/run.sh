@@ -16,7 +16,7 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=67"
 export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 
 want() {
-	[ $# -eq 0 ] && return 0
+	[ -z "$FILTER" ] && return 0
 	for w in $FILTER; do case "$1" in *"$w"*) return 0 ;; esac; done
 	return 1
 }
