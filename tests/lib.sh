@@ -40,3 +40,30 @@ wait_path() {
 	done
 	return 1
 }
+
+# Starts kubelet-replay with the given arguments; sets REPLAY_URL and
+# REPLAY_PID. The caller kills $REPLAY_PID.
+start_replay() {
+	"$BIN/kubelet-replay" "$@" >"$TMP/replay.url" 2>"$TMP/replay.err" &
+	REPLAY_PID=$!
+	REPLAY_URL=$(wait_first_line "$TMP/replay.url") || {
+		echo "kubelet-replay did not start: $(cat "$TMP/replay.err")" >&2
+		return 1
+	}
+}
+
+# Waits (bounded by $3 seconds, default 30) until file $1 has at least
+# ${4:-1} lines matching the extended regex $2.
+wait_for_lines() {
+	limit=$(( ${3:-30} * 20 ))
+	want=${4:-1}
+	i=0
+	while [ $i -lt $limit ]; do
+		n=$(grep -cE "$2" "$1" 2>/dev/null)
+		[ "${n:-0}" -ge "$want" ] && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	echo "timed out waiting for $want line(s) matching '$2' in $1" >&2
+	return 1
+}
