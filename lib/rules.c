@@ -389,7 +389,8 @@ static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now
 		attrs[na++].value = nro_s("true");
 	}
 	char msg[512];
-	snprintf(msg, sizeof msg, "%s%s", a->message, why ? why : "");
+	snprintf(msg, sizeof msg, "%s%s%s", ev_state == NRO_EV_RESOLVED ? "cleared: " : "",
+		 a->message, why ? why : "");
 	struct nro_event ev = {
 		nro_s(r->rules[a->rule].type),
 		(uint8_t)a->severity,
