@@ -1,8 +1,10 @@
 /*
  * nro-dump: prints records as JSON lines, one entry a line (DESIGN.md,
  * "Records"). Reads a framed stream on stdin (-i -, the default), or
- * subscribes to an nng address (-i ipc://...; dials unless --listen).
- * Malformed records are reported on stderr, counted, and skipped.
+ * subscribes to an nng address (-i ipc://...; dials unless --listen), or
+ * prints what the analyzer's ring holds (--ring PATH, oldest to newest;
+ * --follow keeps following it). Malformed records are reported on stderr,
+ * counted, and skipped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,12 +16,15 @@
 #include "log.h"
 #include "record.h"
 #include "render.h"
+#include "ring.h"
 #include "tool.h"
 #include "transport.h"
 
 static const char *kinds = "";
 static int listen_mode;
 static uint64_t max_count;
+static const char *ring_path;
+static int follow;
 
 static const struct nro_optdef opts[] = {
 	{"kinds", 'k', "NRO_DUMP_KINDS", NRO_OPT_STR, &kinds, NULL, "LETTERS",
@@ -28,6 +33,10 @@ static const struct nro_optdef opts[] = {
 	 "listen on the nng address instead of dialing it"},
 	{"count", 'n', NULL, NRO_OPT_UINT, &max_count, NULL, "N",
 	 "exit 0 after printing N entries (default: until end of input or SIGTERM)"},
+	{"ring", 0, NULL, NRO_OPT_STR, &ring_path, NULL, "PATH",
+	 "print what the analyzer's ring holds (e.g. /run/nro/ring), oldest first, then exit"},
+	{"follow", 'F', NULL, NRO_OPT_FLAG, &follow, NULL, NULL,
+	 "with --ring: keep printing new records until SIGTERM"},
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
 
@@ -46,6 +55,108 @@ static int write_all(const char *p, size_t n)
 	return 0;
 }
 
+static struct nro_buf out;
+static uint64_t printed, rejected;
+
+/* Prints one record's entries. 0 go on, 1 the count is reached or stdout
+ * went away. */
+static int print_record(const uint8_t *buf, size_t len)
+{
+	struct nro_msg m;
+	const char *why;
+	if (nro_decode(&m, buf, len, &why) != 0) {
+		rejected++;
+		nro_warn("dropped a malformed record (%zu bytes): %s", len, why);
+		return 0;
+	}
+	if (*kinds && !strchr(kinds, m.hdr.kind))
+		return 0;
+	nro_buf_reset(&out);
+	int n = nro_render_msg_json(&out, &m);
+	if (n < 0) {
+		nro_warn("record too large to render; skipped");
+		return 0;
+	}
+	if (max_count && printed + (uint64_t)n > max_count) {
+		/* print only up to the count: cut after the right newline */
+		size_t keep = 0;
+		for (uint64_t lines = 0; keep < out.len && lines < max_count - printed; keep++)
+			if (out.p[keep] == '\n')
+				lines++;
+		out.len = keep;
+		n = (int)(max_count - printed);
+	}
+	if (write_all(out.p, out.len) != 0) {
+		if (errno != EPIPE)
+			nro_error("stdout: %s", strerror(errno));
+		return 1;
+	}
+	printed += (uint64_t)n;
+	return max_count && printed >= max_count;
+}
+
+static void report_lost(uint64_t *a, uint64_t b)
+{
+	if (!*a)
+		return;
+	nro_warn("lost %llu records (seq %llu..%llu): the writer overtook us",
+		 (unsigned long long)(b - *a + 1), (unsigned long long)*a, (unsigned long long)b);
+	*a = 0;
+}
+
+/* --ring: oldest to head, then (--follow) whatever comes. Exit status. */
+static int dump_ring(struct nro_tool *t)
+{
+	struct nro_ring r;
+	char err[512];
+	if (nro_ring_open(&r, ring_path, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_TEMP, "%s", err);
+	nro_ready(t);
+	struct nro_buf rec;
+	nro_buf_init(&rec, NRO_MSG_MAX);
+	uint64_t next = nro_ring_oldest(&r);
+	int done = 0;
+	while (!done) {
+		uint64_t head = nro_ring_head(&r);
+		uint64_t lost_a = 0, lost_b = 0;
+		for (; next <= head && !done; next++) {
+			int rc = nro_ring_read(&r, next, &rec);
+			if (rc == 1) {
+				report_lost(&lost_a, lost_b);
+				done = print_record((const uint8_t *)rec.p, rec.len);
+				continue;
+			}
+			/* overtaken by the writer: skip to what it still holds */
+			uint64_t old = nro_ring_oldest(&r);
+			if (!lost_a)
+				lost_a = next;
+			lost_b = old > next ? old - 1 : next;
+			next = lost_b;
+		}
+		report_lost(&lost_a, lost_b);
+		if (done || !follow)
+			break;
+		if (nro_wait(t, nro_mono_ms() + 100, -1) == NRO_SIG_TERM)
+			break;
+		if (nro_ring_replaced(&r, ring_path)) {
+			struct nro_ring fresh;
+			if (nro_ring_open(&fresh, ring_path, err, sizeof err) == 0) {
+				nro_warn("the ring was recreated: following the new one from its start");
+				nro_ring_close(&r);
+				r = fresh;
+				next = nro_ring_oldest(&r);
+			}
+		}
+	}
+	nro_buf_free(&rec);
+	nro_ring_close(&r);
+	if (rejected) {
+		nro_error("%llu malformed record(s) dropped", (unsigned long long)rejected);
+		return 1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct nro_tool t;
@@ -60,6 +171,16 @@ int main(int argc, char **argv)
 			nro_die(NRO_EXIT_USAGE, "--kinds: unknown kind '%c' (want M, S, H, X or E)", *k);
 	const char *addr = t.input ? t.input : "-";
 	nro_signals_init(&t);
+	if (follow && !ring_path)
+		nro_die(NRO_EXIT_USAGE, "--follow goes with --ring");
+	if (ring_path && t.input)
+		nro_die(NRO_EXIT_USAGE, "--ring and -i are exclusive");
+	if (ring_path) {
+		nro_buf_init(&out, (size_t)NRO_MSG_MAX * 8);
+		int rc = dump_ring(&t);
+		nro_buf_free(&out);
+		return rc;
+	}
 
 	struct nro_in in;
 	char err[512];
@@ -67,9 +188,7 @@ int main(int argc, char **argv)
 		nro_die(strncmp(addr, "ipc://", 6) == 0 ? NRO_EXIT_TEMP : NRO_EXIT_USAGE, "%s", err);
 	nro_ready(&t);
 
-	struct nro_buf out;
 	nro_buf_init(&out, (size_t)NRO_MSG_MAX * 8);
-	uint64_t printed = 0, rejected = 0;
 	int status = 0;
 	for (;;) {
 		const uint8_t *buf;
@@ -83,37 +202,7 @@ int main(int argc, char **argv)
 				break;
 			continue;
 		}
-		struct nro_msg m;
-		const char *why;
-		if (nro_decode(&m, buf, len, &why) != 0) {
-			rejected++;
-			nro_warn("dropped a malformed record (%zu bytes): %s", len, why);
-			continue;
-		}
-		if (*kinds && !strchr(kinds, m.hdr.kind))
-			continue;
-		nro_buf_reset(&out);
-		int n = nro_render_msg_json(&out, &m);
-		if (n < 0) {
-			nro_warn("record too large to render; skipped");
-			continue;
-		}
-		if (max_count && printed + (uint64_t)n > max_count) {
-			/* print only up to the count: cut after the right newline */
-			size_t keep = 0;
-			for (uint64_t lines = 0; keep < out.len && lines < max_count - printed; keep++)
-				if (out.p[keep] == '\n')
-					lines++;
-			out.len = keep;
-			n = (int)(max_count - printed);
-		}
-		if (write_all(out.p, out.len) != 0) {
-			if (errno != EPIPE)
-				nro_error("stdout: %s", strerror(errno));
-			break;
-		}
-		printed += (uint64_t)n;
-		if (max_count && printed >= max_count)
+		if (print_record(buf, len))
 			break;
 	}
 	if (in.oversized) {
