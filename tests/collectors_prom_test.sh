@@ -164,10 +164,12 @@ expected_labels() {
 	}' | sort
 }
 
-# actual_labels I: the I-th metric's attributes, "key=value", sorted.
+# actual_labels I: the I-th metric's attributes, "key=value", sorted, read
+# as a stream so that a key written twice shows twice.
 actual_labels() {
-	jq -c 'select(.kind == "metric")' "$TMP/out.jsonl" | sed -n "${1}p" |
-		jq -r '.attrs | to_entries[] | "\(.key)=\(.value | gsub("\n"; "\\n"))"' | sort
+	grep '^{"kind":"metric"' "$TMP/out.jsonl" | sed -n "${1}p" |
+		jq -r --stream 'select(length == 2 and .[0][0] == "attrs")
+			| "\(.[0][1])=\(.[1] | gsub("\n"; "\\n"))"' | sort
 }
 
 # help_keeps CBIN COLLECTOR: the default family list its --help prints.
@@ -349,6 +351,8 @@ test_label_names_normalized() {
 	ep_collect "$BIN" collector-cadvisor "$(url_of "$f")" --allow all
 	assertEquals "no container_name left" 0 \
 		"$(ep_jq 'select(.kind == "metric") | .attrs | select(has("container_name") or has("pod_name")) | 1' | wc -l)"
+	assertEquals "no attribute written twice" 0 \
+		"$(grep -c '"container":".*"container":"\|"pod":".*"pod":"' "$TMP/out.jsonl")"
 	line=$(grep -m1 'container_name="[^"]' "$f")
 	name=$(echo "$line" | sed 's/.*[{,]container="\([^"]*\)".*/\1/')
 	assertNotNull "a named container" "$name"
