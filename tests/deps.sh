@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libcurl4-openssl-dev libjsmn-dev libnng-dev nng-utils
-libmicrohttpd-dev libgnutls28-dev s6 shunit2 openssl jq curl valgrind"
+libmicrohttpd-dev libgnutls28-dev s6 shunit2 openssl jq curl valgrind time"
 
 missing=""
 for p in $PKGS; do
