@@ -41,9 +41,15 @@ int nro_promcollect_emit(struct nro_collector *c, const struct nro_prom_sample *
 	struct nro_attr attrs[NRO_ATTRS_MAX];
 	uint16_t n = 0;
 	for (unsigned i = 0; i < s->nlabels && n < NRO_ATTRS_MAX; i++) {
-		if (nro_prom_label_dropped(s, i))
-			continue;
-		attrs[n].key = nro_s(nro_prom_normalize_label(s->labels[i].name));
+		const char *name = s->labels[i].name;
+		/* the rule of nro_prom_label_dropped()/_normalize_label(), with a
+		 * cheap test first: only container_name and pod_name are renamed */
+		if ((name[0] == 'c' || name[0] == 'p') && name[1] && strchr(name + 1, '_')) {
+			if (nro_prom_label_dropped(s, i))
+				continue;
+			name = nro_prom_normalize_label(name);
+		}
+		attrs[n].key = nro_s(name);
 		attrs[n].value = nro_s(s->labels[i].value);
 		n++;
 	}
