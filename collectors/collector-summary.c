@@ -371,6 +371,49 @@ static void volume_stats(struct summary *x, int vol, const struct attrs *pa)
 	block(x, vol, "k8s.volume.", volume_f, NULL, &a);
 }
 
+/* How recent a container entry is: its startTime, then its CPU (or
+ * memory) sample time. */
+static void recency(const struct nro_json *j, int ctr, int64_t r[2])
+{
+	r[0] = time_ms(j, key_of(j, ctr, "startTime"));
+	int t = nro_json_path(j, ctr, "cpu.time");
+	if (t < 0)
+		t = nro_json_path(j, ctr, "memory.time");
+	r[1] = time_ms(j, t);
+}
+
+/* Some kubelets (1.15 with docker) list a container more than once in a
+ * pod, one entry per cAdvisor sample: publish only the most recent entry of
+ * a name (the last one on a tie), so a series never gets two values. */
+static int superseded(const struct nro_json *j, int arr, int ctr)
+{
+	int name = key_of(j, ctr, "name");
+	if (name < 0 || j->tok[name].type != JSMN_STRING || j->tok[arr].size < 2)
+		return 0;
+	const char *n = j->js + j->tok[name].start;
+	size_t nl = (size_t)(j->tok[name].end - j->tok[name].start);
+	int64_t mine[2];
+	int have_mine = 0, after = 0;
+	for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k)) {
+		if (k == ctr) {
+			after = 1;
+			continue;
+		}
+		int other = key_of(j, k, "name");
+		if (other < 0 || !nro_jc_key_is(j, other, n, nl))
+			continue;
+		if (!have_mine) {
+			recency(j, ctr, mine);
+			have_mine = 1;
+		}
+		int64_t r[2];
+		recency(j, k, r);
+		if (r[0] > mine[0] || (r[0] == mine[0] && (r[1] > mine[1] || (r[1] == mine[1] && after))))
+			return 1;
+	}
+	return 0;
+}
+
 static void pod_stats(struct summary *x, int pod)
 {
 	const struct nro_json *j = &x->jc.json;
@@ -401,7 +444,8 @@ static void pod_stats(struct summary *x, int pod)
 	int arr = key_of(j, pod, "containers");
 	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY)
 		for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k))
-			container_stats(x, k, &a);
+			if (!superseded(j, arr, k))
+				container_stats(x, k, &a);
 	arr = key_of(j, pod, "volume");
 	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY)
 		for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k))
