@@ -497,8 +497,11 @@ int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 			nro_warn("ignoring the malformed cursor %s", s->cursor_buf);
 		}
 	}
+	/* ready once subscribed and positioned in the ring: what is published
+	 * from now on will be delivered */
+	int have_ring = s->ring_buf[0] && try_open_ring(s, 1);
 	nro_ready(t);
-	if (s->ring_buf[0] && try_open_ring(s, 1)) {
+	if (have_ring) {
 		int rc = fill_from_ring(s, nro_ring_head(&s->ring), fn, ctx);
 		(void)rc; /* a retry or stop is handled by the loop below */
 	}

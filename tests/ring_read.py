@@ -1,0 +1,58 @@
+#!/usr/bin/env python3
+"""An independent reader of the analyzer's ring, written from docs/ring.md
+alone: prints every record the ring holds, oldest first, as a framed record
+stream (docs/wire-format.md, "Pipe framing") on stdout, so
+`ring_read.py RING | nro-dump` can be compared with `nro-dump --ring RING`.
+With --info it prints the header fields instead. It reads a ring that is not
+being written (it does not use fences); exit 1 on a malformed ring."""
+import struct
+import sys
+
+
+def fail(msg):
+    sys.stderr.write("ring_read.py: %s\n" % msg)
+    sys.exit(1)
+
+
+def main():
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    if len(args) != 1:
+        fail("usage: ring_read.py [--info] RING")
+    data = open(args[0], "rb").read()
+    if len(data) < 256:
+        fail("shorter than the header")
+    # byte order: the field at 56 holds 0x01020304 in the writer's order
+    order = "<" if struct.unpack_from("<I", data, 56)[0] == 0x01020304 else ">"
+    (magic, version, hdr_size, epoch, data_size, nslots, data_off, index_off,
+     bom, rec_hdr) = struct.unpack_from(order + "8sIIQQQQQII", data, 0)
+    if magic != b"NRORING\0" or version != 1 or hdr_size != 256 or bom != 0x01020304 \
+            or rec_hdr != 24:
+        fail("bad magic, version or byte order")
+    if data_size < 65536 or data_size & (data_size - 1) or nslots != data_size // 128 \
+            or data_off != 256 or index_off != 256 + data_size \
+            or len(data) != 256 + data_size + 16 * nslots or epoch == 0:
+        fail("inconsistent sizes")
+    (reserved,) = struct.unpack_from(order + "Q", data, 64)
+    head, tail = struct.unpack_from(order + "QQ", data, 128)
+    if "--info" in sys.argv:
+        print("epoch %016x data_size %d nslots %d head %d tail %d reserved %d"
+              % (epoch, data_size, nslots, head, tail, reserved))
+        return
+    out = sys.stdout.buffer
+    for seq in range(tail, head + 1):
+        sseq, pos = struct.unpack_from(order + "QQ", data, index_off + (seq % nslots) * 16)
+        if sseq != seq or reserved > pos + data_size:
+            sys.stderr.write("ring_read.py: seq %d lost\n" % seq)
+            continue
+        off = pos % data_size
+        rseq, rpos, length = struct.unpack_from(order + "QQI", data, data_off + off)
+        if rseq != seq or rpos != pos or not 1 <= length <= data_size // 4 \
+                or off + 24 + length > data_size:
+            fail("seq %d: record header does not match the index" % seq)
+        start = data_off + off + 24
+        out.write(struct.pack(">I", length))
+        out.write(data[start:start + length])
+
+
+if __name__ == "__main__":
+    main()
