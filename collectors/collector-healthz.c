@@ -88,7 +88,11 @@ static void parse_line(struct healthz *h, const char *s, size_t n)
 			tail++;
 			tl--;
 		}
-		if (name_ok(name, nl)) {
+		/* "[+]name ok", "[+]name excluded: ok", "[-]name failed[: reason]" */
+		int form_ok = ok ? (tl == 2 && memcmp(tail, "ok", 2) == 0) ||
+					   (tl == 12 && memcmp(tail, "excluded: ok", 12) == 0)
+				 : starts(tail, tl, "failed") && (tl == 6 || tail[6] == ':');
+		if (name_ok(name, nl) && form_ok) {
 			if (h->nchecks == CHECKS_MAX) {
 				h->dropped++;
 				return;
@@ -99,14 +103,12 @@ static void parse_line(struct healthz *h, const char *s, size_t n)
 			c->reason[0] = '\0';
 			if (ok) {
 				/* "ok", or "excluded: ok" for an excluded check */
-				if (starts(tail, tl, "excluded"))
+				if (tl > 2)
 					snprintf(c->reason, sizeof c->reason, "excluded");
 			} else {
 				/* "failed: reason" (the reason is "reason withheld" unless verbose) */
-				if (starts(tail, tl, "failed")) {
-					tail += 6;
-					tl -= 6;
-				}
+				tail += 6;
+				tl -= 6;
 				if (tl && *tail == ':') {
 					tail++;
 					tl--;
