@@ -132,7 +132,8 @@ test_every_event_once_in_order() {
 	assertEquals "sink exit" 0 "$SINK_RC"
 	seqs "$T/s.out" >"$T/got.seqs"
 	diff "$T/pub.seqs" "$T/got.seqs" >"$T/diff"
-	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 $?
+	rc=$?
+	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 "$rc"
 	# only events: the metrics in between were skipped
 	assertEquals 0 "$(jq -r 'select(.kind != "event")' "$T/s.out" | wc -l)"
 	assertNotContains "$(cat "$T/s.err")" "lost"
@@ -171,7 +172,8 @@ test_kill9_and_restart_loses_nothing() {
 	# nothing lost, nothing out of order
 	uniq "$T/all.seqs" >"$T/uniq.seqs"
 	diff "$T/pub.seqs" "$T/uniq.seqs" >"$T/diff"
-	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 $?
+	rc=$?
+	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 "$rc"
 	# kill -9 can repeat at most the one message in flight (lib/sink.h)
 	dups=$(($(wc -l <"$T/all.seqs") - $(wc -l <"$T/uniq.seqs")))
 	assertTrue "$dups duplicates" "[ $dups -le 1 ]"
@@ -186,7 +188,8 @@ test_from_start_replays_the_ring() {
 	assertEquals 0 "$SINK_RC"
 	seqs "$T/s.out" >"$T/got.seqs"
 	diff "$T/pub.seqs" "$T/got.seqs" >"$T/diff"
-	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 $?
+	rc=$?
+	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 "$rc"
 	# restarted: the cursor says everything was delivered
 	start_sink_ready s2 --from-start
 	ringpub --listen none --count 3 --first-index 50 >"$T/pub2.seqs"
@@ -227,7 +230,8 @@ test_gap_bigger_than_the_ring_is_counted() {
 	awk -v o="$oldest" '$1 >= o' "$T/pub.seqs" >"$T/want.seqs"
 	seqs "$T/s2.out" >"$T/got.seqs"
 	diff "$T/want.seqs" "$T/got.seqs" >"$T/diff"
-	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 $?
+	rc=$?
+	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 "$rc"
 }
 
 test_recreated_ring_restarts_at_its_oldest() {
@@ -355,7 +359,8 @@ test_nro_dump_ring() {
 	# the independent reader of docs/ring.md agrees byte for byte
 	python3 "$TOP/tests/ring_read.py" "$NRO_RUN_DIR/ring" 2>"$T/rr.err" | "$BIN/nro-dump" >"$T/py.jsonl"
 	diff "$T/py.jsonl" "$T/dump.jsonl" >"$T/diff"
-	assertEquals "readers differ: $(head -3 "$T/diff")" 0 $?
+	rc=$?
+	assertEquals "readers differ: $(head -3 "$T/diff")" 0 "$rc"
 	assertEquals 4 "$("$BIN/nro-dump" --ring "$NRO_RUN_DIR/ring" -k M -n 4 | wc -l)"
 	"$BIN/nro-dump" --ring "$T/none" 2>"$T/missing.err"
 	assertEquals 111 $?
