@@ -423,8 +423,8 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 
 	if (x->skipped) {
 		c->degraded = 1;
-		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: %u entries skipped (first: %s)",
-			 TARGET, x->skipped, x->first_skip);
+		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: %u %s skipped (first: %s)",
+			 TARGET, x->skipped, x->skipped == 1 ? "entry" : "entries", x->first_skip);
 	}
 	return 0;
 }

@@ -23,7 +23,7 @@
 #define TARGET "/stats/summary"
 #define NAME_LEN 256
 #define ATTRS_N 10
-#define FIELDS_MAX 8
+#define FIELDS_MAX 8 /* fields in one table (without its NULL end) */
 
 enum { G = NRO_MT_GAUGE, C = NRO_MT_COUNTER };
 
@@ -165,7 +165,7 @@ static void match(const struct nro_json *j, int i, const struct field *f, int *v
 		  int *psi)
 {
 	size_t nf = 0;
-	while (f[nf].key)
+	while (nf < FIELDS_MAX && f[nf].key)
 		nf++;
 	for (size_t k = 0; k < nf; k++)
 		vals[k] = -1;
@@ -207,7 +207,7 @@ static void psi(struct summary *x, int obj, const char *prefix, const char *reso
 		snprintf(mid, sizeof mid, "%s.pressure.%s.", resource, kind);
 		int vals[FIELDS_MAX];
 		match(j, k + 1, psi_f, vals, NULL, NULL);
-		for (size_t n = 0; psi_f[n].key; n++) {
+		for (size_t n = 0; n < FIELDS_MAX && psi_f[n].key; n++) {
 			double v;
 			if (vals[n] >= 0 && nro_jc_num(j, vals[n], &v) == 0)
 				metric(x->jc.c, prefix, mid, &psi_f[n], v, ts, a);
@@ -226,7 +226,7 @@ static void block(struct summary *x, int obj, const char *prefix, const struct f
 	int vals[FIELDS_MAX], p = -1;
 	int64_t ts = 0;
 	match(j, obj, f, vals, &ts, psi_res ? &p : NULL);
-	for (size_t n = 0; f[n].key; n++) {
+	for (size_t n = 0; n < FIELDS_MAX && f[n].key; n++) {
 		double v;
 		if (vals[n] < 0 || nro_json_is_null(j, vals[n]))
 			continue;
@@ -490,8 +490,8 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 
 	if (x->skipped) {
 		c->degraded = 1;
-		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: %u entries skipped (first: %s)",
-			 TARGET, x->skipped, x->first_skip);
+		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: %u %s skipped (first: %s)",
+			 TARGET, x->skipped, x->skipped == 1 ? "entry" : "entries", x->first_skip);
 	}
 	return 0;
 }

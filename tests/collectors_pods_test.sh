@@ -310,4 +310,9 @@ test_default_cap() {
 	assertContains "$(jl 'select(.kind=="error") | .message')" "body larger than 64 MiB cap"
 }
 
+# Valid JSON of the wrong types everywhere: never a crash (ASan/UBSan too).
+test_wrong_types_never_crash() {
+	chaos_check collector-pods "$FIXTURES/v1.34/pods.json"
+}
+
 . shunit2

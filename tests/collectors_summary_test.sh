@@ -389,4 +389,9 @@ test_long_running_reuses_state() {
 	done
 }
 
+# Valid JSON of the wrong types everywhere: never a crash (ASan/UBSan too).
+test_wrong_types_never_crash() {
+	chaos_check collector-summary "$FIXTURES/v1.34/stats_summary.json"
+}
+
 . shunit2

@@ -96,3 +96,47 @@ assert_failed() {
 flavour() {
 	case "$1" in */build/san/bin) echo san ;; *) echo plain ;; esac
 }
+
+# Valid JSON of the wrong shapes: every number a string, every array an
+# object, every string null, names as numbers, strings as numbers, big
+# objects' values wrapped in arrays, extreme numbers, a deep nest.
+CHAOS_FILTERS='walk(if type=="number" then tostring else . end)
+walk(if type=="array" then {} else . end)
+walk(if type=="string" then null else . end)
+walk(if type=="object" and has("name") then .name = 5 else . end)
+walk(if type=="string" then 7 else . end)
+walk(if type=="object" and (keys | length) > 3 then with_entries(.value = [.value]) else . end)
+walk(if type=="number" then -1e308 else . end)
+walk(if type=="number" then 1.5e300 else . end)
+walk(if type=="object" and length > 0 then del(.[keys[0]]) else . end)
+walk(if type=="object" and has("time") then .time = "yesterday" else . end)
+walk(if type=="string" then . * 300 else . end)'
+
+# chaos_check PROG FILE: PROG survives every CHAOS_FILTERS variant of FILE
+# under every build: a poll that succeeds (perhaps degraded) or fails with
+# a parse error, always a health record, never a crash or sanitizer report.
+chaos_check() {
+	_prog=$1
+	_file=$2
+	mapfile -t _filters <<<"$CHAOS_FILTERS"
+	_i=0
+	for _f in "${_filters[@]}"; do
+		_i=$((_i + 1))
+		fx "chaos$_i"
+		jq -c "$_f" "$_file" >"$FX/$(basename "$_file")" || { fail "jq: $_f"; continue; }
+		jc_replay "$FX" || return
+		for _b in $BINS; do
+			collect "$_b" "$_prog" --node chaos
+			_what="$(flavour "$_b") $_prog chaos $_i ($_f)"
+			case "$RC" in
+			0) ;;
+			1) assertEquals "$_what: a failed poll is a parse error" parse \
+				"$(jl 'select(.kind=="error") | .code')" ;;
+			*) fail "$_what: exit $RC: $(head -c 500 "$ERR")" ;;
+			esac
+			assertEquals "$_what: one health record" 1 "$(jl 'select(.kind=="health") | 1' | wc -l)"
+		done
+		jc_stop_replay
+	done
+	assertEquals "variants tried" 11 "$_i"
+}
