@@ -211,16 +211,6 @@ static struct node *node_get(struct nro_rules *r, const char *name)
 	return n;
 }
 
-static void free_counters(struct nro_hmap *m)
-{
-	struct nro_hmap_iter it;
-	struct nro_hmap_ent *e;
-	nro_hmap_iter_init(&it, m);
-	while ((e = nro_hmap_next(&it)))
-		free(e->value);
-	nro_hmap_free(m);
-}
-
 static void free_all(struct nro_hmap *m)
 {
 	struct nro_hmap_iter it;
@@ -258,8 +248,8 @@ void nro_rules_free(struct nro_rules *r)
 	nro_hmap_iter_init(&it, &r->nodes);
 	while ((e = nro_hmap_next(&it))) {
 		struct node *n = e->value;
-		free_counters(&n->events_total);
-		free_counters(&n->errors_total);
+		free_all(&n->events_total);
+		free_all(&n->errors_total);
 		free(n);
 	}
 	nro_hmap_free(&r->nodes);
