@@ -89,7 +89,9 @@ static int pod_read(struct pods *x, int item, struct pod *p)
 		return -1;
 	if (nro_json_str(j, nro_json_key(j, meta, "uid"), p->uid, sizeof p->uid) < 0)
 		p->uid[0] = '\0';
-	if (nro_json_str(j, nro_json_key(j, p->spec, "nodeName"), p->node, sizeof p->node) <= 0)
+	/* the pod's node; --node names this node in every record */
+	if (x->jc.c->node_from_flag ||
+	    nro_json_str(j, nro_json_key(j, p->spec, "nodeName"), p->node, sizeof p->node) <= 0)
 		snprintf(p->node, sizeof p->node, "%s", x->jc.c->node);
 	return 0;
 }

@@ -128,8 +128,10 @@ test_crashloop_fixture_by_hand() {
 		"$(jl 'select(.object.pod=="kube-proxy-gke-haissam-default-pool-be5066f1-wnvn" and (.key=="pod.phase" or .key=="pod.ready")) | "\(.value) \(.num)"' | tr '\n' ' ' | cut -d' ' -f1,2,3)"
 	assertEquals "its request from spec" "0.1" \
 		"$(jl 'select(.name=="k8s.container.cpu_request" and .attrs["k8s.container.name"]=="kube-proxy") | .value')"
-	assertEquals "--node wins over spec.nodeName" "n-flag" \
-		"$(collect "$BIN" collector-pods --node n-flag; jl '.node' | sort -u)"
+	collect "$BIN" collector-pods --node n-flag
+	assertEquals "--node wins over spec.nodeName" "n-flag" "$(jl '.node' | sort -u)"
+	assertEquals "--node in the attributes too" "n-flag" \
+		"$(jl '(.attrs["k8s.node.name"] // empty)' | sort -u)"
 }
 
 # A PodList of our own: Evicted, init containers, quantity forms, odd entries.
