@@ -133,8 +133,11 @@ static void set_views(struct nro_ring *r)
 	r->index = (struct nro_ring_slot *)((unsigned char *)r->map + h->index_off);
 }
 
-/* Checks the static header against the file's size. 0 or -1 with why. */
-static int check_header(const struct nro_ring_hdr *h, uint64_t file_size, const char **why)
+/* Checks the static header against the file's size; quiet: no writer is
+ * running (we are the writer, reopening), so the moving fields are checked
+ * strictly too. 0 or -1 with why. */
+static int check_header(const struct nro_ring_hdr *h, uint64_t file_size, int quiet,
+			const char **why)
 {
 	if (file_size < RING_HDR_SIZE) {
 		*why = "shorter than the header";
@@ -164,10 +167,13 @@ static int check_header(const struct nro_ring_hdr *h, uint64_t file_size, const 
 		*why = "epoch 0";
 		return -1;
 	}
-	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
+	/* tail first: a writer running meanwhile only moves both forward, so
+	 * tail <= head + 1 holds; the slot bound only when no writer runs */
 	uint64_t tail = atomic_load_explicit(&h->tail, memory_order_acquire);
+	uint64_t head = atomic_load_explicit(&h->head, memory_order_acquire);
 	uint64_t res = atomic_load_explicit(&h->reserved, memory_order_acquire);
-	if (tail < 1 || tail > head + 1 || head + 1 - tail > h->nslots || (res & 7) != 0) {
+	if (tail < 1 || tail > head + 1 || (quiet && head + 1 - tail > h->nslots) ||
+	    (quiet && (res & 7) != 0)) {
 		*why = "inconsistent head, tail or position";
 		return -1;
 	}
@@ -266,7 +272,7 @@ static int reuse_existing(struct nro_ring *r, const char *path, uint64_t ds, cha
 		return 0;
 	}
 	const char *why = NULL;
-	if (check_header(r->map, (uint64_t)st.st_size, &why) != 0) {
+	if (check_header(r->map, (uint64_t)st.st_size, 1, &why) != 0) {
 		unmap(r);
 		return 0;
 	}
@@ -375,7 +381,7 @@ int nro_ring_open(struct nro_ring *r, const char *path, char *err, size_t errlen
 		return -1;
 	}
 	const char *why = NULL;
-	if (check_header(r->map, (uint64_t)st.st_size, &why) != 0) {
+	if (check_header(r->map, (uint64_t)st.st_size, 0, &why) != 0) {
 		snprintf(err, errlen, "%s: not a valid ring: %s", path, why);
 		unmap(r);
 		return -1;
