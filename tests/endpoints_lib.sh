@@ -40,7 +40,8 @@ ep_replay() {
 	EP_NREPLAY=$((EP_NREPLAY + 1))
 	_out="$TMP/replay.$EP_NREPLAY.out"
 	: >"$_out"
-	"$BIN/kubelet-replay" --dir "$@" >"$_out" 2>"$TMP/replay.$EP_NREPLAY.err" &
+	# bounded: a suite killed before its teardown leaves no replay behind
+	timeout 600 "$BIN/kubelet-replay" --dir "$@" >"$_out" 2>"$TMP/replay.$EP_NREPLAY.err" &
 	EP_REPLAY_PIDS="$EP_REPLAY_PIDS $!"
 	URL=$(wait_first_line "$_out")
 	case "$URL" in
