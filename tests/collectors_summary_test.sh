@@ -375,7 +375,8 @@ test_long_running_reuses_state() {
 		sleep 0.7
 		kill -TERM $pid
 		wait $pid
-		assertEquals "$(flavour "$b"): exit 0 on SIGTERM" 0 $?
+		rc=$?
+		assertEquals "$(flavour "$b"): exit 0 on SIGTERM" 0 "$rc"
 		"$b/nro-dump" <"$TMP/long.bin" >"$TMP/long.jl"
 		st=$(jq -r 'select(.kind=="health") | .status' "$TMP/long.jl" | uniq | tr '\n' ' ')
 		assertEquals "$(flavour "$b"): ok, then failed, then ok again" "ok failed ok " "$st"

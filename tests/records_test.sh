@@ -45,7 +45,8 @@ test_independent_decoder_agrees() {
 	"$BIN/nro-dump" <"$TMP/sample.bin" | jq -cS . >"$TMP/c.jsonl"
 	assertEquals 8 "$(wc -l <"$TMP/py.jsonl")"
 	diff "$TMP/py.jsonl" "$TMP/c.jsonl" >"$TMP/diff" 2>&1
-	assertEquals "decoders differ: $(head -5 "$TMP/diff")" 0 $?
+	rc=$?
+	assertEquals "decoders differ: $(head -5 "$TMP/diff")" 0 "$rc"
 }
 
 test_kind_filter() {
