@@ -176,7 +176,8 @@ test_faulty_kubelet_collector_down_then_recovers() {
 	step
 	for c in collector-healthz collector-pods collector-summary; do
 		wait_for_lines "$TMP/faults.out" "\"type\":\"CollectorDown\".*\"state\":\"resolved\".*\"name\":\"$c\"" 30
-		assertTrue "CollectorDown did not resolve for $c; $c said: $(tail -3 "$TMP/$c.err" | tr '\n' '|'); analyzer said: $(tail -5 "$TMP/analyzer.err" | tr '\n' '|')" $?
+		rc=$?
+		assertTrue "CollectorDown did not resolve for $c; $c said: $(tail -3 "$TMP/$c.err" | tr '\n' '|'); analyzer said: $(tail -5 "$TMP/analyzer.err" | tr '\n' '|')" "$rc"
 	done
 	unset NRO_RUN_DIR NRO_KUBELET_URL NRO_INTERVAL NRO_TIMEOUT
 }
