@@ -385,6 +385,136 @@ TEST(healthz_failing_check)
 	nro_rules_free(r);
 }
 
+/* A summary poll with arbitrary node metrics: name, value pairs. */
+static void node_metrics(struct nro_rules *r, int64_t now, const char **names, const double *vals,
+			 int n)
+{
+	nro_enc_begin(&enc, NRO_KIND_METRIC, 1, now, "collector-summary", "n1");
+	for (int i = 0; i < n; i++) {
+		struct nro_metric m = {nro_s(names[i]), nro_s(""), NRO_MT_GAUGE, vals[i], 0, 0, NULL};
+		nro_enc_metric(&enc, &m);
+	}
+	feed(r, now);
+	nro_enc_begin(&enc, NRO_KIND_HEALTH, 2, now, "collector-summary", "n1");
+	struct nro_health h = {NRO_HEALTH_OK, 200, 15000, 10, 100, nro_s("/stats/summary"),
+			       nro_s("")};
+	nro_enc_health(&enc, &h);
+	feed(r, now);
+}
+
+TEST(disk_pressure_eviction_and_percent)
+{
+	struct nro_rules *r = fresh();
+	const char *fs[] = {"k8s.node.filesystem.available", "k8s.node.filesystem.capacity",
+			    "k8s.node.filesystem.inodes.free", "k8s.node.filesystem.inodes"};
+	double ok[] = {50e9, 100e9, 1e6, 2e6};
+	node_metrics(r, 1000000, fs, ok, 4);
+	CHECK(ngot == 0);
+	double warn[] = {11e9, 100e9, 1e6, 2e6}; /* 89% used: below 90 */
+	node_metrics(r, 1015000, fs, warn, 4);
+	CHECK(ngot == 0);
+	double full[] = {9e9, 100e9, 1e6, 2e6}; /* under nodefs.available<10% */
+	node_metrics(r, 1030000, fs, full, 4);
+	CHECK(has("NodeDiskPressure firing critical") == 1);
+	nro_rules_free(r);
+	r = fresh();
+	double inodes[] = {50e9, 100e9, 50e3, 2e6}; /* 2.5% inodes free < 5% */
+	node_metrics(r, 1000000, fs, inodes, 4);
+	CHECK(has("NodeDiskPressure firing critical") == 1);
+	nro_rules_free(r);
+	r = fresh();
+	double pct[] = {10.5e9, 100e9, 1e6, 2e6}; /* 89.5% */
+	char err[64];
+	nro_rules_set(r, "NodeDiskPressure.threshold=85", err, sizeof err);
+	node_metrics(r, 1000000, fs, pct, 4);
+	CHECK(has("NodeDiskPressure firing warning") == 1);
+	nro_rules_free(r);
+}
+
+TEST(pid_and_cpu_pressure)
+{
+	struct nro_rules *r = fresh();
+	const char *pid[] = {"k8s.node.rlimit.maxpid", "k8s.node.rlimit.curproc"};
+	double low[] = {4194304, 1000}, high[] = {1000, 950};
+	node_metrics(r, 1000000, pid, low, 2);
+	CHECK(ngot == 0);
+	node_metrics(r, 1015000, pid, high, 2);
+	CHECK(has("NodePIDPressure firing warning") == 1);
+	/* CPU: 4 cores, 3.6 used = 90% for longer than for=1m */
+	const char *cpu[] = {"machine_cpu_cores", "k8s.node.cpu.usage"};
+	double busy[] = {4, 3.6};
+	node_metrics(r, 1030000, cpu, busy, 2);
+	CHECK(has("NodeCPUPressure") == 0);
+	node_metrics(r, 1060000, cpu, busy, 2);
+	CHECK(has("NodeCPUPressure") == 0);
+	node_metrics(r, 1091000, cpu, busy, 2);
+	CHECK(has("NodeCPUPressure firing warning") == 1);
+	nro_rules_free(r);
+}
+
+static void pod_phase(struct nro_rules *r, int64_t now, const char *phase, const char *reason,
+		      const char *ready)
+{
+	struct nro_attr a[1] = {{nro_s("reason"), nro_s(reason)}};
+	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, "collector-pods", "n1");
+	struct nro_state s = {{NRO_OBJ_POD, nro_s("ns"), nro_s("p"), {"", 0}, {"", 0}},
+			      nro_s("pod.phase"), nro_s(phase), 4, 0, 1, a};
+	nro_enc_state(&enc, &s);
+	s.key = nro_s("pod.ready");
+	s.value = nro_s(ready);
+	s.nattrs = 0;
+	nro_enc_state(&enc, &s);
+	feed(r, now);
+	empty_pods_snapshot(r, now);
+}
+
+TEST(pod_evicted_and_not_ready)
+{
+	struct nro_rules *r = fresh();
+	pod_phase(r, 1000000, "Failed", "Evicted", "False");
+	CHECK(has("PodEvicted firing warning n1 ns/p/") == 1);
+	nro_rules_free(r);
+	r = fresh();
+	pod_phase(r, 1000000, "Running", "", "False");
+	pod_phase(r, 1200000, "Running", "", "False");
+	CHECK(has("PodNotReady") == 0); /* grace period 5m */
+	pod_phase(r, 1301000, "Running", "", "False");
+	CHECK(has("PodNotReady firing warning n1 ns/p/") == 1);
+	pod_phase(r, 1315000, "Running", "", "True");
+	CHECK(has("PodNotReady resolved") == 1);
+	nro_rules_free(r);
+}
+
+static int nmetrics;
+static char metric_seen[4096];
+
+static void on_metric(void *ctx, const char *node, const struct nro_metric *m)
+{
+	(void)ctx, (void)node;
+	nmetrics++;
+	char line[256];
+	snprintf(line, sizeof line, "%.*s=%g;", m->name.len, m->name.p, m->value);
+	if (strlen(metric_seen) + strlen(line) < sizeof metric_seen)
+		strcat(metric_seen, line);
+}
+
+TEST(derived_metrics)
+{
+	struct nro_rules *r = fresh();
+	memory(r, 1000000, 50 * MiB, 150 * MiB); /* 75% used, under 100Mi: pressure */
+	nmetrics = 0;
+	metric_seen[0] = '\0';
+	nro_rules_derived(r, on_metric, NULL, 1000000);
+	CHECK(strstr(metric_seen, "node_runtime_memory_usage_percent=75;") != NULL);
+	CHECK(strstr(metric_seen, "node_runtime_condition=1;") != NULL);
+	CHECK(strstr(metric_seen, "node_runtime_events_total=1;") != NULL);
+	CHECK(strstr(metric_seen, "node_runtime_service_healthy=1;") != NULL);
+	CHECK(nmetrics >= 10);
+	if (testing_failed_now)
+		fprintf(stderr, "%s\n", metric_seen);
+	nro_rules_free(r);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -401,6 +531,10 @@ int main(void)
 	RUN(restored_alert_waits_for_its_source);
 	RUN(collector_down_fires_and_resolves);
 	RUN(healthz_failing_check);
+	RUN(disk_pressure_eviction_and_percent);
+	RUN(pid_and_cpu_pressure);
+	RUN(pod_evicted_and_not_ready);
+	RUN(derived_metrics);
 	nro_enc_free(&enc);
 	return testing_done();
 }
