@@ -198,23 +198,280 @@ static int grow(struct nro_json *j, size_t hint)
 	return 0;
 }
 
-int nro_json_parse(struct nro_json *j, const char *js, size_t len, const char **why)
+/* ---- the one-pass parser ------------------------------------------------
+ *
+ * fast_parse() tokenizes and validates in one walk over the text, producing
+ * exactly the tokens jsmn (with parent links) produces for a document that
+ * jsmn + validate() accept. It is conservative: anything it does not accept
+ * (an error, a NUL byte, nesting deeper than FAST_DEPTH, the token cap) is
+ * handed to the jsmn path below, which then decides and says why. So a body
+ * that parses here parses there, with the same tokens; the reasons given for
+ * bad bodies are jsmn's. */
+
+#define FAST_DEPTH 256
+
+/* Byte classes for the one-pass parser. */
+enum { F_WS = 1, F_DIGIT = 2, F_STRSTOP = 4 };
+static const unsigned char fcls[256] = {
+	[' '] = F_WS, ['\t'] = F_WS, ['\n'] = F_WS, ['\r'] = F_WS,
+	['0'] = F_DIGIT, ['1'] = F_DIGIT, ['2'] = F_DIGIT, ['3'] = F_DIGIT, ['4'] = F_DIGIT,
+	['5'] = F_DIGIT, ['6'] = F_DIGIT, ['7'] = F_DIGIT, ['8'] = F_DIGIT, ['9'] = F_DIGIT,
+	['"'] = F_STRSTOP, ['\\'] = F_STRSTOP, [0] = F_STRSTOP,
+};
+
+static int hexval_ok(unsigned char c)
 {
-	const char *dummy;
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* SWAR: a byte of x is zero. */
+#define J_ONES 0x0101010101010101ull
+#define J_HIGHS 0x8080808080808080ull
+#define J_HASZERO(x) (((x) - J_ONES) & ~(x) & J_HIGHS)
+
+/* The first byte of s[0..e) that is not blank (or e). Indentation is the
+ * common case: runs of spaces are skipped 8 bytes at a time. */
+static inline const unsigned char *fast_ws(const unsigned char *s, const unsigned char *e)
+{
+	while (s < e && *s <= ' ') {
+		if (*s == ' ') {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			while (e - s >= 8) {
+				uint64_t x;
+				memcpy(&x, s, 8);
+				x ^= J_ONES * ' ';
+				if (x) {
+					s += __builtin_ctzll(x) >> 3;
+					goto next;
+				}
+				s += 8;
+			}
+#endif
+			s++;
+		} else if (fcls[*s] & F_WS) {
+			s++;
+		} else {
+			break;
+		}
+next:;
+	}
+	return s;
+}
+
+/* The closing quote of the string whose body starts at s, or NULL (a NUL
+ * byte, a bad escape, the end of the text). */
+static const unsigned char *fast_string(const unsigned char *s, const unsigned char *e)
+{
+	for (;;) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		/* the lowest flagged byte of a SWAR zero test is exact */
+		while (e - s >= 8) {
+			uint64_t x;
+			memcpy(&x, s, 8);
+			uint64_t m = J_HASZERO(x ^ (J_ONES * '"')) | J_HASZERO(x ^ (J_ONES * '\\')) |
+				     J_HASZERO(x);
+			if (m) {
+				s += __builtin_ctzll(m) >> 3;
+				break;
+			}
+			s += 8;
+		}
+#endif
+		while (s < e && !(fcls[*s] & F_STRSTOP))
+			s++;
+		if (s >= e || *s == '\0')
+			return NULL;
+		if (*s == '"')
+			return s;
+		/* a backslash: the escapes jsmn takes */
+		if (e - s < 2)
+			return NULL;
+		switch (s[1]) {
+		case '"': case '/': case '\\': case 'b': case 'f': case 'r': case 'n': case 't':
+			s += 2;
+			break;
+		case 'u':
+			if (e - s < 6 || !hexval_ok(s[2]) || !hexval_ok(s[3]) || !hexval_ok(s[4]) ||
+			    !hexval_ok(s[5]))
+				return NULL;
+			s += 6;
+			break;
+		default:
+			return NULL;
+		}
+	}
+}
+
+/* Just past the RFC 8259 number at s, or NULL. */
+static const unsigned char *fast_number(const unsigned char *s, const unsigned char *e)
+{
+	if (s < e && *s == '-')
+		s++;
+	if (s >= e || !(fcls[*s] & F_DIGIT))
+		return NULL;
+	if (*s == '0')
+		s++;
+	else
+		while (s < e && (fcls[*s] & F_DIGIT))
+			s++;
+	if (s < e && *s == '.') {
+		s++;
+		if (s >= e || !(fcls[*s] & F_DIGIT))
+			return NULL;
+		while (s < e && (fcls[*s] & F_DIGIT))
+			s++;
+	}
+	if (s < e && (*s == 'e' || *s == 'E')) {
+		s++;
+		if (s < e && (*s == '+' || *s == '-'))
+			s++;
+		if (s >= e || !(fcls[*s] & F_DIGIT))
+			return NULL;
+		while (s < e && (fcls[*s] & F_DIGIT))
+			s++;
+	}
+	return s;
+}
+
+/* 0, or -1: not accepted here (the jsmn path decides). */
+static int fast_parse(struct nro_json *j)
+{
+	const unsigned char *const b = (const unsigned char *)j->js, *const e = b + j->len;
+	const unsigned char *s = b;
+	int stack[FAST_DEPTH];
+	int depth = 0, parent = -1, n = 0;
+	jsmntok_t *tok = j->tok;
+	int cap = (int)j->cap;
+
+#define WS() s = fast_ws(s, e)
+#define NEWTOK(var, ty, st, en)                                          \
+	do {                                                             \
+		if (n == cap) {                                          \
+			if (j->cap >= j->max || grow(j, 0) < 0)          \
+				return -1;                               \
+			tok = j->tok;                                    \
+			cap = (int)j->cap;                               \
+		}                                                        \
+		var = n++;                                               \
+		tok[var].type = (ty);                                    \
+		tok[var].start = (st);                                   \
+		tok[var].end = (en);                                     \
+		tok[var].size = 0;                                       \
+		tok[var].parent = parent;                                \
+		if (parent >= 0)                                         \
+			tok[parent].size++;                              \
+	} while (0)
+
+	int t;
+	WS();
+value:
+	if (s >= e)
+		return -1;
+	switch (*s) {
+	case '{':
+	case '[':
+		if (depth == FAST_DEPTH)
+			return -1;
+		NEWTOK(t, *s == '{' ? JSMN_OBJECT : JSMN_ARRAY, (int)(s - b), -1);
+		stack[depth++] = t;
+		s++;
+		WS();
+		if (s >= e)
+			return -1;
+		if (tok[t].type == JSMN_OBJECT) {
+			if (*s == '}')
+				goto close;
+			parent = t;
+			goto key;
+		}
+		if (*s == ']')
+			goto close;
+		parent = t;
+		goto value;
+	case '"': {
+		const unsigned char *q = fast_string(s + 1, e);
+		if (!q)
+			return -1;
+		NEWTOK(t, JSMN_STRING, (int)(s + 1 - b), (int)(q - b));
+		s = q + 1;
+		break;
+	}
+	case 't':
+	case 'n':
+		if (e - s < 4 || memcmp(s, *s == 't' ? "true" : "null", 4) != 0)
+			return -1;
+		NEWTOK(t, JSMN_PRIMITIVE, (int)(s - b), (int)(s + 4 - b));
+		s += 4;
+		break;
+	case 'f':
+		if (e - s < 5 || memcmp(s, "false", 5) != 0)
+			return -1;
+		NEWTOK(t, JSMN_PRIMITIVE, (int)(s - b), (int)(s + 5 - b));
+		s += 5;
+		break;
+	default: {
+		const unsigned char *q = fast_number(s, e);
+		if (!q)
+			return -1;
+		NEWTOK(t, JSMN_PRIMITIVE, (int)(s - b), (int)(q - b));
+		s = q;
+		break;
+	}
+	}
+after:
+	WS();
+	if (depth == 0) {
+		if (s != e)
+			return -1;
+		j->ntok = (unsigned)n;
+		return 0;
+	}
+	if (s >= e)
+		return -1;
+	t = stack[depth - 1];
+	if (*s == ',') {
+		s++;
+		WS();
+		parent = t;
+		if (tok[t].type == JSMN_OBJECT)
+			goto key;
+		goto value;
+	}
+	if (*s != (tok[t].type == JSMN_OBJECT ? '}' : ']'))
+		return -1;
+close:
+	tok[stack[depth - 1]].end = (int)(s - b) + 1;
+	depth--;
+	s++;
+	goto after;
+key: /* parent is the object */
+	if (s >= e || *s != '"')
+		return -1;
+	{
+		const unsigned char *q = fast_string(s + 1, e);
+		if (!q)
+			return -1;
+		NEWTOK(t, JSMN_STRING, (int)(s + 1 - b), (int)(q - b));
+		s = q + 1;
+	}
+	WS();
+	if (s >= e || *s != ':')
+		return -1;
+	s++;
+	WS();
+	parent = t;
+	goto value;
+#undef WS
+#undef NEWTOK
+}
+
+/* The jsmn path: jsmn, then validate(). Says why a body is refused. */
+static int slow_parse(struct nro_json *j, const char **why)
+{
+	const char *js = j->js;
+	size_t len = j->len;
 	jsmn_parser ps;
-	if (!why)
-		why = &dummy;
-	j->js = js;
-	j->len = len;
 	j->ntok = 0;
-	if (len > INT_MAX) {
-		*why = "too large";
-		return -1;
-	}
-	if (!j->tok && grow(j, len / 16 < 65536 ? len / 16 : 65536) < 0) {
-		*why = "out of memory";
-		return -1;
-	}
 	jsmn_init(&ps);
 	for (;;) {
 		int r = jsmn_parse(&ps, js, len, j->tok, j->cap);
@@ -253,6 +510,27 @@ int nro_json_parse(struct nro_json *j, const char *js, size_t len, const char **
 		return -1;
 	}
 	return 0;
+}
+
+int nro_json_parse(struct nro_json *j, const char *js, size_t len, const char **why)
+{
+	const char *dummy;
+	if (!why)
+		why = &dummy;
+	j->js = js;
+	j->len = len;
+	j->ntok = 0;
+	if (len > INT_MAX) {
+		*why = "too large";
+		return -1;
+	}
+	if (!j->tok && grow(j, len / 16 < 65536 ? len / 16 : 65536) < 0) {
+		*why = "out of memory";
+		return -1;
+	}
+	if (fast_parse(j) == 0)
+		return 0;
+	return slow_parse(j, why);
 }
 
 static int valid(const struct nro_json *j, int i)
