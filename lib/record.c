@@ -192,20 +192,93 @@ static int begin_entry(struct nro_enc *e, uint8_t kind, size_t size)
 	return reserve(e, size);
 }
 
+/* The metric hot path: one reservation for the whole entry, then every
+ * string copied 8 bytes at a time while it is checked for NUL bytes (which
+ * refuse the entry, as str_ok() does, before e->len or e->count move). */
+#define ENC_ONES 0x0101010101010101ull
+#define ENC_HIGHS 0x8080808080808080ull
+
+/* Writes s (length, bytes) at o; returns the end, or NULL if s holds a NUL
+ * byte (or has a length but no bytes). */
+static inline uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
+{
+	size_t n = s.len;
+	const char *p = s.p;
+	o[0] = (uint8_t)(s.len >> 8);
+	o[1] = (uint8_t)s.len;
+	o += 2;
+	if (n == 0)
+		return o;
+	if (!p)
+		return NULL;
+	uint64_t zero = 0;
+	if (n >= 8) {
+		const char *last = p + n - 8;
+		uint8_t *olast = o + n - 8;
+		while (p < last) {
+			uint64_t x;
+			memcpy(&x, p, 8);
+			zero |= (x - ENC_ONES) & ~x & ENC_HIGHS;
+			memcpy(o, &x, 8);
+			p += 8;
+			o += 8;
+		}
+		uint64_t x; /* the last 8 bytes, overlapping what was copied */
+		memcpy(&x, last, 8);
+		zero |= (x - ENC_ONES) & ~x & ENC_HIGHS;
+		memcpy(olast, &x, 8);
+		o = olast + 8;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			zero |= p[i] == '\0';
+			o[i] = (uint8_t)p[i];
+		}
+		o += n;
+	}
+	return zero ? NULL : o;
+}
+
+static inline uint8_t *put64_at(uint8_t *o, uint64_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+	memcpy(o, &v, 8);
+#else
+	for (int i = 0; i < 8; i++)
+		o[i] = (uint8_t)(v >> (56 - 8 * i));
+#endif
+	return o + 8;
+}
+
 int nro_enc_metric(struct nro_enc *e, const struct nro_metric *m)
 {
-	size_t size = strsize(m->name) + strsize(m->unit) + 1 + 8 + 8;
-	if (m->name.len == 0 || !str_ok(m->name) || !str_ok(m->unit) || m->type > NRO_MT_MAX ||
-	    (m->ts_ms != 0 && !ts_ok(m->ts_ms)) || !attrs_ok(m->attrs, m->nattrs, &size))
+	const struct nro_attr *a = m->attrs;
+	uint16_t na = m->nattrs;
+	if (m->name.len == 0 || m->type > NRO_MT_MAX || (m->ts_ms != 0 && !ts_ok(m->ts_ms)) ||
+	    na > NRO_ATTRS_MAX || (na && !a))
 		return -1;
+	size_t size = 2 + (size_t)m->name.len + 2 + (size_t)m->unit.len + 1 + 8 + 8 + 2;
+	for (uint16_t i = 0; i < na; i++) {
+		if (a[i].key.len == 0)
+			return -1;
+		size += 4 + (size_t)a[i].key.len + (size_t)a[i].value.len;
+	}
 	if (begin_entry(e, NRO_KIND_METRIC, size) != 0)
 		return -1;
-	putstr(e, m->name);
-	putstr(e, m->unit);
-	put8(e, m->type);
-	putf64(e, m->value);
-	put64(e, (uint64_t)m->ts_ms);
-	putattrs(e, m->attrs, m->nattrs);
+	uint8_t *o = e->buf + e->len;
+	if (!(o = put_str_chk(o, m->name)) || !(o = put_str_chk(o, m->unit)))
+		return -1;
+	*o++ = m->type;
+	uint64_t v;
+	memcpy(&v, &m->value, sizeof v);
+	o = put64_at(o, v);
+	o = put64_at(o, (uint64_t)m->ts_ms);
+	*o++ = (uint8_t)(na >> 8);
+	*o++ = (uint8_t)na;
+	for (uint16_t i = 0; i < na; i++)
+		if (!(o = put_str_chk(o, a[i].key)) || !(o = put_str_chk(o, a[i].value)))
+			return -1;
+	e->len = (size_t)(o - e->buf);
 	e->count++;
 	return 0;
 }
