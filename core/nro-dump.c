@@ -40,21 +40,6 @@ static const struct nro_optdef opts[] = {
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static struct nro_buf out;
 static uint64_t printed, rejected;
 
@@ -86,7 +71,7 @@ static int print_record(const uint8_t *buf, size_t len)
 		out.len = keep;
 		n = (int)(max_count - printed);
 	}
-	if (write_all(out.p, out.len) != 0) {
+	if (nro_write_all(STDOUT_FILENO, out.p, out.len) != 0) {
 		if (errno != EPIPE)
 			nro_error("stdout: %s", strerror(errno));
 		return 1;

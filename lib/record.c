@@ -595,13 +595,7 @@ static void read_event(struct cur *c, struct nro_event *v, struct nro_attr *attr
 /* Reads one entry of the given kind; attrs may be NULL when only validating. */
 static void read_entry(struct cur *c, uint8_t kind, void *out, struct nro_attr *attrs)
 {
-	union {
-		struct nro_metric m;
-		struct nro_state s;
-		struct nro_health h;
-		struct nro_error x;
-		struct nro_event v;
-	} scratch;
+	union nro_entry scratch;
 	void *dst = out ? out : &scratch;
 	struct nro_attr attr_scratch[NRO_ATTRS_MAX];
 	struct nro_attr *a = attrs ? attrs : attr_scratch;
@@ -709,6 +703,11 @@ static int next(struct nro_msg *m, uint8_t kind, void *out)
 	m->pos = m->len - c.left;
 	m->left--;
 	return 1;
+}
+
+int nro_next(struct nro_msg *m, union nro_entry *e)
+{
+	return next(m, m->hdr.kind, e);
 }
 
 int nro_next_metric(struct nro_msg *m, struct nro_metric *out)

@@ -225,6 +225,18 @@ int nro_next_health(struct nro_msg *m, struct nro_health *out);
 int nro_next_error(struct nro_msg *m, struct nro_error *out);
 int nro_next_event(struct nro_msg *m, struct nro_event *out);
 
+/* Any entry, for code that handles every kind. */
+union nro_entry {
+	struct nro_metric metric;
+	struct nro_state state;
+	struct nro_health health;
+	struct nro_error error;
+	struct nro_event event;
+};
+/* Reads the next entry, whatever the message's kind, into the member of e
+ * that kind names. Returns 1, or 0 at the end. */
+int nro_next(struct nro_msg *m, union nro_entry *e);
+
 /* Names for enums (static strings; "unknown" out of range). */
 const char *nro_kind_name(uint8_t kind);
 const char *nro_metric_type_name(uint8_t t);

@@ -254,37 +254,12 @@ int nro_render_json(struct nro_buf *b, const struct nro_header *h, const void *e
 
 int nro_render_msg_json(struct nro_buf *b, struct nro_msg *m)
 {
-	union {
-		struct nro_metric m;
-		struct nro_state s;
-		struct nro_health h;
-		struct nro_error x;
-		struct nro_event v;
-	} e;
+	union nro_entry e;
 	int n = 0;
-	for (;;) {
-		int got = 0;
-		switch (m->hdr.kind) {
-		case NRO_KIND_METRIC:
-			got = nro_next_metric(m, &e.m);
-			break;
-		case NRO_KIND_STATE:
-			got = nro_next_state(m, &e.s);
-			break;
-		case NRO_KIND_HEALTH:
-			got = nro_next_health(m, &e.h);
-			break;
-		case NRO_KIND_ERROR:
-			got = nro_next_error(m, &e.x);
-			break;
-		case NRO_KIND_EVENT:
-			got = nro_next_event(m, &e.v);
-			break;
-		}
-		if (!got)
-			return n;
+	while (nro_next(m, &e)) {
 		if (nro_render_json(b, &m->hdr, &e) != 0 || nro_buf_add(b, "\n", 1) != 0)
 			return -1;
 		n++;
 	}
+	return n;
 }

@@ -101,7 +101,7 @@ int nro_out_open(struct nro_out *o, const char *addr, enum nro_endpoint_mode mod
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
+int nro_write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
 	while (len) {
@@ -124,7 +124,7 @@ int nro_out_send(struct nro_out *o, const void *buf, size_t len)
 	if (o->fd >= 0) {
 		uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
 				  (uint8_t)len};
-		if (write_all(o->fd, hdr, 4) != 0 || write_all(o->fd, buf, len) != 0)
+		if (nro_write_all(o->fd, hdr, 4) != 0 || nro_write_all(o->fd, buf, len) != 0)
 			return -1;
 		return 0;
 	}

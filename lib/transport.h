@@ -35,6 +35,9 @@ int nro_out_wait_peer(struct nro_out *o, int64_t ms);
 /* Flushes and closes; lingers up to linger_ms on nng so queued records go out. */
 void nro_out_close(struct nro_out *o, int64_t linger_ms);
 
+/* write(2) until all of buf is out, retrying on EINTR. 0, or -1 (errno). */
+int nro_write_all(int fd, const void *buf, size_t len);
+
 struct nro_in {
 	int fd;            /* >= 0 for a pipe */
 	nng_socket sock;

@@ -39,21 +39,6 @@ struct out {
 	struct nro_buf b;
 };
 
-static int write_all(const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(STDOUT_FILENO, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Appends s with control characters as spaces: one entry, one line. */
 static int add_line_safe(struct nro_buf *b, struct nro_str s)
 {
@@ -276,37 +261,11 @@ static int text_entry(struct out *o, const struct nro_header *h, const void *e)
 
 static int render_text(struct out *o, struct nro_msg *m)
 {
-	union {
-		struct nro_metric m;
-		struct nro_state s;
-		struct nro_health h;
-		struct nro_error x;
-		struct nro_event v;
-	} e;
-	for (;;) {
-		int got = 0;
-		switch (m->hdr.kind) {
-		case NRO_KIND_METRIC:
-			got = nro_next_metric(m, &e.m);
-			break;
-		case NRO_KIND_STATE:
-			got = nro_next_state(m, &e.s);
-			break;
-		case NRO_KIND_HEALTH:
-			got = nro_next_health(m, &e.h);
-			break;
-		case NRO_KIND_ERROR:
-			got = nro_next_error(m, &e.x);
-			break;
-		case NRO_KIND_EVENT:
-			got = nro_next_event(m, &e.v);
-			break;
-		}
-		if (!got)
-			return 0;
+	union nro_entry e;
+	while (nro_next(m, &e))
 		if (text_entry(o, &m->hdr, &e) != 0)
 			return -1;
-	}
+	return 0;
 }
 
 static struct nro_sink sink;
@@ -320,7 +279,7 @@ static int deliver(void *ctx, struct nro_msg *m)
 		nro_warn("seq %llu: too large to render; skipped", (unsigned long long)m->hdr.seq);
 		return NRO_SINK_OK;
 	}
-	if (write_all(o->b.p, o->b.len) != 0) {
+	if (nro_write_all(STDOUT_FILENO, o->b.p, o->b.len) != 0) {
 		if (errno == EPIPE) {
 			sink.exit_code = 0; /* the reader went away: nothing to report */
 		} else {
