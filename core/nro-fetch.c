@@ -26,52 +26,6 @@ static const char SUMMARY[] =
 	"failure (unreachable, timeout, TLS, truncated body), 100 for bad usage.\n"
 	"usage: nro-fetch [options] PATH";
 
-/* "1048576", "512K", "64M", "1G" (binary units; "KiB", "MiB", "GiB" too). */
-static int parse_size(void *dst, const char *v, char *err, size_t errlen)
-{
-	uint64_t n = 0;
-	const char *p = v;
-	if (*p < '0' || *p > '9') {
-		snprintf(err, errlen, "want a size like 1048576, 512K, 64M, 1G");
-		return -1;
-	}
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned d = (unsigned)(*p - '0');
-		if (n > (UINT64_MAX - d) / 10) {
-			snprintf(err, errlen, "too large");
-			return -1;
-		}
-		n = n * 10 + d;
-	}
-	unsigned shift = 0;
-	switch (*p) {
-	case '\0': break;
-	case 'k': case 'K': shift = 10; p++; break;
-	case 'm': case 'M': shift = 20; p++; break;
-	case 'g': case 'G': shift = 30; p++; break;
-	default:
-		snprintf(err, errlen, "unknown unit '%s' (K, M, G)", p);
-		return -1;
-	}
-	if (shift && (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0 || strcmp(p, "i") == 0))
-		p += strlen(p);
-	if (*p) {
-		snprintf(err, errlen, "unknown unit (K, M, G)");
-		return -1;
-	}
-	if (shift && n > (UINT64_MAX >> shift)) {
-		snprintf(err, errlen, "too large");
-		return -1;
-	}
-	n <<= shift;
-	if (n == 0) {
-		snprintf(err, errlen, "must be above 0");
-		return -1;
-	}
-	*(uint64_t *)dst = n;
-	return 0;
-}
-
 struct out {
 	struct nro_fetch *res;
 };
@@ -98,7 +52,7 @@ int main(int argc, char **argv)
 	}
 	uint64_t max_body = 0;
 	const struct nro_optdef opts[] = {
-		{"max-body", 0, "NRO_MAX_BODY", NRO_OPT_FUNC, &max_body, parse_size, "SIZE",
+		{"max-body", 0, "NRO_MAX_BODY", NRO_OPT_FUNC, &max_body, nro_opt_size, "SIZE",
 		 "refuse a body larger than SIZE (bytes, or K/M/G; default 64M)"},
 		{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 	};

@@ -39,10 +39,6 @@ struct nro_jsoncollect {
 	{"max-body", 0, "NRO_MAX_BODY", NRO_OPT_FUNC, &(c)->t.kubelet.max_body,              \
 	 nro_opt_size, "SIZE", "refuse a body larger than SIZE (bytes, or K/M/G; default 64M)"}
 
-/* NRO_OPT_FUNC parser for a size into a uint64_t: "1048576", "512K", "64M",
- * "1G" (also "64Mi", "64MiB", "64MB": all powers of 1024). */
-int nro_opt_size(void *dst, const char *value, char *err, size_t errlen);
-
 /* Sets jc up for c (after nro_collector_init). Allocates nothing yet. */
 void nro_jsoncollect_init(struct nro_jsoncollect *jc, struct nro_collector *c, const char *path);
 /* Frees the buffers and tokens; jc may be initialized again. */

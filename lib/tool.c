@@ -77,6 +77,51 @@ int nro_parse_duration(const char *s, int64_t *ms)
 	return 0;
 }
 
+int nro_opt_size(void *dst, const char *v, char *err, size_t errlen)
+{
+	uint64_t n = 0;
+	const char *p = v;
+	if (*p < '0' || *p > '9') {
+		snprintf(err, errlen, "want a size like 1048576, 512K, 64M, 1G");
+		return -1;
+	}
+	for (; *p >= '0' && *p <= '9'; p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (n > (UINT64_MAX - d) / 10) {
+			snprintf(err, errlen, "size too large");
+			return -1;
+		}
+		n = n * 10 + d;
+	}
+	unsigned shift = 0;
+	switch (*p) {
+	case '\0': break;
+	case 'k': case 'K': shift = 10; p++; break;
+	case 'm': case 'M': shift = 20; p++; break;
+	case 'g': case 'G': shift = 30; p++; break;
+	default:
+		snprintf(err, errlen, "unknown unit (K, M, G)");
+		return -1;
+	}
+	if (shift && (strcmp(p, "iB") == 0 || strcmp(p, "B") == 0 || strcmp(p, "i") == 0))
+		p += strlen(p);
+	if (*p) {
+		snprintf(err, errlen, "unknown unit (K, M, G)");
+		return -1;
+	}
+	if (shift && n > (UINT64_MAX >> shift)) {
+		snprintf(err, errlen, "size too large");
+		return -1;
+	}
+	n <<= shift;
+	if (n == 0) {
+		snprintf(err, errlen, "size must be above 0");
+		return -1;
+	}
+	*(uint64_t *)dst = n;
+	return 0;
+}
+
 /* ---- options --------------------------------------------------------- */
 
 static int fd_is_open(int fd)

@@ -73,6 +73,10 @@ int nro_parse_duration(const char *s, int64_t *ms);
 /* Parses a decimal unsigned 64-bit integer, whole string. 0 or -1. */
 int nro_parse_u64(const char *s, uint64_t *out);
 
+/* NRO_OPT_FUNC parser for a size into a uint64_t: "1048576", "512K", "64M",
+ * "1G" (also "64Mi", "64MiB", "64MB": all powers of 1024). */
+int nro_opt_size(void *dst, const char *value, char *err, size_t errlen);
+
 /* Writes "\n" to t->ready_fd and closes it (s6 readiness); no-op if -1. */
 void nro_ready(struct nro_tool *t);
 
