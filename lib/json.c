@@ -10,8 +10,9 @@
  * look: jsmn (with parent links) already matched every one of them.
  *
  * Tokens are in text order, so "the end of a subtree" is the first token
- * whose start is past the container's end: nro_json_skip() finds it with a
- * galloping search instead of walking the subtree.
+ * whose start is past the container's end. The parse writes that index for
+ * every container into a table kept after the tokens (same allocation), so
+ * nro_json_skip() is a lookup instead of a walk over the subtree.
  */
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
@@ -190,12 +191,38 @@ static int grow(struct nro_json *j, size_t hint)
 		cap = j->max;
 	if (cap <= j->cap)
 		return -1;
-	jsmntok_t *t = realloc(j->tok, cap * sizeof *t);
+	jsmntok_t *t = realloc(j->tok, cap * (sizeof *t + sizeof(int)));
 	if (!t)
 		return -1;
+	if (j->cap) /* the skip table follows the tokens: move it along */
+		memmove(t + cap, t + j->cap, (size_t)j->cap * sizeof(int));
 	j->tok = t;
 	j->cap = (unsigned)cap;
 	return 0;
+}
+
+/* The skip table: the token array is allocated with one int per token after
+ * its cap tokens; after a successful parse, entry i of a container holds the
+ * index of the first token past its subtree (what nro_json_skip() returns).
+ * Only json.c allocates j->tok, so the space is always there. */
+static int *skip_table(const struct nro_json *j)
+{
+	return (int *)(void *)(j->tok + j->cap);
+}
+
+/* Fills the skip table from the tokens' text positions, as the search over
+ * token starts would answer (brackets nest, so one stack suffices). */
+static void fill_skip_table(struct nro_json *j, int *stack)
+{
+	int *after = skip_table(j), depth = 0, n = (int)j->ntok;
+	for (int k = 0; k < n; k++) {
+		while (depth > 0 && j->tok[k].start >= j->tok[stack[depth - 1]].end)
+			after[stack[--depth]] = k;
+		if (is_container(&j->tok[k]))
+			stack[depth++] = k;
+	}
+	while (depth > 0)
+		after[stack[--depth]] = n;
 }
 
 /* ---- the one-pass parser ------------------------------------------------
@@ -216,7 +243,7 @@ static const unsigned char fcls[256] = {
 	[' '] = F_WS, ['\t'] = F_WS, ['\n'] = F_WS, ['\r'] = F_WS,
 	['0'] = F_DIGIT, ['1'] = F_DIGIT, ['2'] = F_DIGIT, ['3'] = F_DIGIT, ['4'] = F_DIGIT,
 	['5'] = F_DIGIT, ['6'] = F_DIGIT, ['7'] = F_DIGIT, ['8'] = F_DIGIT, ['9'] = F_DIGIT,
-	['"'] = F_STRSTOP, ['\\'] = F_STRSTOP, [0] = F_STRSTOP,
+	['"'] = F_STRSTOP, ['\\'] = F_STRSTOP,
 };
 
 static int hexval_ok(unsigned char c)
@@ -258,9 +285,11 @@ next:;
 	return s;
 }
 
-/* The closing quote of the string whose body starts at s, or NULL (a NUL
- * byte, a bad escape, the end of the text). */
-static const unsigned char *fast_string(const unsigned char *s, const unsigned char *e)
+/* The closing quote of the string whose body starts at s, or NULL (a bad
+ * escape, the end of the text). The text holds no NUL byte (fast_parse()
+ * checked). */
+static inline __attribute__((always_inline)) const unsigned char *
+fast_string(const unsigned char *s, const unsigned char *e)
 {
 	for (;;) {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -268,8 +297,7 @@ static const unsigned char *fast_string(const unsigned char *s, const unsigned c
 		while (e - s >= 8) {
 			uint64_t x;
 			memcpy(&x, s, 8);
-			uint64_t m = J_HASZERO(x ^ (J_ONES * '"')) | J_HASZERO(x ^ (J_ONES * '\\')) |
-				     J_HASZERO(x);
+			uint64_t m = J_HASZERO(x ^ (J_ONES * '"')) | J_HASZERO(x ^ (J_ONES * '\\'));
 			if (m) {
 				s += __builtin_ctzll(m) >> 3;
 				break;
@@ -279,7 +307,7 @@ static const unsigned char *fast_string(const unsigned char *s, const unsigned c
 #endif
 		while (s < e && !(fcls[*s] & F_STRSTOP))
 			s++;
-		if (s >= e || *s == '\0')
+		if (s >= e)
 			return NULL;
 		if (*s == '"')
 			return s;
@@ -333,87 +361,93 @@ static const unsigned char *fast_number(const unsigned char *s, const unsigned c
 	return s;
 }
 
-/* 0, or -1: not accepted here (the jsmn path decides). */
+/* 0, or -1: not accepted here (the jsmn path decides). Sizes are counted
+ * per open container (children = commas + 1) and written when it closes; a
+ * key's size is 1, as jsmn leaves it once its value is parsed. */
 static int fast_parse(struct nro_json *j)
 {
 	const unsigned char *const b = (const unsigned char *)j->js, *const e = b + j->len;
 	const unsigned char *s = b;
-	int stack[FAST_DEPTH];
-	int depth = 0, parent = -1, n = 0;
+	int stack[FAST_DEPTH], commas[FAST_DEPTH];
+	unsigned char isobj[FAST_DEPTH];
+	int depth = 0, parent = -1, n = 0, t;
 	jsmntok_t *tok = j->tok;
 	int cap = (int)j->cap;
+	int *after = skip_table(j);
 
+	if (memchr(b, '\0', j->len)) /* jsmn stops there: its path says why */
+		return -1;
 #define WS() s = fast_ws(s, e)
-#define NEWTOK(var, ty, st, en)                                          \
+#define NEWTOK(ty, st, en, sz)                                           \
 	do {                                                             \
 		if (n == cap) {                                          \
 			if (j->cap >= j->max || grow(j, 0) < 0)          \
 				return -1;                               \
 			tok = j->tok;                                    \
 			cap = (int)j->cap;                               \
+			after = skip_table(j);                           \
 		}                                                        \
-		var = n++;                                               \
-		tok[var].type = (ty);                                    \
-		tok[var].start = (st);                                   \
-		tok[var].end = (en);                                     \
-		tok[var].size = 0;                                       \
-		tok[var].parent = parent;                                \
-		if (parent >= 0)                                         \
-			tok[parent].size++;                              \
+		t = n++;                                                 \
+		tok[t].type = (ty);                                      \
+		tok[t].start = (st);                                     \
+		tok[t].end = (en);                                       \
+		tok[t].size = (sz);                                      \
+		tok[t].parent = parent;                                  \
 	} while (0)
 
-	int t;
 	WS();
 value:
 	if (s >= e)
 		return -1;
 	switch (*s) {
-	case '{':
-	case '[':
-		if (depth == FAST_DEPTH)
-			return -1;
-		NEWTOK(t, *s == '{' ? JSMN_OBJECT : JSMN_ARRAY, (int)(s - b), -1);
-		stack[depth++] = t;
-		s++;
-		WS();
-		if (s >= e)
-			return -1;
-		if (tok[t].type == JSMN_OBJECT) {
-			if (*s == '}')
-				goto close;
-			parent = t;
-			goto key;
-		}
-		if (*s == ']')
-			goto close;
-		parent = t;
-		goto value;
 	case '"': {
 		const unsigned char *q = fast_string(s + 1, e);
 		if (!q)
 			return -1;
-		NEWTOK(t, JSMN_STRING, (int)(s + 1 - b), (int)(q - b));
+		NEWTOK(JSMN_STRING, (int)(s + 1 - b), (int)(q - b), 0);
 		s = q + 1;
 		break;
+	}
+	case '{':
+	case '[': {
+		int obj = *s == '{';
+		if (depth == FAST_DEPTH)
+			return -1;
+		NEWTOK(obj ? JSMN_OBJECT : JSMN_ARRAY, (int)(s - b), -1, 0);
+		stack[depth] = t;
+		commas[depth] = -1; /* no child yet */
+		isobj[depth] = (unsigned char)obj;
+		depth++;
+		s++;
+		WS();
+		if (s >= e)
+			return -1;
+		if (*s == (obj ? '}' : ']'))
+			goto close;
+		commas[depth - 1] = 0;
+		parent = t;
+		if (obj)
+			goto key;
+		goto value;
 	}
 	case 't':
 	case 'n':
 		if (e - s < 4 || memcmp(s, *s == 't' ? "true" : "null", 4) != 0)
 			return -1;
-		NEWTOK(t, JSMN_PRIMITIVE, (int)(s - b), (int)(s + 4 - b));
+		NEWTOK(JSMN_PRIMITIVE, (int)(s - b), (int)(s + 4 - b), 0);
 		s += 4;
 		break;
 	case 'f':
 		if (e - s < 5 || memcmp(s, "false", 5) != 0)
 			return -1;
-		NEWTOK(t, JSMN_PRIMITIVE, (int)(s - b), (int)(s + 5 - b));
+		NEWTOK(JSMN_PRIMITIVE, (int)(s - b), (int)(s + 5 - b), 0);
 		s += 5;
 		break;
 	default: {
 		const unsigned char *q = fast_number(s, e);
 		if (!q)
 			return -1;
-		NEWTOK(t, JSMN_PRIMITIVE, (int)(s - b), (int)(q - b));
+		NEWTOK(JSMN_PRIMITIVE, (int)(s - b), (int)(q - b), 0);
 		s = q;
 		break;
 	}
@@ -428,20 +462,22 @@ after:
 	}
 	if (s >= e)
 		return -1;
-	t = stack[depth - 1];
 	if (*s == ',') {
 		s++;
 		WS();
-		parent = t;
-		if (tok[t].type == JSMN_OBJECT)
+		commas[depth - 1]++;
+		parent = stack[depth - 1];
+		if (isobj[depth - 1])
 			goto key;
 		goto value;
 	}
-	if (*s != (tok[t].type == JSMN_OBJECT ? '}' : ']'))
+	if (*s != (isobj[depth - 1] ? '}' : ']'))
 		return -1;
 close:
-	tok[stack[depth - 1]].end = (int)(s - b) + 1;
 	depth--;
+	tok[stack[depth]].end = (int)(s - b) + 1;
+	tok[stack[depth]].size = commas[depth] + 1;
+	after[stack[depth]] = n;
 	s++;
 	goto after;
 key: /* parent is the object */
@@ -451,14 +487,21 @@ key: /* parent is the object */
 		const unsigned char *q = fast_string(s + 1, e);
 		if (!q)
 			return -1;
-		NEWTOK(t, JSMN_STRING, (int)(s + 1 - b), (int)(q - b));
+		NEWTOK(JSMN_STRING, (int)(s + 1 - b), (int)(q - b), 1);
 		s = q + 1;
 	}
-	WS();
-	if (s >= e || *s != ':')
-		return -1;
-	s++;
-	WS();
+	if (s < e && *s == ':') {
+		s++;
+	} else {
+		WS();
+		if (s >= e || *s != ':')
+			return -1;
+		s++;
+	}
+	if (s < e && *s == ' ' && s + 1 < e && fcls[s[1]] != F_WS)
+		s++; /* the usual single blank after the colon */
+	else
+		WS();
 	parent = t;
 	goto value;
 #undef WS
@@ -509,6 +552,14 @@ static int slow_parse(struct nro_json *j, const char **why)
 		*why = "invalid JSON";
 		return -1;
 	}
+	int *stack = malloc((size_t)j->ntok * sizeof *stack);
+	if (!stack) {
+		j->ntok = 0;
+		*why = "out of memory";
+		return -1;
+	}
+	fill_skip_table(j, stack);
+	free(stack);
 	return 0;
 }
 
@@ -547,29 +598,7 @@ int nro_json_skip(const struct nro_json *j, int i)
 		return nro_json_skip(j, i + 1); /* a key: skip its value too */
 	if (!is_container(t))
 		return i + 1;
-	/* first token starting at or after t->end: gallop, then bisect */
-	int end = t->end, n = (int)j->ntok;
-	int lo = i, step = 1, hi;
-	for (;;) {
-		hi = lo + step;
-		if (hi >= n) {
-			hi = n;
-			break;
-		}
-		if (j->tok[hi].start >= end)
-			break;
-		lo = hi;
-		step *= 2;
-	}
-	/* tok[lo] is inside (or i), tok[hi] is outside (or n) */
-	while (hi - lo > 1) {
-		int mid = lo + (hi - lo) / 2;
-		if (j->tok[mid].start >= end)
-			hi = mid;
-		else
-			lo = mid;
-	}
-	return hi;
+	return skip_table(j)[i];
 }
 
 /* One decoded unit of a JSON string body at *pp (< end) into u[0..4).
@@ -669,8 +698,14 @@ static int str_eq(const struct nro_json *j, int k, const char *key, size_t klen)
 	const jsmntok_t *t = &j->tok[k];
 	const char *p = j->js + t->start, *end = j->js + t->end;
 	size_t n = (size_t)(end - p);
+	/* decoding never lengthens a string and keeps a first byte that is not
+	 * a backslash: most keys are told apart without looking further */
+	if (n < klen || (klen && p[0] != key[0] && p[0] != '\\'))
+		return 0;
+	if (n == klen && memcmp(p, key, n) == 0) /* with a backslash it would decode shorter */
+		return !memchr(p, '\\', n);
 	if (!memchr(p, '\\', n))
-		return n == klen && memcmp(p, key, n) == 0;
+		return 0;
 	size_t o = 0;
 	while (p < end) {
 		char u[4];
@@ -790,7 +825,8 @@ static int digits_u64(const char *s, size_t n, uint64_t lim, uint64_t *out)
 		if (!is_digit(s[k]))
 			return -1;
 		unsigned d = (unsigned)(s[k] - '0');
-		if (v > (lim - d) / 10)
+		/* 18 digits stay below 10^18 <= every lim used: no check needed */
+		if (k >= 18 && v > (lim - d) / 10)
 			return -1;
 		v = v * 10 + d;
 	}
@@ -865,6 +901,9 @@ int nro_json_str(const struct nro_json *j, int i, char *out, size_t outlen)
 		return -1;
 	const char *p = j->js + j->tok[i].start, *end = j->js + j->tok[i].end;
 	size_t o = 0;
+	/* a run without escapes or control characters is copied as it is */
+	while (p < end && (unsigned char)*p >= 0x20 && *p != '\\' && o < outlen - 1)
+		out[o++] = *p++;
 	while (p < end) {
 		char u[4];
 		int m = dec_unit(&p, end, u);
