@@ -159,6 +159,32 @@ static int64_t time_ms(const struct nro_json *j, int v)
 	return ms;
 }
 
+/* time_ms() of a stats block's "time": blocks of one sample share it, so
+ * the last string (its raw text, which alone decides the result) and its
+ * value are remembered. */
+static struct {
+	char raw[48];
+	size_t n;
+	int64_t ms;
+} last_time;
+
+static int64_t block_time_ms(const struct nro_json *j, int v)
+{
+	if (v < 0 || (unsigned)v >= j->ntok || j->tok[v].type != JSMN_STRING)
+		return time_ms(j, v);
+	const char *raw = j->js + j->tok[v].start;
+	size_t n = (size_t)(j->tok[v].end - j->tok[v].start);
+	if (n == last_time.n && n && memcmp(raw, last_time.raw, n) == 0)
+		return last_time.ms;
+	int64_t ms = time_ms(j, v);
+	if (n < sizeof last_time.raw) {
+		memcpy(last_time.raw, raw, n);
+		last_time.n = n;
+		last_time.ms = ms;
+	}
+	return ms;
+}
+
 /* The fields of one object i found in table f: their value tokens, in
  * table order (-1 when absent); "time" into *ts when ts is given. */
 static void match(const struct nro_json *j, int i, const struct field *f, int *vals, int64_t *ts,
@@ -175,7 +201,7 @@ static void match(const struct nro_json *j, int i, const struct field *f, int *v
 		const char *key = j->js + j->tok[k].start;
 		size_t kl = (size_t)(j->tok[k].end - j->tok[k].start);
 		if (ts && kl == 4 && memcmp(key, "time", 4) == 0) {
-			*ts = time_ms(j, k + 1);
+			*ts = block_time_ms(j, k + 1);
 			continue;
 		}
 		if (psi && kl == 3 && memcmp(key, "psi", 3) == 0) {
@@ -183,7 +209,8 @@ static void match(const struct nro_json *j, int i, const struct field *f, int *v
 			continue;
 		}
 		for (size_t n = 0; n < nf; n++)
-			if (strlen(f[n].key) == kl && memcmp(f[n].key, key, kl) == 0) {
+			if (f[n].key[0] == key[0] && strncmp(f[n].key, key, kl) == 0 &&
+			    f[n].key[kl] == '\0') {
 				vals[n] = k + 1;
 				break;
 			}
