@@ -3,6 +3,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* Largest timestamp accepted: 9999-12-31T23:59:59.999Z. */
 #define TS_MAX 253402300799999LL
@@ -199,7 +202,8 @@ static int begin_entry(struct nro_enc *e, uint8_t kind, size_t size)
 #define ENC_HIGHS 0x8080808080808080ull
 
 /* Writes s (length, bytes) at o; returns the end, or NULL if s holds a NUL
- * byte (or has a length but no bytes). */
+ * byte (or has a length but no bytes). Copies in 16- or 8-byte blocks, the
+ * last one overlapping the one before (reads stay inside s). */
 static inline uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
 {
 	size_t n = s.len;
@@ -211,6 +215,23 @@ static inline uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
 		return o;
 	if (!p)
 		return NULL;
+#ifdef __SSE2__
+	if (n >= 16) {
+		const __m128i z = _mm_setzero_si128();
+		const char *last = p + n - 16;
+		uint8_t *olast = o + n - 16;
+		int nul = 0;
+		for (; p < last; p += 16, o += 16) {
+			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+			nul |= _mm_movemask_epi8(_mm_cmpeq_epi8(x, z));
+			_mm_storeu_si128((__m128i *)(void *)o, x);
+		}
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)last);
+		nul |= _mm_movemask_epi8(_mm_cmpeq_epi8(x, z));
+		_mm_storeu_si128((__m128i *)(void *)olast, x);
+		return nul ? NULL : olast + 16;
+	}
+#endif
 	uint64_t zero = 0;
 	if (n >= 8) {
 		const char *last = p + n - 8;
@@ -228,6 +249,14 @@ static inline uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
 		zero |= (x - ENC_ONES) & ~x & ENC_HIGHS;
 		memcpy(olast, &x, 8);
 		o = olast + 8;
+	} else if (n >= 4) {
+		uint32_t x, y; /* two 4-byte blocks, overlapping */
+		memcpy(&x, p, 4);
+		memcpy(&y, p + n - 4, 4);
+		zero = ((x - 0x01010101u) & ~x & 0x80808080u) | ((y - 0x01010101u) & ~y & 0x80808080u);
+		memcpy(o, &x, 4);
+		memcpy(o + n - 4, &y, 4);
+		o += n;
 	} else {
 		for (size_t i = 0; i < n; i++) {
 			zero |= p[i] == '\0';
