@@ -11,9 +11,13 @@
 #include "prom.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "record.h"
 
@@ -121,19 +125,71 @@ static int label_char(char c)
 #define HIGHS 0x8080808080808080ull
 #define HASZERO(x) (((x) - ONES) & ~(x) & HIGHS)
 
-/* The first '"', '\\' or NUL in s[0..end), or end. */
-static char *find_quote_or_backslash(char *s, const char *end)
+/* The first '"', '\\' or NUL in s[0..end), or end; *hi becomes nonzero if
+ * a byte before it has bit 7 set (a label value that is all ASCII needs no
+ * UTF-8 check). */
+static inline char *find_quote_or_backslash(char *s, const char *end, unsigned *hi)
 {
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), b = _mm_set1_epi8('\\'), z = _mm_setzero_si128();
+	while (end - s >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, q), _mm_cmpeq_epi8(x, b)), _mm_cmpeq_epi8(x, z)));
+		unsigned h = (unsigned)_mm_movemask_epi8(x);
+		if (m) {
+			unsigned k = (unsigned)__builtin_ctz(m);
+			*hi |= h & ((1u << k) - 1);
+			return s + k;
+		}
+		*hi |= h;
+		s += 16;
+	}
+#else
 	while (end - s >= 8) {
 		uint64_t x;
 		memcpy(&x, s, 8);
 		uint64_t q = x ^ (ONES * '"'), b = x ^ (ONES * '\\');
 		if (HASZERO(q) | HASZERO(b) | HASZERO(x))
 			break;
+		*hi |= (x & HIGHS) != 0;
 		s += 8;
 	}
-	while (s < end && *s != '"' && *s != '\\' && *s)
+#endif
+	while (s < end && *s != '"' && *s != '\\' && *s) {
+		*hi |= (unsigned char)*s & 0x80u;
 		s++;
+	}
+	return s;
+}
+
+/* Just past the run of s[0..end) in [a-zA-Z0-9_] (with ':' too when colon):
+ * a metric name (colon) or a label name. */
+static inline char *scan_name(char *s, const char *end, int colon)
+{
+#ifdef __SSE2__
+	const __m128i c20 = _mm_set1_epi8(0x20), la = _mm_set1_epi8('a' - 1),
+		      lz = _mm_set1_epi8('z' + 1), d0 = _mm_set1_epi8('0' - 1),
+		      d9 = _mm_set1_epi8('9' + 1), us = _mm_set1_epi8('_'),
+		      co = _mm_set1_epi8(colon ? ':' : '_');
+	while (end - s >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)s);
+		__m128i l = _mm_or_si128(x, c20); /* A-Z -> a-z; bytes >= 0x80 stay negative */
+		__m128i ok = _mm_and_si128(_mm_cmpgt_epi8(l, la), _mm_cmplt_epi8(l, lz));
+		ok = _mm_or_si128(ok, _mm_and_si128(_mm_cmpgt_epi8(x, d0), _mm_cmplt_epi8(x, d9)));
+		ok = _mm_or_si128(ok, _mm_or_si128(_mm_cmpeq_epi8(x, us), _mm_cmpeq_epi8(x, co)));
+		unsigned m = ~(unsigned)_mm_movemask_epi8(ok) & 0xFFFFu;
+		if (m)
+			return s + __builtin_ctz(m);
+		s += 16;
+	}
+#endif
+	if (colon)
+		while (s < end && name_char(*s))
+			s++;
+	else
+		while (s < end && label_char(*s))
+			s++;
 	return s;
 }
 
@@ -176,6 +232,59 @@ static int parse_float(const char *s, size_t n, double *out)
 			return 0;
 		}
 	}
+#if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
+	{ /* decimals with at most 19 significant digits and a power of ten up to
+	   * 22 either way: m and 10^k are exact doubles, so one multiplication
+	   * or division rounds once, correctly, as strtod() does (Clinger) */
+		static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+					     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+					     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+		size_t k = 0, digits = 0;
+		int fneg = 0, sig = 0, dexp = 0;
+		uint64_t m = 0;
+		if (s[0] == '+' || s[0] == '-') {
+			fneg = s[0] == '-';
+			k = 1;
+		}
+		for (; k < n && digit(s[k]); k++, digits++)
+			if (m || s[k] != '0') {
+				if (++sig > 19)
+					goto slow;
+				m = m * 10 + (uint64_t)(s[k] - '0');
+			}
+		if (k < n && s[k] == '.')
+			for (k++; k < n && digit(s[k]); k++, digits++, dexp--)
+				if (m || s[k] != '0') {
+					if (++sig > 19)
+						goto slow;
+					m = m * 10 + (uint64_t)(s[k] - '0');
+				}
+		if (digits == 0)
+			goto slow;
+		if (k < n && (s[k] == 'e' || s[k] == 'E')) {
+			int eneg = 0, ev = 0;
+			k++;
+			if (k < n && (s[k] == '+' || s[k] == '-'))
+				eneg = s[k++] == '-';
+			size_t e0 = k;
+			for (; k < n && digit(s[k]); k++) {
+				if (ev > 1000)
+					goto slow;
+				ev = ev * 10 + (s[k] - '0');
+			}
+			if (k == e0)
+				goto slow;
+			dexp += eneg ? -ev : ev;
+		}
+		if (k == n && m <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
+			double v = (double)m;
+			v = dexp < 0 ? v / p10[-dexp] : v * p10[dexp];
+			*out = fneg ? -v : v;
+			return 0;
+		}
+	}
+slow:
+#endif
 	if (s[0] == '+' || s[0] == '-') {
 		neg = s[0] == '-';
 		i = 1;
@@ -421,14 +530,18 @@ static const char *label_value(const struct nro_prom_sample *s, const char *name
 	return NULL;
 }
 
-/* {a="b",...} with s just past the '{'; *sp is left past the '}'. */
+/* {a="b",...} with s just past the '{'; *sp is left past the '}'. The line
+ * is NUL-terminated at end, so the expected character is tested first and
+ * blanks are skipped only when there are some. */
 static int labels(struct nro_prom *p, char **sp, char *end)
 {
 	struct nro_prom_sample *smp = &p->sample;
 	unsigned char nlen[NRO_PROM_LABELS_MAX]; /* name lengths, capped: for the duplicate check */
+	uint64_t seen = 0; /* bit (length, first byte) of every name so far */
 	char *s = *sp;
 	for (;;) {
-		s = skip_blanks(s, end);
+		if (blank(*s))
+			s = skip_blanks(s, end);
 		if (s < end && *s == '}') {
 			s++;
 			break;
@@ -436,18 +549,23 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 		char *ln = s;
 		if (s >= end || !alpha_(*s))
 			return bad(p, "invalid label name"), -1;
-		while (s < end && label_char(*s))
-			s++;
+		s = scan_name(s + 1, end, 0);
 		char *lend = s;
-		s = skip_blanks(s, end);
-		if (s >= end || *s != '=')
-			return bad(p, "expected '=' after label name"), -1;
-		s = skip_blanks(s + 1, end);
-		if (s >= end || *s != '"')
-			return bad(p, "expected '\"' to open label value"), -1;
+		if (*s != '=') {
+			s = skip_blanks(s, end);
+			if (s >= end || *s != '=')
+				return bad(p, "expected '=' after label name"), -1;
+		}
+		s++;
+		if (*s != '"') {
+			s = skip_blanks(s, end);
+			if (s >= end || *s != '"')
+				return bad(p, "expected '\"' to open label value"), -1;
+		}
 		char *val = ++s, *o = s;
+		unsigned hi = 0;
 		for (;;) {
-			char *q = find_quote_or_backslash(s, end);
+			char *q = find_quote_or_backslash(s, end, &hi);
 			if (q >= end)
 				return bad(p, "unterminated label value"), -1;
 			if (o != s)
@@ -469,21 +587,25 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 		}
 		*lend = '\0'; /* both are behind s now */
 		*o = '\0';
-		if (!utf8_ok((const unsigned char *)val, (size_t)(o - val)))
+		if (hi && !utf8_ok((const unsigned char *)val, (size_t)(o - val)))
 			return bad(p, "label value is not UTF-8"), -1;
 		if (smp->nlabels == NRO_PROM_LABELS_MAX)
 			return bad(p, "too many labels"), -1;
 		size_t ll = (size_t)(lend - ln);
 		unsigned char l8 = ll > 255 ? 255 : (unsigned char)ll;
-		for (unsigned i = 0; i < smp->nlabels; i++)
-			if (nlen[i] == l8 && smp->labels[i].name[0] == ln[0] &&
-			    strcmp(smp->labels[i].name, ln) == 0)
-				return bad(p, "duplicate label name"), -1;
+		unsigned bit = ((unsigned)l8 * 7u + (unsigned char)ln[0]) & 63u;
+		if (seen >> bit & 1) /* maybe a duplicate: compare */
+			for (unsigned i = 0; i < smp->nlabels; i++)
+				if (nlen[i] == l8 && smp->labels[i].name[0] == ln[0] &&
+				    strcmp(smp->labels[i].name, ln) == 0)
+					return bad(p, "duplicate label name"), -1;
+		seen |= 1ull << bit;
 		nlen[smp->nlabels] = l8;
 		smp->labels[smp->nlabels].name = ln;
 		smp->labels[smp->nlabels].value = val;
 		smp->nlabels++;
-		s = skip_blanks(s, end);
+		if (blank(*s))
+			s = skip_blanks(s, end);
 		if (s < end && *s == ',') {
 			s++;
 			continue;
@@ -504,8 +626,7 @@ static int sample(struct nro_prom *p, char *s, char *end)
 	char *name = s;
 	if (!name_start(*s))
 		return bad(p, "invalid metric name");
-	while (s < end && name_char(*s))
-		s++;
+	s = scan_name(s + 1, end, 1);
 	size_t nlen = (size_t)(s - name);
 	char next = s < end ? *s : '\0';
 	if (next != '{' && !blank(next))
@@ -556,10 +677,17 @@ static int sample(struct nro_prom *p, char *s, char *end)
 		return bad(p, "invalid value");
 	if (t < end) {
 		char *te = t;
-		while (te < end && !blank(*te))
-			te++;
-		if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
-			return bad(p, "invalid timestamp");
+		uint64_t ts = 0;
+		while (te < end && digit(*te) && te - t < 18) /* cannot overflow */
+			ts = ts * 10 + (uint64_t)(*te++ - '0');
+		if (te > t && (te == end || blank(*te))) {
+			smp->ts_ms = (int64_t)ts; /* what parse_i64() reads from these digits */
+		} else {
+			while (te < end && !blank(*te))
+				te++;
+			if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
+				return bad(p, "invalid timestamp");
+		}
 		if (skip_blanks(te, end) != end)
 			return bad(p, "unexpected text after timestamp");
 		smp->has_ts = 1;
