@@ -204,7 +204,7 @@ static int begin_entry(struct nro_enc *e, uint8_t kind, size_t size)
 /* Writes s (length, bytes) at o; returns the end, or NULL if s holds a NUL
  * byte (or has a length but no bytes). Copies in 16- or 8-byte blocks, the
  * last one overlapping the one before (reads stay inside s). */
-static inline uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
+static inline __attribute__((always_inline)) uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
 {
 	size_t n = s.len;
 	const char *p = s.p;
