@@ -165,7 +165,7 @@ static inline char *find_quote_or_backslash(char *s, const char *end, unsigned *
 
 /* Just past the run of s[0..end) in [a-zA-Z0-9_] (with ':' too when colon):
  * a metric name (colon) or a label name. */
-static inline char *scan_name(char *s, const char *end, int colon)
+static inline const char *scan_name(const char *s, const char *end, int colon)
 {
 #ifdef __SSE2__
 	const __m128i c20 = _mm_set1_epi8(0x20), la = _mm_set1_epi8('a' - 1),
@@ -549,7 +549,7 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 		char *ln = s;
 		if (s >= end || !alpha_(*s))
 			return bad(p, "invalid label name"), -1;
-		s = scan_name(s + 1, end, 0);
+		s = (char *)scan_name(s + 1, end, 0);
 		char *lend = s;
 		if (*s != '=') {
 			s = skip_blanks(s, end);
@@ -620,13 +620,15 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 	return 0;
 }
 
+static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char next, int sfx);
+
 static int sample(struct nro_prom *p, char *s, char *end)
 {
 	struct nro_prom_sample *smp = &p->sample;
 	char *name = s;
 	if (!name_start(*s))
 		return bad(p, "invalid metric name");
-	s = scan_name(s + 1, end, 1);
+	s = (char *)scan_name(s + 1, end, 1);
 	size_t nlen = (size_t)(s - name);
 	char next = s < end ? *s : '\0';
 	if (next != '{' && !blank(next))
@@ -648,6 +650,15 @@ static int sample(struct nro_prom *p, char *s, char *end)
 		p->filtered++;
 		return 0;
 	}
+	return sample_tail(p, name, s, end, next, sfx);
+}
+
+/* The rest of a sample line that passed the filter: name (NUL-terminated)
+ * is followed by next ('{' or a blank) and s points just past it; the
+ * family and type are set. */
+static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char next, int sfx)
+{
+	struct nro_prom_sample *smp = &p->sample;
 	smp->name = name;
 	smp->nlabels = 0;
 	smp->has_ts = 0;
@@ -678,8 +689,11 @@ static int sample(struct nro_prom *p, char *s, char *end)
 	if (t < end) {
 		char *te = t;
 		uint64_t ts = 0;
-		while (te < end && digit(*te) && te - t < 18) /* cannot overflow */
-			ts = ts * 10 + (uint64_t)(*te++ - '0');
+		unsigned d; /* *end is NUL: no digit, no bound check needed */
+		while ((d = (unsigned)(unsigned char)*te - '0') < 10 && te - t < 18) {
+			ts = ts * 10 + d; /* 18 digits cannot overflow */
+			te++;
+		}
 		if (te > t && (te == end || blank(*te))) {
 			smp->ts_ms = (int64_t)ts; /* what parse_i64() reads from these digits */
 		} else {
@@ -750,6 +764,62 @@ static int reserve(struct nro_prom *p, size_t need)
 	return 0;
 }
 
+/* A whole line data[0..n) (no '\n', n < line_max) where it lies: blank
+ * lines and sample lines whose family the filter refuses are counted
+ * without copying them; a sample line is read up to its name here (the
+ * same checks as sample()) and then copied into the line buffer for the
+ * rest; anything else (comments, malformed names) takes line(). */
+static int line_direct(struct nro_prom *p, const char *data, size_t n)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	const char *s = data, *end = data + n;
+	while (end > s && (blank(end[-1]) || end[-1] == '\r'))
+		end--;
+	while (s < end && blank(*s))
+		s++;
+	if (s == end)
+		return 0;
+	if (name_start(*s)) {
+		const char *ne = scan_name(s + 1, end, 1);
+		size_t nlen = (size_t)(ne - s);
+		char next = ne < end ? *ne : '\0';
+		int sfx, keep = -1, fam = 0;
+		if (next == '{' || blank(next)) {
+			if (in_family(p, s, nlen, &sfx)) {
+				if (p->fam_keep < 0)
+					p->fam_keep = family_keep(p, p->family);
+				keep = p->fam_keep;
+				fam = 1;
+			} else if (nlen < NRO_PROM_NAME_MAX) {
+				char name[NRO_PROM_NAME_MAX];
+				memcpy(name, s, nlen);
+				name[nlen] = '\0';
+				keep = family_keep(p, name);
+			}
+		}
+		if (keep == 0) {
+			p->filtered++;
+			return 0;
+		}
+		if (keep > 0) {
+			if (reserve(p, n + 1) < 0)
+				return -1;
+			memcpy(p->line, data, n);
+			char *b = p->line, *bend = b + (end - data), *bname = b + (s - data),
+			     *bs = b + (ne - data);
+			*bend = '\0';
+			*bs++ = '\0';
+			smp->family = fam ? p->family : bname;
+			smp->type = fam ? p->fam_type : NRO_MT_UNTYPED;
+			return sample_tail(p, bname, bs, bend, next, sfx);
+		}
+	}
+	if (reserve(p, n + 1) < 0)
+		return -1;
+	memcpy(p->line, data, n);
+	return line(p, p->line, n);
+}
+
 int nro_prom_feed(struct nro_prom *p, const char *data, size_t len)
 {
 	if (p->failed)
@@ -769,6 +839,10 @@ int nro_prom_feed(struct nro_prom *p, const char *data, size_t len)
 				p->skipping = 1;
 				return 0;
 			}
+		} else if (nl && p->len == 0) { /* a whole line in this piece */
+			p->lines++;
+			if (line_direct(p, data, n) < 0)
+				return -1;
 		} else {
 			if (reserve(p, p->len + n + 1) < 0)
 				return -1;
