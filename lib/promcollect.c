@@ -42,15 +42,24 @@ int nro_promcollect_emit(struct nro_collector *c, const struct nro_prom_sample *
 	uint16_t n = 0;
 	for (unsigned i = 0; i < s->nlabels && n < NRO_ATTRS_MAX; i++) {
 		const char *name = s->labels[i].name;
+		size_t nl = strlen(name);
 		/* the rule of nro_prom_label_dropped()/_normalize_label(), with a
 		 * cheap test first: only container_name and pod_name are renamed */
-		if ((name[0] == 'c' || name[0] == 'p') && name[1] && strchr(name + 1, '_')) {
+		if ((nl == 14 && name[0] == 'c') || (nl == 8 && name[0] == 'p')) {
 			if (nro_prom_label_dropped(s, i))
 				continue;
-			name = nro_prom_normalize_label(name);
+			const char *to = nro_prom_normalize_label(name);
+			if (to != name) {
+				name = to;
+				nl = strlen(to);
+			}
 		}
-		attrs[n].key = nro_s(name);
-		attrs[n].value = nro_s(s->labels[i].value);
+		size_t vl = strlen(s->labels[i].value);
+		/* nro_s(), without measuring twice */
+		attrs[n].key.p = name;
+		attrs[n].key.len = (uint16_t)(nl > UINT16_MAX ? UINT16_MAX : nl);
+		attrs[n].value.p = s->labels[i].value;
+		attrs[n].value.len = (uint16_t)(vl > UINT16_MAX ? UINT16_MAX : vl);
 		n++;
 	}
 	for (unsigned i = 0; i < nextra && n < NRO_ATTRS_MAX; i++)
@@ -91,14 +100,62 @@ static void note_first_bad(struct nro_promcollect *pc)
 	}
 }
 
+/* The parser remembers the last malformed line; the poll reports the first.
+ * After a chunk fed whole with more than one malformed line in it (and none
+ * noted before), the chunk is parsed again from a copy of the parser as it
+ * was before the chunk (without callbacks or the filter cache being any
+ * different: the parse is a function of that state and the bytes), a line
+ * at a time, up to the first malformed line. snap was taken at a line
+ * boundary (no partial line held). */
+static void first_bad_in(struct nro_promcollect *pc, const struct nro_prom *snap, const char *data,
+			 size_t len)
+{
+	const struct nro_prom *p = &pc->prom;
+	if (pc->first_bad_line || !p->malformed)
+		return;
+	if (p->malformed - snap->malformed == 1) { /* the only one is the first */
+		note_first_bad(pc);
+		return;
+	}
+	struct nro_prom q = *snap;
+	q.fn = NULL;
+	q.ctx = NULL;
+	q.line = NULL; /* its own line buffer, not p's */
+	q.line_cap = 0;
+	while (len > 0 && q.malformed == snap->malformed) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) + 1 : len;
+		if (nro_prom_feed(&q, data, n) != 0)
+			break;
+		data += n;
+		len -= n;
+	}
+	if (q.malformed != snap->malformed) {
+		pc->first_bad_line = q.bad_line;
+		pc->first_bad_why = q.bad_why;
+	} else {
+		note_first_bad(pc); /* cannot happen; the last one then */
+	}
+	nro_prom_free(&q);
+}
+
 /* nro_body_fn: feeds a chunk to the parser. Until the first malformed line
- * is seen the chunk is fed a line at a time, so that the parser's "last
- * malformed line" is the first one of the body; after that, whole. */
+ * is noted, the piece up to the first newline is fed alone (it completes a
+ * line held from the chunk before); the rest, starting at a line boundary,
+ * is fed whole, and first_bad_in() finds its first malformed line. */
 static int on_body(void *ctx, const char *data, size_t len)
 {
 	struct nro_promcollect *pc = ctx;
 	struct nro_prom *p = &pc->prom;
 	while (len > 0 && !pc->first_bad_line) {
+		if (p->len == 0 && !p->skipping) {
+			struct nro_prom snap = *p;
+			int r = nro_prom_feed(p, data, len);
+			first_bad_in(pc, &snap, data, len);
+			if (r != 0)
+				goto failed;
+			return 0;
+		}
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl ? (size_t)(nl - data) + 1 : len;
 		if (nro_prom_feed(p, data, n) != 0)
