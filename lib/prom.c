@@ -531,6 +531,28 @@ static const char *label_value(const struct nro_prom_sample *s, const char *name
 	return NULL;
 }
 
+/* The lengths of the label names and values of the sample being passed to
+ * the callback, for lib/promcollect.c, which publishes every label and would
+ * otherwise measure each string again. Not part of prom.h: promcollect.c
+ * declares nro_prom_label_lengths() itself. Set only while the callback
+ * runs (s is NULL otherwise), per thread. */
+static _Thread_local struct {
+	const struct nro_prom_sample *s;
+	uint32_t name[NRO_PROM_LABELS_MAX], value[NRO_PROM_LABELS_MAX];
+} label_len;
+
+int nro_prom_label_lengths(const struct nro_prom_sample *s, const uint32_t **name,
+			   const uint32_t **value);
+int nro_prom_label_lengths(const struct nro_prom_sample *s, const uint32_t **name,
+			   const uint32_t **value)
+{
+	if (!s || label_len.s != s)
+		return 0;
+	*name = label_len.name;
+	*value = label_len.value;
+	return 1;
+}
+
 /* {a="b",...} with s just past the '{'; *sp is left past the '}'. The line
  * is NUL-terminated at end, so the expected character is tested first and
  * blanks are skipped only when there are some. */
@@ -604,6 +626,8 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 		nlen[smp->nlabels] = l8;
 		smp->labels[smp->nlabels].name = ln;
 		smp->labels[smp->nlabels].value = val;
+		label_len.name[smp->nlabels] = (uint32_t)ll;
+		label_len.value[smp->nlabels] = (uint32_t)(o - val);
 		smp->nlabels++;
 		if (blank(*s))
 			s = skip_blanks(s, end);
@@ -736,7 +760,13 @@ static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char 
 		if (!q || parse_float(q, strlen(q), &d) < 0)
 			return bad(p, "summary quantile without a valid quantile label");
 	}
-	if (p->fn && p->fn(p->ctx, smp) < 0) {
+	int r = 0;
+	if (p->fn) {
+		label_len.s = smp;
+		r = p->fn(p->ctx, smp);
+		label_len.s = NULL;
+	}
+	if (r < 0) {
 		p->failed = 1;
 		p->error = "aborted";
 		return -1;

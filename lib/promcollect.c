@@ -35,14 +35,21 @@ void nro_promcollect_free(struct nro_promcollect *pc)
 	nro_prom_filter_free(&pc->filter);
 }
 
+/* Defined in prom.c, not declared in prom.h: the label name and value lengths
+ * of the sample the parser is passing to its callback (0 for any other). */
+int nro_prom_label_lengths(const struct nro_prom_sample *s, const uint32_t **name,
+			   const uint32_t **value);
+
 int nro_promcollect_emit(struct nro_collector *c, const struct nro_prom_sample *s,
 			 const struct nro_attr *extra, unsigned nextra)
 {
 	struct nro_attr attrs[NRO_ATTRS_MAX];
 	uint16_t n = 0;
+	const uint32_t *nlen = NULL, *vlen = NULL;
+	int known = nro_prom_label_lengths(s, &nlen, &vlen);
 	for (unsigned i = 0; i < s->nlabels && n < NRO_ATTRS_MAX; i++) {
 		const char *name = s->labels[i].name;
-		size_t nl = strlen(name);
+		size_t nl = known ? nlen[i] : strlen(name);
 		/* the rule of nro_prom_label_dropped()/_normalize_label(), with a
 		 * cheap test first: only container_name and pod_name are renamed */
 		if ((nl == 14 && name[0] == 'c') || (nl == 8 && name[0] == 'p')) {
@@ -54,7 +61,7 @@ int nro_promcollect_emit(struct nro_collector *c, const struct nro_prom_sample *
 				nl = strlen(to);
 			}
 		}
-		size_t vl = strlen(s->labels[i].value);
+		size_t vl = known ? vlen[i] : strlen(s->labels[i].value);
 		/* nro_s(), without measuring twice */
 		attrs[n].key.p = name;
 		attrs[n].key.len = (uint16_t)(nl > UINT16_MAX ? UINT16_MAX : nl);
