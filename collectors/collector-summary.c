@@ -322,6 +322,40 @@ static int key_of(const struct nro_json *j, int obj, const char *key)
 	return nro_json_key(j, obj, key);
 }
 
+/* The values of the keys names[0..n) of object obj, each what key_of()
+ * returns for it (the first match, -1 when missing), in one walk over obj
+ * instead of one per name. The names are plain (no escapes); a key that is
+ * spelled with escapes and might decode to one of them sends every name
+ * through key_of(). */
+static void keys_of(const struct nro_json *j, int obj, const char *const *names, size_t n,
+		    int *out)
+{
+	for (size_t k = 0; k < n; k++)
+		out[k] = -1;
+	if (obj < 0 || (unsigned)obj >= j->ntok || j->tok[obj].type != JSMN_OBJECT)
+		return;
+	for (int c = nro_json_first(j, obj); c >= 0; c = nro_json_next(j, obj, c)) {
+		const char *raw = j->js + j->tok[c].start;
+		size_t kl = (size_t)(j->tok[c].end - j->tok[c].start);
+		if (kl && raw[0] == '\\')
+			goto slow;
+		for (size_t k = 0; k < n; k++) {
+			if (names[k][0] != raw[0])
+				continue; /* decoding keeps a first byte that is no backslash */
+			if (strncmp(names[k], raw, kl) == 0 && names[k][kl] == '\0') {
+				if (out[k] < 0)
+					out[k] = c + 1;
+			} else if (memchr(raw, '\\', kl)) {
+				goto slow;
+			}
+		}
+	}
+	return;
+slow:
+	for (size_t k = 0; k < n; k++)
+		out[k] = key_of(j, obj, names[k]);
+}
+
 /* The PSI resource name when --psi covers this level, else NULL. */
 static const char *psi_at(const struct summary *x, int node_level, const char *resource)
 {
@@ -332,33 +366,41 @@ static void node_stats(struct summary *x, int node, const struct attrs *a)
 {
 	const struct nro_json *j = &x->jc.json;
 	const char *P = "k8s.node.";
-	block(x, key_of(j, node, "cpu"), P, cpu_f, psi_at(x, 1, "cpu"), a);
-	block(x, key_of(j, node, "memory"), P, mem_f, psi_at(x, 1, "memory"), a);
-	block(x, key_of(j, node, "io"), P, io_f, psi_at(x, 1, "io"), a);
-	network(x, key_of(j, node, "network"), P, 1, a);
-	block(x, key_of(j, node, "fs"), P, nodefs_f, NULL, a);
-	int rt = key_of(j, node, "runtime");
-	block(x, key_of(j, rt, "imageFs"), P, imagefs_f, NULL, a);
-	block(x, key_of(j, rt, "containerFs"), P, containerfs_f, NULL, a);
-	block(x, key_of(j, node, "rlimit"), P, rlimit_f, NULL, a);
-	block(x, key_of(j, node, "swap"), P, swap_f, NULL, a);
+	static const char *const nk[] = {"cpu", "memory", "io", "network", "fs",
+					 "runtime", "rlimit", "swap", "systemContainers"};
+	int v[9], rv[2];
+	keys_of(j, node, nk, 9, v);
+	block(x, v[0], P, cpu_f, psi_at(x, 1, "cpu"), a);
+	block(x, v[1], P, mem_f, psi_at(x, 1, "memory"), a);
+	block(x, v[2], P, io_f, psi_at(x, 1, "io"), a);
+	network(x, v[3], P, 1, a);
+	block(x, v[4], P, nodefs_f, NULL, a);
+	static const char *const rk[] = {"imageFs", "containerFs"};
+	keys_of(j, v[5], rk, 2, rv);
+	block(x, rv[0], P, imagefs_f, NULL, a);
+	block(x, rv[1], P, containerfs_f, NULL, a);
+	block(x, v[6], P, rlimit_f, NULL, a);
+	block(x, v[7], P, swap_f, NULL, a);
 
-	int sys = key_of(j, node, "systemContainers");
+	int sys = v[8];
 	if (sys < 0 || j->tok[sys].type != JSMN_ARRAY)
 		return;
+	static const char *const sk[] = {"name", "cpu", "memory", "io", "swap"};
 	for (int k = nro_json_first(j, sys); k >= 0; k = nro_json_next(j, sys, k)) {
 		char name[NAME_LEN];
-		if (nro_json_str(j, key_of(j, k, "name"), name, sizeof name) <= 0) {
+		int sv[5];
+		keys_of(j, k, sk, 5, sv);
+		if (nro_json_str(j, sv[0], name, sizeof name) <= 0) {
 			skipped(x, "a system container without a name");
 			continue;
 		}
 		struct attrs sa = *a;
 		at(&sa, "k8s.system_container.name", name);
 		const char *S = "k8s.node.system_container.";
-		block(x, key_of(j, k, "cpu"), S, cpu_f, psi_at(x, 1, "cpu"), &sa);
-		block(x, key_of(j, k, "memory"), S, mem_f, psi_at(x, 1, "memory"), &sa);
-		block(x, key_of(j, k, "io"), S, io_f, psi_at(x, 1, "io"), &sa);
-		block(x, key_of(j, k, "swap"), S, swap_f, NULL, &sa);
+		block(x, sv[1], S, cpu_f, psi_at(x, 1, "cpu"), &sa);
+		block(x, sv[2], S, mem_f, psi_at(x, 1, "memory"), &sa);
+		block(x, sv[3], S, io_f, psi_at(x, 1, "io"), &sa);
+		block(x, sv[4], S, swap_f, NULL, &sa);
 	}
 }
 
@@ -366,20 +408,22 @@ static void container_stats(struct summary *x, int ctr, const struct attrs *pa)
 {
 	const struct nro_json *j = &x->jc.json;
 	char name[NAME_LEN];
-	if (j->tok[ctr].type != JSMN_OBJECT ||
-	    nro_json_str(j, key_of(j, ctr, "name"), name, sizeof name) <= 0) {
+	static const char *const ck[] = {"name", "cpu", "memory", "io", "rootfs", "logs", "swap"};
+	int v[7];
+	keys_of(j, ctr, ck, 7, v);
+	if (j->tok[ctr].type != JSMN_OBJECT || nro_json_str(j, v[0], name, sizeof name) <= 0) {
 		skipped(x, "a container without a name");
 		return;
 	}
 	struct attrs a = *pa;
 	at(&a, "k8s.container.name", name);
 	const char *P = "container.";
-	block(x, key_of(j, ctr, "cpu"), P, cpu_f, psi_at(x, 0, "cpu"), &a);
-	block(x, key_of(j, ctr, "memory"), P, mem_f, psi_at(x, 0, "memory"), &a);
-	block(x, key_of(j, ctr, "io"), P, io_f, psi_at(x, 0, "io"), &a);
-	block(x, key_of(j, ctr, "rootfs"), P, rootfs_f, NULL, &a);
-	block(x, key_of(j, ctr, "logs"), P, logs_f, NULL, &a);
-	block(x, key_of(j, ctr, "swap"), P, swap_f, NULL, &a);
+	block(x, v[1], P, cpu_f, psi_at(x, 0, "cpu"), &a);
+	block(x, v[2], P, mem_f, psi_at(x, 0, "memory"), &a);
+	block(x, v[3], P, io_f, psi_at(x, 0, "io"), &a);
+	block(x, v[4], P, rootfs_f, NULL, &a);
+	block(x, v[5], P, logs_f, NULL, &a);
+	block(x, v[6], P, swap_f, NULL, &a);
 }
 
 static void volume_stats(struct summary *x, int vol, const struct attrs *pa)
@@ -446,13 +490,19 @@ static void pod_stats(struct summary *x, int pod)
 	const struct nro_json *j = &x->jc.json;
 	struct nro_collector *c = x->jc.c;
 	char ns[NAME_LEN], name[NAME_LEN], uid[NAME_LEN];
-	int ref = j->tok[pod].type == JSMN_OBJECT ? key_of(j, pod, "podRef") : -1;
-	if (nro_json_str(j, key_of(j, ref, "name"), name, sizeof name) <= 0 ||
-	    nro_json_str(j, key_of(j, ref, "namespace"), ns, sizeof ns) <= 0) {
+	static const char *const pk[] = {"podRef", "cpu", "memory", "io", "network",
+					 "ephemeral-storage", "swap", "process_stats",
+					 "containers", "volume"};
+	static const char *const rk[] = {"name", "namespace", "uid"};
+	int v[10], rv[3];
+	keys_of(j, pod, pk, 10, v); /* all -1 when pod is no object */
+	keys_of(j, v[0], rk, 3, rv);
+	if (nro_json_str(j, rv[0], name, sizeof name) <= 0 ||
+	    nro_json_str(j, rv[1], ns, sizeof ns) <= 0) {
 		skipped(x, "a pod without a usable podRef");
 		return;
 	}
-	if (nro_json_str(j, key_of(j, ref, "uid"), uid, sizeof uid) < 0)
+	if (nro_json_str(j, rv[2], uid, sizeof uid) < 0)
 		uid[0] = '\0';
 	struct attrs a = {.n = 0};
 	at(&a, "k8s.node.name", c->node);
@@ -460,20 +510,20 @@ static void pod_stats(struct summary *x, int pod)
 	at(&a, "k8s.pod.name", name);
 	at(&a, "k8s.pod.uid", uid);
 	const char *P = "k8s.pod.";
-	block(x, key_of(j, pod, "cpu"), P, cpu_f, psi_at(x, 0, "cpu"), &a);
-	block(x, key_of(j, pod, "memory"), P, mem_f, psi_at(x, 0, "memory"), &a);
-	block(x, key_of(j, pod, "io"), P, io_f, psi_at(x, 0, "io"), &a);
-	network(x, key_of(j, pod, "network"), P, 0, &a);
-	block(x, key_of(j, pod, "ephemeral-storage"), P, ephemeral_f, NULL, &a);
-	block(x, key_of(j, pod, "swap"), P, swap_f, NULL, &a);
-	block(x, key_of(j, pod, "process_stats"), P, process_f, NULL, &a);
+	block(x, v[1], P, cpu_f, psi_at(x, 0, "cpu"), &a);
+	block(x, v[2], P, mem_f, psi_at(x, 0, "memory"), &a);
+	block(x, v[3], P, io_f, psi_at(x, 0, "io"), &a);
+	network(x, v[4], P, 0, &a);
+	block(x, v[5], P, ephemeral_f, NULL, &a);
+	block(x, v[6], P, swap_f, NULL, &a);
+	block(x, v[7], P, process_f, NULL, &a);
 
-	int arr = key_of(j, pod, "containers");
+	int arr = v[8];
 	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY)
 		for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k))
 			if (!superseded(j, arr, k))
 				container_stats(x, k, &a);
-	arr = key_of(j, pod, "volume");
+	arr = v[9];
 	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY)
 		for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k))
 			volume_stats(x, k, &a);
