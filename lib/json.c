@@ -453,6 +453,8 @@ value:
 	}
 	}
 after:
+	if (s < e && *s == ',' && depth > 0) /* the usual: a comma right after the value */
+		goto comma;
 	WS();
 	if (depth == 0) {
 		if (s != e)
@@ -463,6 +465,7 @@ after:
 	if (s >= e)
 		return -1;
 	if (*s == ',') {
+comma:
 		s++;
 		WS();
 		commas[depth - 1]++;
