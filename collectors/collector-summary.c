@@ -230,8 +230,14 @@ static void psi(struct summary *x, int obj, const char *prefix, const char *reso
 				   nro_jc_key_is(j, k, "full", 4) ? "full" : NULL;
 		if (!kind || j->tok[k + 1].type != JSMN_OBJECT)
 			continue;
-		char mid[64];
-		snprintf(mid, sizeof mid, "%s.pressure.%s.", resource, kind);
+		char mid[64]; /* resource + ".pressure." + kind + ".", without printf */
+		size_t lr = strlen(resource);
+		if (lr > sizeof mid - sizeof ".pressure.some.")
+			continue;
+		memcpy(mid, resource, lr);
+		memcpy(mid + lr, ".pressure.", 10);
+		memcpy(mid + lr + 10, kind, 4);
+		memcpy(mid + lr + 14, ".", 2);
 		int vals[FIELDS_MAX];
 		match(j, k + 1, psi_f, vals, NULL, NULL);
 		for (size_t n = 0; n < FIELDS_MAX && psi_f[n].key; n++) {
