@@ -367,13 +367,6 @@ static void pod_metrics(struct pods *x, const struct pod *p)
 
 /* ---- poll ----------------------------------------------------------------- */
 
-static int parse_error(struct nro_fetch *res, const char *why)
-{
-	res->err = NRO_ERR_PARSE;
-	snprintf(res->message, sizeof res->message, "GET %s: %s", TARGET, why);
-	return -1;
-}
-
 static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 {
 	struct pods *x = ctx;
@@ -383,15 +376,15 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 		return -1;
 	const struct nro_json *j = &x->jc.json;
 	if (j->tok[0].type != JSMN_OBJECT)
-		return parse_error(res, "not a PodList: the body is not a JSON object");
+		return nro_jsoncollect_refuse(res, TARGET, "not a PodList: the body is not a JSON object");
 	int items = nro_json_key(j, 0, "items");
 	if (items < 0) {
 		if (!nro_json_eq(j, nro_json_key(j, 0, "kind"), "PodList"))
-			return parse_error(res, "not a PodList: no \"items\"");
+			return nro_jsoncollect_refuse(res, TARGET, "not a PodList: no \"items\"");
 	} else if (nro_json_is_null(j, items)) {
 		items = -1; /* a kubelet with no pods may say "items": null */
 	} else if (j->tok[items].type != JSMN_ARRAY) {
-		return parse_error(res, "not a PodList: \"items\" is not an array");
+		return nro_jsoncollect_refuse(res, TARGET, "not a PodList: \"items\" is not an array");
 	}
 
 	/* the node name, from the first pod bound to a node */

@@ -535,13 +535,6 @@ static void pod_stats(struct summary *x, int pod)
 			volume_stats(x, k, &a);
 }
 
-static int parse_error(struct nro_fetch *res, const char *why)
-{
-	res->err = NRO_ERR_PARSE;
-	snprintf(res->message, sizeof res->message, "GET %s: %s", TARGET, why);
-	return -1;
-}
-
 static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 {
 	struct summary *x = ctx;
@@ -551,13 +544,13 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 		return -1;
 	const struct nro_json *j = &x->jc.json;
 	if (j->tok[0].type != JSMN_OBJECT)
-		return parse_error(res, "not a stats summary: the body is not a JSON object");
+		return nro_jsoncollect_refuse(res, TARGET, "not a stats summary: the body is not a JSON object");
 	int node = key_of(j, 0, "node");
 	if (node < 0 || j->tok[node].type != JSMN_OBJECT)
-		return parse_error(res, "not a stats summary: no \"node\" object");
+		return nro_jsoncollect_refuse(res, TARGET, "not a stats summary: no \"node\" object");
 	int pods = key_of(j, 0, "pods");
 	if (pods >= 0 && !nro_json_is_null(j, pods) && j->tok[pods].type != JSMN_ARRAY)
-		return parse_error(res, "not a stats summary: \"pods\" is not an array");
+		return nro_jsoncollect_refuse(res, TARGET, "not a stats summary: \"pods\" is not an array");
 
 	char name[NAME_LEN];
 	int len = nro_json_str(j, key_of(j, node, "nodeName"), name, sizeof name);

@@ -18,35 +18,6 @@ static const char *fixtures(void)
 	return e && *e ? e : FIXTURES_DEFAULT;
 }
 
-/* Reads a whole file into a malloc'd buffer the caller frees; NULL on error. */
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *p = malloc(cap);
-	while (p) {
-		if (n == cap) {
-			char *q = cap < (64u << 20) ? realloc(p, cap * 2) : NULL;
-			if (!q) {
-				free(p);
-				p = NULL;
-				break;
-			}
-			p = q;
-			cap *= 2;
-		}
-		size_t r = fread(p + n, 1, cap - n, f);
-		if (r == 0)
-			break;
-		n += r;
-	}
-	fclose(f);
-	*len = n;
-	return p;
-}
-
 /* Runs a shell command and returns its first output line as a number
  * (a separate, independent reading of a fixture). -1 on failure. */
 static long long shell_num(const char *cmd)
@@ -352,7 +323,7 @@ TEST(truncated_real_document)
 	char path[512];
 	size_t len = 0;
 	snprintf(path, sizeof path, "%s/kubelet/v1.34/stats_summary.json", fixtures());
-	char *js = slurp(path, &len);
+	char *js = testing_slurp(path, &len);
 	CHECK(js != NULL && len > 1000);
 	if (!js)
 		return;
@@ -489,7 +460,7 @@ TEST(fixture_v134_summary)
 	char path[512];
 	size_t len = 0;
 	snprintf(path, sizeof path, "%s/kubelet/v1.34/stats_summary.json", fixtures());
-	char *js = slurp(path, &len);
+	char *js = testing_slurp(path, &len);
 	CHECK(js != NULL);
 	if (!js)
 		return;
@@ -544,7 +515,7 @@ TEST(fixtures_agree_with_jq)
 			const char *why = NULL;
 			struct nro_json j;
 			CHECK(strchr(path, '\'') == NULL);
-			char *js = slurp(path, &len);
+			char *js = testing_slurp(path, &len);
 			CHECK(js != NULL);
 			if (!js)
 				continue;

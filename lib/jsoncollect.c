@@ -108,3 +108,10 @@ int nro_jc_key_is(const struct nro_json *j, int k, const char *s, size_t n)
 	return (size_t)(j->tok[k].end - j->tok[k].start) == n &&
 	       memcmp(j->js + j->tok[k].start, s, n) == 0;
 }
+
+int nro_jsoncollect_refuse(struct nro_fetch *res, const char *target, const char *why)
+{
+	res->err = NRO_ERR_PARSE;
+	snprintf(res->message, sizeof res->message, "GET %s: %s", target, why);
+	return -1;
+}

@@ -62,4 +62,8 @@ int nro_jc_num(const struct nro_json *j, int i, double *out);
 /* Matches key token k (raw text, no escapes) against s[0..n). */
 int nro_jc_key_is(const struct nro_json *j, int k, const char *s, size_t n);
 
+/* Fails a poll whose body parsed but is not what TARGET serves: fills res
+ * (parse error, "GET TARGET: why") and returns -1 for the poll to return. */
+int nro_jsoncollect_refuse(struct nro_fetch *res, const char *target, const char *why);
+
 #endif

@@ -814,34 +814,6 @@ TEST(fifty_megabytes_in_constant_memory)
 
 /* ---- real kubelet fixtures --------------------------------------------- */
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	size_t cap = 1 << 16, n = 0;
-	char *p = malloc(cap);
-	while (p) {
-		if (n == cap) {
-			char *q = cap < (64u << 20) ? realloc(p, cap * 2) : NULL;
-			if (!q) {
-				free(p);
-				p = NULL;
-				break;
-			}
-			p = q;
-			cap *= 2;
-		}
-		size_t r = fread(p + n, 1, cap - n, f);
-		if (r == 0)
-			break;
-		n += r;
-	}
-	fclose(f);
-	*len = n;
-	return p;
-}
-
 /* Runs cmd and reads up to max whitespace-separated numbers from its
  * output. Returns how many, or -1 if the command failed. */
 static int shell_nums(const char *cmd, long long *v, int max)
@@ -894,7 +866,7 @@ TEST(kubelet_fixtures)
 		const char *path = g.gl_pathv[k];
 		size_t len = 0;
 		CHECK(strchr(path, '\'') == NULL);
-		char *body = slurp(path, &len);
+		char *body = testing_slurp(path, &len);
 		CHECK(body != NULL);
 		if (!body)
 			continue;

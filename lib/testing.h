@@ -10,6 +10,7 @@
 #define NRO_TESTING_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int testing_failed_now, testing_pass, testing_fail;
@@ -42,6 +43,35 @@ static int testing_failed_now, testing_pass, testing_fail;
 			testing_pass++;                                             \
 		fflush(stdout);                                                     \
 	} while (0)
+
+/* Reads a whole file into a malloc'd buffer the caller frees; NULL on error. */
+static inline char *testing_slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, n = 0;
+	char *p = malloc(cap);
+	while (p) {
+		if (n == cap) {
+			char *q = cap < (64u << 20) ? realloc(p, cap * 2) : NULL;
+			if (!q) {
+				free(p);
+				p = NULL;
+				break;
+			}
+			p = q;
+			cap *= 2;
+		}
+		size_t r = fread(p + n, 1, cap - n, f);
+		if (r == 0)
+			break;
+		n += r;
+	}
+	fclose(f);
+	*len = n;
+	return p;
+}
 
 static inline int testing_done(void)
 {
