@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential pkg-config libcurl4-openssl-dev libjsmn-dev libnng-dev nng-utils
-libmicrohttpd-dev libgnutls28-dev s6 shunit2 openssl jq curl valgrind time"
+libmicrohttpd-dev libgnutls28-dev s6 shunit2 openssl jq curl valgrind python3 bc time"
 
 missing=""
 for p in $PKGS; do
