@@ -29,8 +29,6 @@
 
 struct pods {
 	struct nro_jsoncollect jc;
-	unsigned skipped;
-	char first_skip[200];
 };
 
 struct pod {
@@ -49,17 +47,6 @@ static void at(struct attrs *a, const char *k, const char *v)
 		a->a[a->n].key = nro_s(k);
 		a->a[a->n].value = nro_s(v);
 		a->n++;
-	}
-}
-
-static void skipped(struct pods *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void skipped(struct pods *x, const char *fmt, ...)
-{
-	if (x->skipped++ == 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(x->first_skip, sizeof x->first_skip, fmt, ap);
-		va_end(ap);
 	}
 }
 
@@ -178,7 +165,7 @@ static void container_states(struct pods *x, const struct pod *p, int cs, int in
 	const struct nro_json *j = &x->jc.json;
 	char name[NAME_LEN], reason[REASON_LEN], message[MESSAGE_LEN];
 	if (nro_json_str(j, nro_json_key(j, cs, "name"), name, sizeof name) <= 0) {
-		skipped(x, "pod %s/%s: a container status without a usable name", p->ns, p->name);
+		nro_jsoncollect_skip(&x->jc, "pod %s/%s: a container status without a usable name", p->ns, p->name);
 		return;
 	}
 	struct nro_object o = container_object(p, name);
@@ -247,7 +234,7 @@ static void each_status(struct pods *x, const struct pod *p, const char *key, in
 		return;
 	for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k)) {
 		if (j->tok[k].type != JSMN_OBJECT) {
-			skipped(x, "pod %s/%s: a %s entry that is not an object", p->ns, p->name, key);
+			nro_jsoncollect_skip(&x->jc, "pod %s/%s: a %s entry that is not an object", p->ns, p->name, key);
 			continue;
 		}
 		container_states(x, p, k, init);
@@ -295,7 +282,7 @@ static void resources(struct pods *x, const struct pod *p, const char *container
 			double v;
 			int n = nro_json_str(j, k + 1, q, sizeof q);
 			if (n <= 0 || nro_quantity_parse(q, (size_t)n, &v) != 0) {
-				skipped(x, "pod %s/%s container %s: %s.%s is not a quantity", p->ns,
+				nro_jsoncollect_skip(&x->jc, "pod %s/%s container %s: %s.%s is not a quantity", p->ns,
 					p->name, container, what, res[r].key);
 				break;
 			}
@@ -370,8 +357,6 @@ static void pod_metrics(struct pods *x, const struct pod *p)
 static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 {
 	struct pods *x = ctx;
-	x->skipped = 0;
-	x->first_skip[0] = '\0';
 	if (nro_jsoncollect_fetch(&x->jc, res) != 0)
 		return -1;
 	const struct nro_json *j = &x->jc.json;
@@ -404,7 +389,7 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 	if (items >= 0)
 		for (int k = nro_json_first(j, items); k >= 0; k = nro_json_next(j, items, k)) {
 			if (pod_read(x, k, &p) != 0) {
-				skipped(x, "a pod without a usable metadata.namespace and name");
+				nro_jsoncollect_skip(&x->jc, "a pod without a usable metadata.namespace and name");
 				continue;
 			}
 			pod_states(x, &p);
@@ -416,11 +401,7 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 			if (pod_read(x, k, &p) == 0)
 				pod_metrics(x, &p);
 
-	if (x->skipped) {
-		c->degraded = 1;
-		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: %u %s skipped (first: %s)",
-			 TARGET, x->skipped, x->skipped == 1 ? "entry" : "entries", x->first_skip);
-	}
+	nro_jsoncollect_report(&x->jc);
 	return 0;
 }
 

@@ -115,8 +115,6 @@ struct summary {
 	struct nro_jsoncollect jc;
 	const char *psi_opt; /* --psi */
 	int psi;             /* PSI_* */
-	unsigned skipped;
-	char first_skip[200];
 };
 
 static void at(struct attrs *a, const char *k, const char *v)
@@ -126,12 +124,6 @@ static void at(struct attrs *a, const char *k, const char *v)
 		a->a[a->n].value = nro_s(v);
 		a->n++;
 	}
-}
-
-static void skipped(struct summary *x, const char *what)
-{
-	if (x->skipped++ == 0)
-		snprintf(x->first_skip, sizeof x->first_skip, "%s", what);
 }
 
 static void metric(struct nro_collector *c, const char *prefix, const char *mid,
@@ -264,7 +256,7 @@ static void block(struct summary *x, int obj, const char *prefix, const struct f
 		if (vals[n] < 0 || nro_json_is_null(j, vals[n]))
 			continue;
 		if (nro_jc_num(j, vals[n], &v) != 0) {
-			skipped(x, f[n].key);
+			nro_jsoncollect_skip(&x->jc, "%s", f[n].key);
 			continue;
 		}
 		metric(x->jc.c, prefix, "", &f[n], v, ts, a);
@@ -397,7 +389,7 @@ static void node_stats(struct summary *x, int node, const struct attrs *a)
 		int sv[5];
 		keys_of(j, k, sk, 5, sv);
 		if (nro_json_str(j, sv[0], name, sizeof name) <= 0) {
-			skipped(x, "a system container without a name");
+			nro_jsoncollect_skip(&x->jc, "%s", "a system container without a name");
 			continue;
 		}
 		struct attrs sa = *a;
@@ -418,7 +410,7 @@ static void container_stats(struct summary *x, int ctr, const struct attrs *pa)
 	int v[7];
 	keys_of(j, ctr, ck, 7, v);
 	if (j->tok[ctr].type != JSMN_OBJECT || nro_json_str(j, v[0], name, sizeof name) <= 0) {
-		skipped(x, "a container without a name");
+		nro_jsoncollect_skip(&x->jc, "%s", "a container without a name");
 		return;
 	}
 	struct attrs a = *pa;
@@ -438,7 +430,7 @@ static void volume_stats(struct summary *x, int vol, const struct attrs *pa)
 	char name[NAME_LEN], pvc[NAME_LEN];
 	if (j->tok[vol].type != JSMN_OBJECT ||
 	    nro_json_str(j, key_of(j, vol, "name"), name, sizeof name) <= 0) {
-		skipped(x, "a volume without a name");
+		nro_jsoncollect_skip(&x->jc, "%s", "a volume without a name");
 		return;
 	}
 	struct attrs a = *pa;
@@ -505,7 +497,7 @@ static void pod_stats(struct summary *x, int pod)
 	keys_of(j, v[0], rk, 3, rv);
 	if (nro_json_str(j, rv[0], name, sizeof name) <= 0 ||
 	    nro_json_str(j, rv[1], ns, sizeof ns) <= 0) {
-		skipped(x, "a pod without a usable podRef");
+		nro_jsoncollect_skip(&x->jc, "%s", "a pod without a usable podRef");
 		return;
 	}
 	if (nro_json_str(j, rv[2], uid, sizeof uid) < 0)
@@ -538,8 +530,6 @@ static void pod_stats(struct summary *x, int pod)
 static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 {
 	struct summary *x = ctx;
-	x->skipped = 0;
-	x->first_skip[0] = '\0';
 	if (nro_jsoncollect_fetch(&x->jc, res) != 0)
 		return -1;
 	const struct nro_json *j = &x->jc.json;
@@ -564,11 +554,7 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 		for (int k = nro_json_first(j, pods); k >= 0; k = nro_json_next(j, pods, k))
 			pod_stats(x, k);
 
-	if (x->skipped) {
-		c->degraded = 1;
-		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: %u %s skipped (first: %s)",
-			 TARGET, x->skipped, x->skipped == 1 ? "entry" : "entries", x->first_skip);
-	}
+	nro_jsoncollect_report(&x->jc);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 #include "jsoncollect.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,6 +25,8 @@ void nro_jsoncollect_free(struct nro_jsoncollect *jc)
 
 int nro_jsoncollect_fetch(struct nro_jsoncollect *jc, struct nro_fetch *res)
 {
+	jc->skipped = 0;
+	jc->first_skip[0] = '\0';
 	if (nro_kubelet_get_buf(jc->c->kubelet, jc->path, &jc->body, res) != 0)
 		return -1;
 	const char *why = NULL;
@@ -114,4 +117,23 @@ int nro_jsoncollect_refuse(struct nro_fetch *res, const char *target, const char
 	res->err = NRO_ERR_PARSE;
 	snprintf(res->message, sizeof res->message, "GET %s: %s", target, why);
 	return -1;
+}
+
+void nro_jsoncollect_skip(struct nro_jsoncollect *jc, const char *fmt, ...)
+{
+	if (jc->skipped++ == 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(jc->first_skip, sizeof jc->first_skip, fmt, ap);
+		va_end(ap);
+	}
+}
+
+void nro_jsoncollect_report(struct nro_jsoncollect *jc)
+{
+	if (!jc->skipped)
+		return;
+	jc->c->degraded = 1;
+	snprintf(jc->c->degraded_msg, sizeof jc->c->degraded_msg, "%s: %u %s skipped (first: %s)",
+		 jc->path, jc->skipped, jc->skipped == 1 ? "entry" : "entries", jc->first_skip);
 }

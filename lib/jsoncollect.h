@@ -31,6 +31,8 @@ struct nro_jsoncollect {
 	struct nro_buf body;    /* owned; storage reused across polls */
 	struct nro_json json;   /* owned; token array reused across polls */
 	struct nro_buf scratch; /* owned; decoding strings longer than a caller's buffer */
+	unsigned skipped;       /* entries of this poll that could not be read */
+	char first_skip[200];   /* what the first of them was */
 };
 
 /* --max-body SIZE (NRO_MAX_BODY): bytes, or K/M/G (powers of 1024, as
@@ -61,6 +63,14 @@ int nro_jc_key_str(struct nro_jsoncollect *jc, int obj, const char *key, char *o
 int nro_jc_num(const struct nro_json *j, int i, double *out);
 /* Matches key token k (raw text, no escapes) against s[0..n). */
 int nro_jc_key_is(const struct nro_json *j, int k, const char *s, size_t n);
+
+/* Counts an entry the poll could not read (the poll goes on); the first
+ * one's description is kept for the report. */
+void nro_jsoncollect_skip(struct nro_jsoncollect *jc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* At the end of a poll: marks it degraded ("N entries skipped (first: ...)")
+ * if anything was skipped. */
+void nro_jsoncollect_report(struct nro_jsoncollect *jc);
 
 /* Fails a poll whose body parsed but is not what TARGET serves: fills res
  * (parse error, "GET TARGET: why") and returns -1 for the poll to return. */
