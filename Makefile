@@ -13,7 +13,17 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wvla -Wformat=2 \
 OPT     ?= -O2 -g
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Ilib -MMD -MP
 LDFLAGS += -Wl,--as-needed
-LDLIBS  := -lcurl -lnng -lmicrohttpd -lgnutls -lpthread -lm
+# link libraries per binary, as s6 does: a tool links only what it uses
+LIBS_NNG   := -lnng -lpthread
+LIBS_CURL  := -lcurl
+LIBS_HTTPD := -lmicrohttpd -lgnutls
+LIBS_collectors    := $(LIBS_CURL) $(LIBS_NNG) -lm
+LIBS_analyzer      := $(LIBS_NNG) -lm
+LIBS_nro-dump      := $(LIBS_NNG) -lm
+LIBS_nro-fetch     := $(LIBS_CURL) -lm
+LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
+LIBS_sink-stdout   := $(LIBS_NNG) -lm
+LIBS_unit          := $(LIBS_CURL) $(LIBS_NNG) $(LIBS_HTTPD) -lm
 
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -26,15 +36,16 @@ else
   BINDIR  := bin
 endif
 
-LIB_SRC  := $(filter-out %_test.c,$(wildcard lib/*.c))
+LAYERS   := base wire parse net render rules run
+LIB_SRC  := $(filter-out %_test.c,$(wildcard $(LAYERS:%=lib/%/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIB_A    := $(OUT)/libnro.a
 TOOL_SRC := $(filter-out %_test.c,$(wildcard collectors/*.c core/*.c sinks/*.c))
 TOOLS    := $(patsubst %.c,$(BINDIR)/%,$(notdir $(TOOL_SRC)))
-TEST_SRC := $(wildcard lib/*_test.c collectors/*_test.c core/*_test.c sinks/*_test.c)
+TEST_SRC := $(wildcard $(LAYERS:%=lib/%/*_test.c) collectors/*_test.c core/*_test.c sinks/*_test.c)
 TESTS    := $(patsubst %.c,$(OUT)/test/%,$(notdir $(TEST_SRC)))
 
-vpath %.c collectors core sinks lib
+vpath %.c collectors core sinks
 
 .PHONY: all deps test unit san demo run install bench clean
 .SECONDARY:
@@ -51,17 +62,21 @@ $(LIB_A): $(LIB_OBJ)
 
 $(BINDIR)/%: $(OUT)/collectors/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LIBS_$*),$(LIBS_collectors))
 $(BINDIR)/%: $(OUT)/core/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_$*)
 $(BINDIR)/%: $(OUT)/sinks/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_$*)
 
-$(OUT)/test/%: $(OUT)/lib/%.o $(LIB_A)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# a unit test links its own object (from whichever lib/ layer holds it) and the library
+define test_rule
+$$(OUT)/test/$(basename $(notdir $(1))): $$(OUT)/$(1:%.c=%.o) $$(LIB_A)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_unit)
+endef
+$(foreach t,$(TEST_SRC),$(eval $(call test_rule,$(t))))
 
 unit: $(TESTS)
 
@@ -96,4 +111,4 @@ bench: all
 clean:
 	rm -rf build bin
 
--include $(wildcard $(OUT)/*/*.d)
+-include $(wildcard $(OUT)/*/*.d $(OUT)/lib/*/*.d)

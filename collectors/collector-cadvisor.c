@@ -5,7 +5,7 @@
  * metrics named as their series. The body (often megabytes) is streamed
  * through the parser: memory does not depend on its size.
  */
-#include "promcollect.h"
+#include "run/promcollect.h"
 
 #define KEEP                                                                                 \
 	"container_cpu_usage_seconds_total, container_cpu_cfs_periods_total, "                   \

@@ -26,10 +26,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "collector.h"
-#include "json.h"
-#include "log.h"
-#include "quantity.h"
+#include "run/collector.h"
+#include "parse/json.h"
+#include "base/log.h"
+#include "base/quantity.h"
 
 #define TARGET "/configz"
 #define BODY_MAX (4u << 20)   /* a /configz is a few KiB */

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collector.h"
+#include "run/collector.h"
 
 #define TARGET "/healthz?verbose"
 #define CHECKS_MAX 32

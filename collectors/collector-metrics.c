@@ -6,7 +6,7 @@
  * in microseconds (kubelet_pleg_relist_latency_microseconds, ...) and
  * counters without _total: those names are kept too.
  */
-#include "promcollect.h"
+#include "run/promcollect.h"
 
 #define KEEP                                                                                 \
 	"kubelet_pleg_relist_duration_seconds, kubelet_pleg_relist_interval_seconds, "          \

@@ -17,9 +17,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collector.h"
-#include "jsoncollect.h"
-#include "quantity.h"
+#include "run/collector.h"
+#include "run/jsoncollect.h"
+#include "base/quantity.h"
 
 #define TARGET "/pods"
 #define NAME_LEN 256 /* names are at most 253 bytes (DNS subdomain) */

@@ -4,7 +4,7 @@
  * container} (the ProbeFailing rule reads it) and, where the kubelet has it,
  * prober_probe_duration_seconds.
  */
-#include "promcollect.h"
+#include "run/promcollect.h"
 
 #define KEEP "prober_probe_total, prober_probe_duration_seconds"
 

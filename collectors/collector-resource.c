@@ -3,7 +3,7 @@
  * metrics-server reads) and publishes each sample as a metric: node, pod
  * and container CPU and memory, and the scrape errors.
  */
-#include "promcollect.h"
+#include "run/promcollect.h"
 
 /* every family of this endpoint (1.18+) */
 #define KEEP "all"

@@ -9,10 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collector.h"
-#include "json.h"
-#include "log.h"
-#include "promcollect.h"
+#include "run/collector.h"
+#include "parse/json.h"
+#include "base/log.h"
+#include "run/promcollect.h"
 
 #define TARGET "/spec"
 #define FALLBACK "/metrics/cadvisor"

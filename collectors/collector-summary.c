@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collector.h"
-#include "jsoncollect.h"
-#include "log.h"
+#include "run/collector.h"
+#include "run/jsoncollect.h"
+#include "base/log.h"
 
 #define TARGET "/stats/summary"
 #define NAME_LEN 256

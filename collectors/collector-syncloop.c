@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "collector.h"
+#include "run/collector.h"
 
 #define TARGET "/healthz/syncloop"
 

@@ -10,13 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "log.h"
-#include "record.h"
-#include "ring.h"
-#include "rules.h"
-#include "tool.h"
-#include "transport.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "wire/record.h"
+#include "wire/ring.h"
+#include "rules/rules.h"
+#include "run/signals.h"
+#include "run/tool.h"
+#include "wire/transport.h"
 
 #define TICK_MS 1000
 

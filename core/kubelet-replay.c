@@ -21,9 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kubelet.h"
-#include "log.h"
-#include "tool.h"
+#include "net/kubelet.h"
+#include "base/log.h"
+#include "run/signals.h"
+#include "run/tool.h"
 
 #define PROG "kubelet-replay"
 #define STEPS_MAX 1000

@@ -12,13 +12,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
-#include "record.h"
-#include "render.h"
-#include "ring.h"
-#include "tool.h"
-#include "transport.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "wire/record.h"
+#include "render/render.h"
+#include "wire/ring.h"
+#include "run/signals.h"
+#include "run/tool.h"
+#include "wire/transport.h"
 
 static const char *kinds = "";
 static int listen_mode;

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubelet.h"
-#include "log.h"
-#include "record.h"
-#include "tool.h"
+#include "net/kubelet.h"
+#include "base/log.h"
+#include "wire/record.h"
+#include "run/tool.h"
 
 #define PROG "nro-fetch"
 

@@ -2,7 +2,7 @@
  * sink-stdout: the analyzer's events (and, with --metrics, its metrics) on
  * stdout, as JSON lines (--format json, the fields of DESIGN.md "Records")
  * or one readable line an entry (--format text). Resumes after a restart
- * from its cursor and the analyzer's ring (lib/sink.h).
+ * from its cursor and the analyzer's ring (lib/run/sink.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -10,11 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "log.h"
-#include "record.h"
-#include "render.h"
-#include "sink.h"
+#include "base/buf.h"
+#include "base/log.h"
+#include "wire/record.h"
+#include "render/render.h"
+#include "run/sink.h"
 
 static const char *format = "json";
 static const char *color = "auto";

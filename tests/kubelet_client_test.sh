@@ -1,9 +1,9 @@
 #!/bin/bash
-# The kubelet client (lib/kubelet.c, through bin/nro-fetch) against
+# The kubelet client (lib/net/kubelet.c, through bin/nro-fetch) against
 # bin/kubelet-replay: fixtures served byte for byte, bearer tokens, client
 # certificates, TLS verification, faults (500, hang, cap, truncation,
 # refused) and scenario stepping. Token rotation inside one long-lived
-# client is covered by lib/kubelet_test.c.
+# client is covered by lib/net/kubelet_test.c.
 #
 #   bash tests/kubelet_client_test.sh
 #   NRO_BIN=build/san/bin bash tests/kubelet_client_test.sh   # sanitizer build

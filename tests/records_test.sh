@@ -1,5 +1,5 @@
 #!/bin/bash
-# Records: nro-dump decodes what lib/record.c encodes, agrees with an
+# Records: nro-dump decodes what lib/wire/record.c encodes, agrees with an
 # independent decoder written from docs/wire-format.md, refuses malformed
 # input with a reason, and receives over real nng sockets (nngcat publishes).
 . "$(dirname "$0")/lib.sh"

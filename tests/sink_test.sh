@@ -174,7 +174,7 @@ test_kill9_and_restart_loses_nothing() {
 	diff "$T/pub.seqs" "$T/uniq.seqs" >"$T/diff"
 	rc=$?
 	assertEquals "seqs differ: $(head -5 "$T/diff")" 0 "$rc"
-	# kill -9 can repeat at most the one message in flight (lib/sink.h)
+	# kill -9 can repeat at most the one message in flight (lib/run/sink.h)
 	dups=$(($(wc -l <"$T/all.seqs") - $(wc -l <"$T/uniq.seqs")))
 	assertTrue "$dups duplicates" "[ $dups -le 1 ]"
 	assertNotContains "$(cat "$T/s2.err")" "lost"

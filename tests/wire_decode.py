@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """An independent decoder of node-runtime-observer records, written from
-docs/wire-format.md alone (it shares no code with lib/record.c). Reads a
+docs/wire-format.md alone (it shares no code with lib/wire/record.c). Reads a
 framed stream on stdin and prints one JSON object per entry, with the same
 fields nro-dump prints, so the tests can compare the two.
 Exit 1 on any malformed record (the reason goes to stderr)."""

@@ -1,0 +1,733 @@
+/*
+ * The kubelet HTTP(S) client on libcurl (see kubelet.h).
+ *
+ * One easy handle per client, reused across requests so libcurl keeps the
+ * TLS connection alive. The bearer token is cached in memory together with
+ * the identity of the file it came from (device, inode, size, mtime, ctime);
+ * before every request the file is stat()ed and re-read when any of these
+ * changed, so a projected token swapped through the ..data symlink is picked
+ * up at the next poll. The token only ever goes to libcurl: no message,
+ * log line or argv ever holds it, and every copy we own is wiped with
+ * explicit_bzero before it is freed.
+ */
+#include "net/kubelet.h"
+#include "net/authz.h"
+
+#include "wire/record.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CURL_WRITEFUNC_ERROR /* libcurl < 7.87 */
+#define CURL_WRITEFUNC_ERROR 0
+#endif
+
+#define TOKEN_MAX (64u << 10) /* a service-account JWT is ~1 KiB */
+
+/* The identity of a file, as stat() shows it. */
+struct file_id {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime, ctime;
+};
+
+struct nro_kubelet {
+	CURL *h;
+	char *url; /* base URL without a trailing slash */
+	char *token_file;
+	int has_cert;
+	uint64_t max_body;
+	char *token; /* NULL until read; wiped on replace and free */
+	size_t token_len;
+	struct file_id token_id;
+	int token_set; /* the current token is set on the handle */
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+/* ---- libcurl global state ----------------------------------------------- */
+
+/* curl_global_init is not thread-safe and must precede every handle: keep a
+ * count of live clients and init/cleanup under a lock. */
+static pthread_mutex_t global_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned global_users;
+
+static int global_get(void)
+{
+	int rc = 0;
+	pthread_mutex_lock(&global_lock);
+	if (global_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		rc = -1;
+	else
+		global_users++;
+	pthread_mutex_unlock(&global_lock);
+	return rc;
+}
+
+static void global_put(void)
+{
+	pthread_mutex_lock(&global_lock);
+	if (global_users > 0 && --global_users == 0)
+		curl_global_cleanup();
+	pthread_mutex_unlock(&global_lock);
+}
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static char *dupnull(const char *s, int *failed)
+{
+	if (!s || !*s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*failed = 1;
+	return d;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Makes s one line: CR, LF and other control characters become spaces. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+static void set_msg(struct nro_fetch *res, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void set_msg(struct nro_fetch *res, const char *path, const char *fmt, ...)
+{
+	int n = snprintf(res->message, sizeof res->message, "GET %s: ", path);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < sizeof res->message) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(res->message + n, sizeof res->message - (size_t)n, fmt, ap);
+		va_end(ap);
+	}
+	one_line(res->message);
+}
+
+/* "64 MiB", "512 KiB", "1000 bytes" */
+static void fmt_size(char *out, size_t len, uint64_t n)
+{
+	if (n >= (1u << 30) && n % (1u << 30) == 0)
+		snprintf(out, len, "%llu GiB", (unsigned long long)(n >> 30));
+	else if (n >= (1u << 20) && n % (1u << 20) == 0)
+		snprintf(out, len, "%llu MiB", (unsigned long long)(n >> 20));
+	else if (n >= 1024 && n % 1024 == 0)
+		snprintf(out, len, "%llu KiB", (unsigned long long)(n >> 10));
+	else
+		snprintf(out, len, "%llu bytes", (unsigned long long)n);
+}
+
+static const char *status_text(long code)
+{
+	switch (code) {
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
+	case 429: return "Too Many Requests";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return NULL;
+	}
+}
+
+/* ---- token -------------------------------------------------------------- */
+
+static void token_wipe(struct nro_kubelet *k)
+{
+	if (k->token) {
+		explicit_bzero(k->token, k->token_len);
+		free(k->token);
+	}
+	k->token = NULL;
+	k->token_len = 0;
+	memset(&k->token_id, 0, sizeof k->token_id);
+}
+
+static void id_of(const struct stat *st, struct file_id *id)
+{
+	memset(id, 0, sizeof *id);
+	id->dev = st->st_dev;
+	id->ino = st->st_ino;
+	id->size = st->st_size;
+	id->mtime = st->st_mtim;
+	id->ctime = st->st_ctim;
+}
+
+static int id_eq(const struct file_id *a, const struct file_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/*
+ * Makes k->token current: re-reads token_file when stat() shows it changed.
+ * Returns 1 when the token was (re)loaded, 0 when unchanged, -1 with a reason
+ * in err (which names the file, never its content); on -1 the old token is
+ * wiped so a stale credential is never sent.
+ */
+static int token_refresh(struct nro_kubelet *k, char *err, size_t errlen)
+{
+	struct stat st;
+	if (stat(k->token_file, &st) == 0 && k->token) {
+		struct file_id now;
+		id_of(&st, &now);
+		if (id_eq(&now, &k->token_id))
+			return 0;
+	}
+	int fd = open(k->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "token file %s: %s", k->token_file, strerror(errno));
+		token_wipe(k);
+		return -1;
+	}
+	int fst = fstat(fd, &st);
+	if (fst != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "token file %s: %s", k->token_file,
+			 fst != 0 ? strerror(errno) : "not a regular file");
+		close(fd);
+		token_wipe(k);
+		return -1;
+	}
+	char *t = malloc(TOKEN_MAX + 1);
+	if (!t) {
+		snprintf(err, errlen, "token file %s: out of memory", k->token_file);
+		close(fd);
+		return -1;
+	}
+	size_t len = 0;
+	int rerr = 0;
+	for (;;) {
+		ssize_t r = read(fd, t + len, TOKEN_MAX + 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rerr = errno;
+			break;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > TOKEN_MAX)
+			break;
+	}
+	close(fd);
+	const char *why = NULL;
+	if (rerr)
+		why = strerror(rerr);
+	else if (len > TOKEN_MAX)
+		why = "larger than 64 KiB";
+	while (!why && len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' ' ||
+				   t[len - 1] == '\t'))
+		len--;
+	if (!why && len == 0)
+		why = "empty";
+	if (!why && memchr(t, '\0', len))
+		why = "holds a NUL byte";
+	if (!why)
+		for (size_t i = 0; i < len; i++)
+			if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
+				why = "holds control characters";
+				break;
+			}
+	if (why) {
+		snprintf(err, errlen, "token file %s: %s", k->token_file, why);
+		explicit_bzero(t, TOKEN_MAX + 1);
+		free(t);
+		token_wipe(k);
+		return -1;
+	}
+	t[len] = '\0';
+	token_wipe(k);
+	/* keep only what is needed; wipe the big read buffer */
+	char *keep = malloc(len + 1);
+	if (keep) {
+		memcpy(keep, t, len + 1);
+		explicit_bzero(t, TOKEN_MAX + 1);
+		free(t);
+		t = keep;
+	}
+	k->token = t;
+	k->token_len = len;
+	id_of(&st, &k->token_id);
+	k->token_set = 0;
+	return 1;
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static int check_url(const char *url, char *err, size_t errlen)
+{
+	CURLU *u = curl_url();
+	if (!u) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	char *scheme = NULL;
+	CURLUcode uc = curl_url_set(u, CURLUPART_URL, url, 0);
+	if (uc != CURLUE_OK) {
+		snprintf(err, errlen, "bad kubelet URL '%s': %s", url, curl_url_strerror(uc));
+		rc = -1;
+	} else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+		   (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
+		snprintf(err, errlen, "bad kubelet URL '%s': scheme must be http or https", url);
+		rc = -1;
+	}
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+void nro_kubelet_free(struct nro_kubelet *k)
+{
+	if (!k)
+		return;
+	if (k->h) {
+		curl_easy_cleanup(k->h);
+		global_put();
+	}
+	token_wipe(k);
+	free(k->url);
+	free(k->token_file);
+	free(k);
+}
+
+struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen)
+{
+	if (!cfg->url || !*cfg->url) {
+		snprintf(err, errlen, "no kubelet URL");
+		return NULL;
+	}
+	if ((cfg->cert_file && *cfg->cert_file) != (cfg->key_file && *cfg->key_file)) {
+		snprintf(err, errlen, "--cert-file and --key-file go together");
+		return NULL;
+	}
+	struct nro_kubelet *k = calloc(1, sizeof *k);
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	int failed = 0;
+	k->url = dupnull(cfg->url, &failed);
+	k->token_file = dupnull(cfg->token_file, &failed);
+	if (failed) {
+		snprintf(err, errlen, "out of memory");
+		nro_kubelet_free(k);
+		return NULL;
+	}
+	size_t ul = strlen(k->url);
+	while (ul > 0 && k->url[ul - 1] == '/')
+		k->url[--ul] = '\0';
+	k->has_cert = cfg->cert_file && *cfg->cert_file;
+	k->max_body = cfg->max_body ? cfg->max_body : NRO_BODY_MAX_DEFAULT;
+
+	if (global_get() != 0) {
+		snprintf(err, errlen, "libcurl initialization failed");
+		nro_kubelet_free(k);
+		return NULL;
+	}
+	k->h = curl_easy_init();
+	if (!k->h) {
+		global_put();
+		snprintf(err, errlen, "libcurl: cannot create a handle");
+		nro_kubelet_free(k);
+		return NULL;
+	}
+	if (check_url(k->url, err, errlen) != 0) {
+		nro_kubelet_free(k);
+		return NULL;
+	}
+
+	CURL *h = k->h;
+	CURLcode c = CURLE_OK;
+#define SET(opt, val)                                        \
+	do {                                                 \
+		if (c == CURLE_OK)                           \
+			c = curl_easy_setopt(h, opt, val);   \
+	} while (0)
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, k->curl_err);
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_USERAGENT, "node-runtime-observer");
+	SET(CURLOPT_ACCEPT_ENCODING, ""); /* whatever this libcurl decodes */
+	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	/* one receive buffer of a fixed size (memory does not follow the body):
+	 * 256 KiB instead of the default 16 KiB takes a megabyte body in a few
+	 * reads, not a hundred */
+	SET(CURLOPT_BUFFERSIZE, 256L * 1024);
+	if (cfg->connect_timeout_ms > 0)
+		SET(CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+	if (cfg->timeout_ms > 0)
+		SET(CURLOPT_TIMEOUT_MS, (long)cfg->timeout_ms);
+	if (cfg->ca_file && *cfg->ca_file)
+		SET(CURLOPT_CAINFO, cfg->ca_file);
+	if (k->has_cert) {
+		SET(CURLOPT_SSLCERT, cfg->cert_file);
+		SET(CURLOPT_SSLKEY, cfg->key_file);
+	}
+	if (cfg->insecure) {
+		SET(CURLOPT_SSL_VERIFYPEER, 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+#undef SET
+	if (c != CURLE_OK) {
+		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(c));
+		nro_kubelet_free(k);
+		return NULL;
+	}
+	if (k->token_file)
+		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+	return k;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+enum abort_why { AB_NONE, AB_TOO_LARGE, AB_CALLBACK, AB_NOMEM };
+
+struct xfer {
+	struct nro_kubelet *k;
+	struct nro_fetch *res;
+	nro_body_fn fn;
+	void *ctx;
+	uint64_t cap;
+	long status;   /* from the handle, once the body starts */
+	size_t errlen; /* bytes kept in res->error_body */
+	enum abort_why why;
+};
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
+{
+	struct xfer *x = userp;
+	size_t n = size * nmemb;
+	if (x->status == 0)
+		curl_easy_getinfo(x->k->h, CURLINFO_RESPONSE_CODE, &x->status);
+	if (n > x->cap || x->res->bytes > x->cap - n) {
+		x->why = AB_TOO_LARGE;
+		return CURL_WRITEFUNC_ERROR;
+	}
+	x->res->bytes += n;
+	if (x->status >= 200 && x->status < 300) {
+		if (x->fn && n && x->fn(x->ctx, data, n) != 0) {
+			x->why = AB_CALLBACK;
+			return CURL_WRITEFUNC_ERROR;
+		}
+	} else {
+		size_t room = sizeof x->res->error_body - 1 - x->errlen;
+		size_t take = n < room ? n : room;
+		memcpy(x->res->error_body + x->errlen, data, take);
+		x->errlen += take;
+		x->res->error_body[x->errlen] = '\0';
+	}
+	return n;
+}
+
+/* Appends ": <the body's first bytes, one line>" to the message. */
+static void append_body_hint(struct nro_fetch *res, size_t maxchars)
+{
+	const char *b = res->error_body;
+	while (*b == ' ' || *b == '\n' || *b == '\r' || *b == '\t')
+		b++;
+	if (!*b)
+		return;
+	size_t have = strlen(res->message);
+	if (have + 3 >= sizeof res->message)
+		return;
+	char *o = res->message + have;
+	size_t room = sizeof res->message - have - 1;
+	if (maxchars < room)
+		room = maxchars;
+	memcpy(o, ": ", 2);
+	o += 2;
+	room -= 2;
+	int space = 0;
+	while (*b && room > 0) {
+		unsigned char ch = (unsigned char)*b++;
+		if (ch == '\n' || ch == '\r') {
+			/* lines are joined with "; " */
+			if (!space && room > 2 && *b) {
+				memcpy(o, "; ", 2);
+				o += 2;
+				room -= 2;
+			}
+			space = 1;
+			continue;
+		}
+		space = 0;
+		*o++ = (ch < 0x20 || ch == 0x7f) ? ' ' : (char)ch;
+		room--;
+	}
+	/* drop a trailing "; " */
+	while (o > res->message + have + 2 && (o[-1] == ' ' || o[-1] == ';'))
+		o--;
+	*o = '\0';
+}
+
+static void map_http_error(struct nro_kubelet *k, const char *path, long st, struct nro_fetch *res)
+{
+	const char *txt = status_text(st);
+	char stxt[64];
+	if (txt)
+		snprintf(stxt, sizeof stxt, "%ld %s", st, txt);
+	else
+		snprintf(stxt, sizeof stxt, "HTTP %ld", st);
+	if (st == 401) {
+		res->err = NRO_ERR_AUTH;
+		if (!k->token_file && !k->has_cert)
+			set_msg(res, path,
+				"%s: no credentials were sent (set --token-file, or --cert-file and --key-file)",
+				stxt);
+		else
+			set_msg(res, path,
+				"%s: the kubelet rejected the credentials (bearer token or client certificate)",
+				stxt);
+	} else if (st == 403) {
+		res->err = NRO_ERR_AUTH;
+		const char *fg = nro_kubelet_fine_grained(path);
+		if (fg)
+			set_msg(res, path,
+				"%s: the credentials lack RBAC 'get' on %s (or %s with KubeletFineGrainedAuthz)",
+				stxt, nro_kubelet_subresource(path), fg);
+		else
+			set_msg(res, path, "%s: the credentials lack RBAC 'get' on %s", stxt,
+				nro_kubelet_subresource(path));
+		append_body_hint(res, 200);
+	} else {
+		res->err = NRO_ERR_HTTP;
+		set_msg(res, path, "%s", stxt);
+		append_body_hint(res, 300);
+	}
+}
+
+static int curl_is_tls(CURLcode c)
+{
+	switch (c) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_SHUTDOWN_FAILED:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_CLIENTCERT:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int do_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, void *ctx, uint64_t cap,
+		  struct nro_fetch *res)
+{
+	memset(res, 0, sizeof *res);
+	int64_t t0 = mono_us();
+	int rc = -1;
+	char url[4096];
+	char *sendurl = url;
+	char *heap = NULL;
+
+	if (!path || path[0] != '/') {
+		res->err = NRO_ERR_OTHER;
+		set_msg(res, path ? path : "(null)", "path must start with '/'");
+		goto out;
+	}
+	size_t need = strlen(k->url) + strlen(path) + 1;
+	if (need > sizeof url) {
+		heap = malloc(need);
+		if (!heap) {
+			res->err = NRO_ERR_OTHER;
+			set_msg(res, path, "out of memory");
+			goto out;
+		}
+		sendurl = heap;
+	}
+	snprintf(sendurl, need, "%s%s", k->url, path);
+
+	if (k->token_file) {
+		char why[sizeof res->message];
+		int tr = token_refresh(k, why, sizeof why);
+		if (tr < 0) {
+			res->err = NRO_ERR_AUTH;
+			set_msg(res, path, "%s", why);
+			/* never fall back to a previous token */
+			curl_easy_setopt(k->h, CURLOPT_XOAUTH2_BEARER, (char *)NULL);
+			k->token_set = 0;
+			goto out;
+		}
+		if (!k->token_set) {
+			if (curl_easy_setopt(k->h, CURLOPT_XOAUTH2_BEARER, k->token) != CURLE_OK) {
+				res->err = NRO_ERR_OTHER;
+				set_msg(res, path, "libcurl cannot take the bearer token");
+				goto out;
+			}
+			k->token_set = 1;
+		}
+	}
+
+	struct xfer x = {.k = k, .res = res, .fn = fn, .ctx = ctx, .cap = cap};
+	CURL *h = k->h;
+	k->curl_err[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_URL, sendurl);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	/* refuses an announced Content-Length past the cap before any byte */
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(cap > INT64_MAX ? INT64_MAX : cap));
+	CURLcode c = curl_easy_perform(h);
+
+	long st = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	res->http_status = st;
+	/* the URL is on the stack; do not leave the handle pointing at it */
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	const char *ce = k->curl_err[0] ? k->curl_err : curl_easy_strerror(c);
+	char size[32];
+	fmt_size(size, sizeof size, cap);
+
+	switch (c) {
+	case CURLE_OK:
+		if (st >= 200 && st < 300) {
+			rc = 0;
+		} else {
+			map_http_error(k, path, st, res);
+		}
+		break;
+	case CURLE_WRITE_ERROR:
+		if (x.why == AB_TOO_LARGE) {
+			res->err = NRO_ERR_TOO_LARGE;
+			set_msg(res, path, "body larger than %s cap (--max-body)", size);
+		} else if (x.why == AB_CALLBACK) {
+			res->err = NRO_ERR_PARSE;
+			if (!res->message[0])
+				set_msg(res, path, "body rejected by the parser");
+			one_line(res->message);
+		} else {
+			res->err = NRO_ERR_OTHER;
+			set_msg(res, path, "%s", ce);
+		}
+		break;
+	case CURLE_FILESIZE_EXCEEDED: {
+		curl_off_t cl = -1;
+		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+		res->err = NRO_ERR_TOO_LARGE;
+		if (cl >= 0)
+			set_msg(res, path, "body larger than %s cap (--max-body): Content-Length %lld",
+				size, (long long)cl);
+		else
+			set_msg(res, path, "body larger than %s cap (--max-body)", size);
+		break;
+	}
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		res->err = NRO_ERR_CONNECT;
+		set_msg(res, path, "kubelet unreachable: %s", ce);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+		res->err = NRO_ERR_TIMEOUT;
+		set_msg(res, path, "timed out (--timeout): %s", ce);
+		break;
+	case CURLE_PARTIAL_FILE:
+		res->err = NRO_ERR_TRUNCATED;
+		set_msg(res, path, "body truncated after %llu bytes: %s",
+			(unsigned long long)res->bytes, ce);
+		break;
+	case CURLE_OUT_OF_MEMORY:
+		res->err = NRO_ERR_OTHER;
+		set_msg(res, path, "out of memory");
+		break;
+	default:
+		if (curl_is_tls(c)) {
+			res->err = NRO_ERR_TLS;
+			set_msg(res, path, "TLS: %s", ce);
+		} else {
+			res->err = NRO_ERR_OTHER;
+			set_msg(res, path, "%s", ce);
+		}
+		break;
+	}
+	if (rc != 0 && st >= 200 && st < 300)
+		res->error_body[0] = '\0';
+out:
+	free(heap);
+	{
+		int64_t d = mono_us() - t0;
+		res->duration_us = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	}
+	return rc;
+}
+
+int nro_kubelet_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, void *ctx,
+		    struct nro_fetch *res)
+{
+	return do_get(k, path, fn, ctx, k->max_body, res);
+}
+
+struct bufctx {
+	struct nro_buf *out;
+	struct nro_fetch *res;
+};
+
+static int to_buf(void *ctx, const char *data, size_t len)
+{
+	struct bufctx *b = ctx;
+	if (nro_buf_add(b->out, data, len) != 0) {
+		/* the cap is checked before the callback, so this is memory */
+		snprintf(b->res->message, sizeof b->res->message,
+			 "out of memory collecting the body (%zu bytes so far)", b->out->len);
+		return -1;
+	}
+	return 0;
+}
+
+int nro_kubelet_get_buf(struct nro_kubelet *k, const char *path, struct nro_buf *out,
+			struct nro_fetch *res)
+{
+	nro_buf_reset(out);
+	uint64_t cap = k->max_body;
+	if ((uint64_t)out->max < cap)
+		cap = out->max;
+	struct bufctx b = {.out = out, .res = res};
+	int rc = do_get(k, path, to_buf, &b, cap, res);
+	if (rc != 0 && res->err == NRO_ERR_PARSE) /* the only callback failure is memory */
+		res->err = NRO_ERR_OTHER;
+	return rc;
+}
