@@ -1,10 +1,12 @@
 #!/bin/sh
-# Installs the Debian packages node-runtime-observer needs, skipping what is
-# already there, so `make test` and `make demo` work on a fresh machine.
+# Installs what node-runtime-observer needs, skipping what is already there,
+# so `make test` and `make demo` work on a fresh machine:
+#   tests/deps/*.pkgs  Debian packages (one file per feature, '#' comments)
+#   tests/deps/*.sh    extra steps run after apt (e.g. test-local npm packages)
 set -eu
+cd "$(dirname "$0")/.."
 
-PKGS="build-essential pkg-config libcurl4-openssl-dev libjsmn-dev libnng-dev nng-utils
-libmicrohttpd-dev libgnutls28-dev s6 shunit2 openssl jq curl valgrind python3 bc time"
+PKGS=$(cat tests/deps/*.pkgs | sed 's/#.*//')
 
 missing=""
 for p in $PKGS; do
@@ -12,16 +14,22 @@ for p in $PKGS; do
 		missing="$missing $p"
 	fi
 done
-[ -z "$missing" ] && exit 0
 
-echo "deps: installing:$missing"
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-	command -v sudo >/dev/null 2>&1 || { echo "deps: need root (or sudo) to install:$missing" >&2; exit 1; }
-	SUDO=sudo
+if [ -n "$missing" ]; then
+	echo "deps: installing:$missing"
+	SUDO=""
+	if [ "$(id -u)" != 0 ]; then
+		command -v sudo >/dev/null 2>&1 || { echo "deps: need root (or sudo) to install:$missing" >&2; exit 1; }
+		SUDO=sudo
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q >/dev/null
+	# shellcheck disable=SC2086
+	$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
+	echo "deps: done"
 fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q >/dev/null
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
-echo "deps: done"
+
+for hook in tests/deps/*.sh; do
+	[ -f "$hook" ] || continue
+	sh "$hook"
+done

@@ -47,16 +47,26 @@ for flavour in plain san; do
 	done
 done
 
+# The shunit2 suites are independent (private temp dirs, random ports): run
+# NRO_TEST_JOBS of them at once (default 3), then count them in name order.
 # shunit2 counts failed assertions, not tests: count failed tests from the
 # per-test name lines it prints, each followed by its ASSERT lines.
 export SHUNIT_COLOR=none
+suites=""
 for s in tests/*_test.sh; do
 	[ -f "$s" ] || continue
+	want "shunit/$(basename "$s" .sh)" || continue
+	suites="$suites $s"
+done
+if [ -n "$suites" ]; then
+	# shellcheck disable=SC2086
+	printf '%s\n' $suites | xargs -P "${NRO_TEST_JOBS:-3}" -I{} sh -c \
+		'b=$(basename "$1"); bash "$1" >"$2/$b.out" 2>&1; echo $? >"$2/$b.rc"' _ {} "$log"
+fi
+for s in $suites; do
 	name="shunit/$(basename "$s" .sh)"
-	want "$name" || continue
 	out="$log/$(basename "$s").out"
-	bash "$s" >"$out" 2>&1
-	rc=$?
+	rc=$(cat "$log/$(basename "$s").rc" 2>/dev/null || echo 1)
 	ran=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$out" | tail -1)
 	ran=${ran:-0}
 	f=$(awk '/^test[A-Za-z0-9_]*$/ { cur = $0; next }
