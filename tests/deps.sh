@@ -23,6 +23,9 @@ if [ -n "$missing" ]; then
 		SUDO=sudo
 	fi
 	export DEBIAN_FRONTEND=noninteractive
+	# one apt at a time: parallel test runs may install at once
+	exec 9>"${TMPDIR:-/tmp}/nro-deps.lock"
+	flock 9
 	$SUDO apt-get update -q >/dev/null
 	# shellcheck disable=SC2086
 	$SUDO apt-get install -y -q --no-install-recommends $missing >/dev/null
