@@ -64,8 +64,7 @@ static const struct nro_optdef opts[] = {
 static void publish(struct analyzer *a, uint8_t *msg, size_t len)
 {
 	uint64_t seq = a->have_ring ? nro_ring_head(&a->ring) + 1 : a->next_seq;
-	for (int i = 0; i < 8; i++)
-		msg[10 + i] = (uint8_t)(seq >> ((7 - i) * 8));
+	nro_hdr_set_seq(msg, len, seq);
 	if (a->have_ring) {
 		if (nro_ring_write(&a->ring, msg, len) != seq) {
 			a->ring_misses++;

@@ -839,3 +839,23 @@ int nro_severity_parse(const char *s)
 			return (int)i;
 	return -1;
 }
+
+/* The seq field follows kind, magic "NRO", version, flags and the count. */
+#define HDR_SEQ_OFF 10
+
+uint64_t nro_hdr_seq(const uint8_t *msg, size_t len)
+{
+	uint64_t seq = 0;
+	for (int i = 0; len >= NRO_HDR_FIXED && i < 8; i++)
+		seq = seq << 8 | msg[HDR_SEQ_OFF + i];
+	return seq;
+}
+
+int nro_hdr_set_seq(uint8_t *msg, size_t len, uint64_t seq)
+{
+	if (len < NRO_HDR_FIXED)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		msg[HDR_SEQ_OFF + i] = (uint8_t)(seq >> ((7 - i) * 8));
+	return 0;
+}

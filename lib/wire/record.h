@@ -249,6 +249,12 @@ const char *nro_event_state_name(uint8_t s);
 int nro_object_kind_parse(const char *s);
 int nro_severity_parse(const char *s);
 
+/* The header's sequence number in an encoded message of len bytes (at least
+ * NRO_HDR_FIXED): read it, or stamp a new one in place (a forwarder's own
+ * numbering). The set returns -1, changing nothing, if len is too short. */
+uint64_t nro_hdr_seq(const uint8_t *msg, size_t len);
+int nro_hdr_set_seq(uint8_t *msg, size_t len, uint64_t seq);
+
 /* Compare an nro_str with a C string. */
 int nro_str_eq(struct nro_str a, const char *b);
 
