@@ -723,16 +723,20 @@ int fact_predict(const struct fact *f, int64_t at, double *v)
 	return 1;
 }
 
-void fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx)
+int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx)
 {
 	struct nro_hmap_iter it;
 	struct nro_hmap_ent *e;
+	int n = 0;
 	nro_hmap_iter_init(&it, &o->facts);
 	while ((e = nro_hmap_next(&it))) {
 		const struct fact *f = e->value;
-		if (strcmp(f->def->name, series) == 0)
-			fn(ctx, f);
+		if (strcmp(f->def->name, series) != 0)
+			continue;
+		fn(ctx, f);
+		n++;
 	}
+	return n;
 }
 
 void fact_dim(const struct fact *f, int i, char *out, size_t outlen)

@@ -157,9 +157,9 @@ int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *
 int fact_last_increase(const struct fact *f, double *inc);
 /* Least-squares value of the window's samples at time at; 0 without 3. */
 int fact_predict(const struct fact *f, int64_t at, double *v);
-/* Calls fn for every fact of o named series. */
+/* Calls fn for every fact of o named series; returns how many. */
 typedef void (*fact_fn)(void *ctx, const struct fact *f);
-void fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx);
+int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx);
 /* The i-th '|'-separated label value of f (empty if absent) into out. */
 void fact_dim(const struct fact *f, int i, char *out, size_t outlen);
 /* The q-quantile of a histogram's bucket series over window_ms from bucket

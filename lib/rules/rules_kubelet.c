@@ -94,12 +94,12 @@ static void eval_pleg_latency(struct eval *e)
 		return;
 	struct verdict v = verdict_for(e);
 	v.source = "collector-metrics";
-	v.breach = p99 > e->p->threshold;
+	v.breach = p99 >= e->p->threshold; /* as the mixin: 10s is the top finite bucket */
 	v.has_value = v.has_threshold = 1;
 	v.value = round(p99 * 1000) / 1000;
 	v.threshold = e->p->threshold;
 	snprintf(v.message, sizeof v.message,
-		 "kubelet on %s: PLEG relist p99 %.3gs over the last 5m is above %gs: the container "
+		 "kubelet on %s: PLEG relist p99 %.3gs over the last 5m reaches %gs: the container "
 		 "runtime answers slowly (check its CPU, disk and container count)",
 		 e->obj->name, p99, e->p->threshold);
 	snprintf(v.resolved, sizeof v.resolved, "kubelet on %s: PLEG relist p99 %.3gs, back below %gs",
@@ -192,8 +192,9 @@ static void eval_runtime_errors(struct eval *e)
 {
 	struct rising x = {e, "runtime operation errors", "operation_type",
 			   "check the container runtime's log (journalctl -u containerd)"};
-	fact_each(e->obj, NRO_M_RUNTIME_ERRORS, rising_take, &x);
-	fact_each(e->obj, NRO_M_RUNTIME_ERRORS_OLD, rising_take, &x);
+	/* 1.14 and 1.15 publish both names: the old one only where the new is not */
+	if (!fact_each(e->obj, NRO_M_RUNTIME_ERRORS, rising_take, &x))
+		fact_each(e->obj, NRO_M_RUNTIME_ERRORS_OLD, rising_take, &x);
 }
 
 static const char *const health_states[] = {NRO_K_HEALTHZ, NULL};
