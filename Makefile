@@ -36,6 +36,10 @@ else
   BINDIR  := bin
 endif
 
+# --version prints both; version.h is rewritten only when they change
+NRO_VERSION := 0.1.0
+GIT_REV  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+
 LAYERS   := base wire parse net render rules run
 LIB_SRC  := $(filter-out %_test.c,$(wildcard $(LAYERS:%=lib/%/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
@@ -47,7 +51,7 @@ TESTS    := $(patsubst %.c,$(OUT)/test/%,$(notdir $(TEST_SRC)))
 
 vpath %.c collectors core sinks
 
-.PHONY: all deps test unit san demo run install bench clean
+.PHONY: all deps test unit san demo run install bench clean FORCE
 .SECONDARY:
 
 all: $(TOOLS)
@@ -55,6 +59,14 @@ all: $(TOOLS)
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define NRO_VERSION "%s"\n#define NRO_GIT_REV "%s"\n' '$(NRO_VERSION)' '$(GIT_REV)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(OUT)/lib/run/tool.o: $(OUT)/version.h
+$(OUT)/lib/run/tool.o: CFLAGS += -include $(OUT)/version.h
+FORCE:
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@

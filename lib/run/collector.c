@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "run/nodename.h"
 
 static void open_output(struct nro_collector *c)
 {
@@ -25,6 +26,22 @@ static void common_init(struct nro_collector *c, const char *target)
 	c->node_from_flag = c->t.node && *c->t.node;
 	nro_signals_init(&c->t);
 	open_output(c);
+}
+
+/* "polling URL/pods every 15s; publishing on ADDR; node n1 (from --node)" */
+static void startup_line(struct nro_collector *c)
+{
+	char every[32];
+	nro_fmt_duration(every, sizeof every, c->t.interval_ms);
+	const char *addr = c->t.output ? c->t.output : nro_records_addr(&c->t);
+	const char *from = c->node_from_flag ? "--node/NRO_NODE_NAME"
+			   : c->node[0]	      ? "shared in the run directory"
+					      : NULL;
+	snprintf(c->t.startup, sizeof c->t.startup, "polling %s%s every %s; publishing on %s; node %s%s%s%s",
+		 c->kubelet ? c->t.kubelet.url : "", c->target, every,
+		 strcmp(addr, "-") == 0 ? "stdout" : addr,
+		 c->node[0] ? c->node : "not known yet (learned from the kubelet's data)",
+		 from ? " (" : "", from ? from : "", from ? ")" : "");
 }
 
 void nro_collector_init(struct nro_collector *c, const char *prog, const char *summary,
@@ -51,15 +68,44 @@ void nro_collector_init_local(struct nro_collector *c, const char *prog, const c
 	common_init(c, target);
 }
 
-void nro_collector_set_node(struct nro_collector *c, const char *name, size_t len)
+/* The pipeline's name as this process now knows it (one, never two). */
+static void use_node(struct nro_collector *c, const char *name)
 {
-	if (c->node_from_flag || len == 0 || len >= sizeof c->node)
-		return;
-	if (strlen(c->node) == len && memcmp(c->node, name, len) == 0)
+	if (strcmp(c->node, name) == 0)
 		return;
 	nro_emit_flush(c); /* the pending batch keeps the name it was begun with */
-	memcpy(c->node, name, len);
-	c->node[len] = '\0';
+	snprintf(c->node, sizeof c->node, "%s", name);
+	nro_info("node %s", c->node);
+}
+
+void nro_collector_set_node(struct nro_collector *c, const char *name, size_t len)
+{
+	if (len == 0 || len >= sizeof c->node)
+		return;
+	if (c->node[0]) {
+		/* known (flag, shared file or learned before): one name, said once if the data differ */
+		if ((strlen(c->node) != len || memcmp(c->node, name, len) != 0) && !c->node_differs_said) {
+			nro_warn("the kubelet's data name node %.*s; keeping %s (%s)", (int)len, name,
+				 c->node, c->node_from_flag ? "--node/NRO_NODE_NAME" : "the pipeline's name");
+			c->node_differs_said = 1;
+		}
+		return;
+	}
+	char shared[256];
+	if (nro_tool_shares_run_dir(&c->t))
+		nro_node_share(c->t.run_dir, name, len, shared, sizeof shared);
+	else
+		snprintf(shared, sizeof shared, "%.*s", (int)len, name);
+	use_node(c, shared);
+}
+
+/* Before a poll, a collector that cannot learn the name picks up the shared one. */
+static void refresh_node(struct nro_collector *c)
+{
+	char shared[256];
+	if (!c->node[0] && nro_tool_shares_run_dir(&c->t) &&
+	    nro_node_read(c->t.run_dir, shared, sizeof shared) == 0)
+		use_node(c, shared);
 }
 
 void nro_emit_flush(struct nro_collector *c)
@@ -164,10 +210,21 @@ int nro_emit_counter(struct nro_collector *c, const char *name, const char *unit
 	return r;
 }
 
-static int transient(uint16_t err)
+/* A failed poll, said once when the endpoint is not served (info: not an
+ * outage), every time otherwise; then its error record. */
+static void report_failure(struct nro_collector *c, struct nro_fetch *res)
 {
-	return err == NRO_ERR_CONNECT || err == NRO_ERR_TIMEOUT || err == NRO_ERR_TLS ||
-	       err == NRO_ERR_TRUNCATED;
+	if (!res->message[0])
+		snprintf(res->message, sizeof res->message, "%s: poll failed", c->target);
+	if (res->err != NRO_ERR_NOT_SERVED)
+		nro_warn("%s", res->message);
+	else if (!c->not_served_said)
+		nro_info("%s (said once; polled again every interval)", res->message);
+	c->not_served_said = res->err == NRO_ERR_NOT_SERVED;
+	struct nro_error x = {res->err, (uint16_t)(res->http_status >= 100 && res->http_status <= 599 ? res->http_status : 0),
+			      nro_s(c->target), nro_s(res->message)};
+	nro_emit_error(c, &x);
+	nro_emit_flush(c);
 }
 
 /* Runs one poll and reports it: a health record always, an error record on
@@ -181,6 +238,7 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	c->degraded = 0;
 	c->degraded_msg[0] = '\0';
 	c->degraded_quiet = 0;
+	refresh_node(c);
 	int64_t t0 = nro_mono_ms();
 	int r = poll(c, ctx, &res);
 	int64_t took_ms = nro_mono_ms() - t0;
@@ -189,13 +247,7 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	nro_emit_flush(c);
 
 	if (r != 0) {
-		if (!res.message[0])
-			snprintf(res.message, sizeof res.message, "%s: poll failed", c->target);
-		nro_warn("%s", res.message);
-		struct nro_error x = {res.err, (uint16_t)(res.http_status >= 100 && res.http_status <= 599 ? res.http_status : 0),
-				      nro_s(c->target), nro_s(res.message)};
-		nro_emit_error(c, &x);
-		nro_emit_flush(c);
+		report_failure(c, &res);
 	} else if (c->degraded && !c->degraded_quiet) {
 		nro_warn("%s", c->degraded_msg);
 	}
@@ -215,7 +267,7 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 		  res.duration_us);
 	if (r == 0)
 		return 0;
-	return transient(res.err) ? NRO_EXIT_TEMP : 1;
+	return nro_exit_for_fetch(&res);
 }
 
 static void rebuild_client(struct nro_collector *c)
@@ -233,16 +285,33 @@ static void rebuild_client(struct nro_collector *c)
 	nro_info("reloaded");
 }
 
+/* --once: over nng, the one poll waits for the subscriber (said once) so its
+ * records are not dropped; nobody there in time is a transient failure. */
+static int run_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
+{
+	const char *addr = c->t.output ? c->t.output : nro_records_addr(&c->t);
+	int64_t wait_ms = c->kubelet ? c->t.kubelet.timeout_ms : 5000;
+	if (c->out.fd < 0 && nro_out_wait_peer(&c->out, 0) != 0) {
+		nro_info("waiting up to %lld ms for the analyzer (or any subscriber) on %s",
+			 (long long)wait_ms, addr);
+		if (nro_out_wait_peer(&c->out, wait_ms) != 0) {
+			nro_error("nothing subscribes to %s: not polling, so nothing is lost "
+				  "(start the analyzer, or use -o - for a pipe)", addr);
+			nro_ready(&c->t);
+			return NRO_EXIT_TEMP;
+		}
+	}
+	nro_ready(&c->t);
+	return poll_once(c, poll, ctx);
+}
+
 int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 {
 	int status = 0;
 	if (c->t.once) {
-		/* over nng, wait for the subscriber so the one record is not dropped */
-		if (c->out.fd < 0 && nro_out_wait_peer(&c->out, c->t.kubelet.timeout_ms) != 0)
-			nro_warn("no subscriber connected to the output; records may be lost");
-		nro_ready(&c->t);
-		status = poll_once(c, poll, ctx);
+		status = run_once(c, poll, ctx);
 	} else {
+		startup_line(c);
 		nro_ready(&c->t);
 		struct nro_sched s;
 		nro_sched_init(&s, c->t.interval_ms, nro_mono_ms());
