@@ -255,7 +255,8 @@ static void add_io_groups(struct parse *p, size_t *n, unsigned groups)
 		add_one(p, n, &out);
 	if (groups & NRO_COMMON_INPUT)
 		add_one(p, n, &in);
-	if (groups & (NRO_COMMON_INPUT | NRO_COMMON_OUTPUT))
+	/* a tool that reads stdin by default (nro-dump) has no use for it */
+	if ((groups & (NRO_COMMON_INPUT | NRO_COMMON_OUTPUT)) && !(groups & NRO_TOOL_STDIN))
 		add_one(p, n, &run);
 }
 
