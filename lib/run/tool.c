@@ -534,7 +534,9 @@ static void generic_startup(const struct nro_tool *t, char *out, size_t outlen)
 
 void nro_ready(struct nro_tool *t)
 {
-	int daemon = !t->once && !(t->groups & (NRO_TOOL_ONESHOT | NRO_TOOL_STDIN)) &&
+	/* a stage of a shell pipe (-i -) is not a daemon: no line there */
+	int piped = t->input && strcmp(t->input, "-") == 0;
+	int daemon = !t->once && !piped && !(t->groups & (NRO_TOOL_ONESHOT | NRO_TOOL_STDIN)) &&
 		     (t->groups & (NRO_COMMON_INPUT | NRO_COMMON_OUTPUT));
 	if (daemon) {
 		if (!t->startup[0])

@@ -84,7 +84,7 @@ void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, un
 int nro_opt_size(void *dst, const char *value, char *err, size_t errlen);
 
 /* Writes "\n" to t->ready_fd and closes it (s6 readiness); no-op if -1.
- * A daemon (not --once, not a one-shot tool) first logs its startup line
+ * A daemon (not --once, not a one-shot tool, not reading a pipe) first logs its startup line
  * at info level: t->startup, or what it reads, where it publishes, the node. */
 void nro_ready(struct nro_tool *t);
 
