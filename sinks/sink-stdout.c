@@ -147,5 +147,6 @@ int main(int argc, char **argv)
 	nro_buf_init(&o.b, (size_t)NRO_MSG_MAX * 8);
 	int rc = nro_sink_run(&sink, deliver, &o);
 	nro_buf_free(&o.b);
-	return rc;
+	/* the runtime's 1 is a pipe that lost its framing or was cut: bad input */
+	return rc == 1 ? NRO_EXIT_DATA : rc;
 }

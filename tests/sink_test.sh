@@ -343,7 +343,7 @@ test_pipe_input() {
 	assertFalse "[ -e '$NRO_RUN_DIR/sink-stdout.cursor' ]"
 	size=$(stat -c %s "$T/sample.bin")
 	head -c $((size - 5)) "$T/sample.bin" | "$BIN/sink-stdout" -i - >/dev/null 2>"$T/cut.err"
-	assertEquals "truncated input" 1 $?
+	assertEquals "truncated input is bad data" 102 $?
 	assertContains "$(cat "$T/cut.err")" "truncated"
 }
 

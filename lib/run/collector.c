@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "base/log.h"
+#include "net/authz.h"
 #include "run/nodename.h"
 
 static void open_output(struct nro_collector *c)
@@ -44,13 +45,29 @@ static void startup_line(struct nro_collector *c)
 		 from ? " (" : "", from ? from : "", from ? ")" : "");
 }
 
+/* The tool's summary plus what every collector's --help must say: the
+ * endpoint, the RBAC subresource it needs, the default interval. */
+static const char *help_summary(const char *summary, const char *target, int64_t interval_ms)
+{
+	static char text[2048];
+	char every[32], rbac[160];
+	const char *fg = nro_kubelet_fine_grained(target);
+	nro_fmt_duration(every, sizeof every, interval_ms);
+	snprintf(rbac, sizeof rbac, "%s%s%s%s", nro_kubelet_subresource(target),
+		 fg ? " (or " : "", fg ? fg : "", fg ? " with fine-grained authz)" : "");
+	snprintf(text, sizeof text, "%s\n\nEndpoint: GET %s. Default interval: %s.\nRBAC: get on %s.",
+		 summary ? summary : "", target, every, rbac);
+	return text;
+}
+
 void nro_collector_init(struct nro_collector *c, const char *prog, const char *summary,
 			const char *target, int64_t default_interval_ms,
 			const struct nro_optdef *extra, int argc, char **argv)
 {
 	memset(c, 0, sizeof *c);
-	nro_tool_init(&c->t, prog, summary, NRO_COMMON_KUBELET | NRO_COMMON_POLL | NRO_COMMON_OUTPUT,
-		      default_interval_ms, extra, argc, argv);
+	nro_tool_init(&c->t, prog, help_summary(summary, target, default_interval_ms),
+		      NRO_COMMON_KUBELET | NRO_COMMON_POLL | NRO_COMMON_OUTPUT, default_interval_ms,
+		      extra, argc, argv);
 	char err[512];
 	c->kubelet = nro_kubelet_new(&c->t.kubelet, err, sizeof err);
 	if (!c->kubelet)
