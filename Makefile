@@ -5,6 +5,7 @@
 #   make deps     install the Debian packages the project needs
 #   make san      build everything with AddressSanitizer + UBSan into build/san/
 #   make bench    performance figures (ratios), never part of make test
+#   make install  the tools into $(PREFIX)/bin (kubelet-replay with INSTALL_REPLAY=1)
 
 CC      ?= cc
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
@@ -109,13 +110,16 @@ demo: deps all
 
 # the pipeline against a real kubelet: make run KUBELET=https://NODE:10250 TOKEN_FILE=F CA_FILE=F
 run: all
-	@test -n "$(KUBELET)" || { echo "make run: set KUBELET=https://NODE:10250 (and TOKEN_FILE, CA_FILE or INSECURE=1)"; exit 100; }
+	@test -n "$(KUBELET)" || { echo "make run: set KUBELET=https://NODE:10250 (and TOKEN_FILE, CA_FILE or INSECURE=1)" >&2; exit 100; }
 	@KUBELET="$(KUBELET)" TOKEN_FILE="$(TOKEN_FILE)" CA_FILE="$(CA_FILE)" INSECURE="$(INSECURE)" sh deploy/demo/run.sh
 
+# the test server kubelet-replay only when asked: make install INSTALL_REPLAY=1
 PREFIX ?= /usr/local
+INSTALL_REPLAY ?= 0
+INSTALL_TOOLS := $(if $(filter 1,$(INSTALL_REPLAY)),$(TOOLS),$(filter-out %/kubelet-replay,$(TOOLS)))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
 bench: all
 	@sh bench/run.sh
