@@ -111,6 +111,7 @@ static void startup(const struct out *o)
 		snprintf(ring, sizeof ring, "%s/ring", t->run_dir);
 	snprintf(t->startup, sizeof t->startup, "reading %s from %s%s%s%s; writing %s to stdout", what,
 		 in, ring[0] ? " (ring " : "", ring, ring[0] ? ")" : "", o->text ? "text" : "JSON lines");
+	nro_tool_started(t);
 	if (ring[0] && access(ring, F_OK) != 0)
 		nro_info("waiting for the analyzer: its ring %s does not exist yet (live %s are "
 			 "printed as they come)", ring, what);

@@ -128,18 +128,25 @@ static void object_prefix(const struct nro_object *o, char *out, size_t outlen)
 			 o->container.p, o->namespace_.len, o->namespace_.p, o->pod.len, o->pod.p);
 }
 
-/* The message without a leading naming of the object the line already shows. */
-static struct nro_str message_rest(const struct nro_event *v)
+/* The message without a leading naming of the object the line already
+ * shows; a resolved event's "cleared: " stays in front. */
+static int add_message(struct nro_buf *b, const struct nro_event *v)
 {
+	static const char cleared[] = "cleared: ";
 	char prefix[1024];
 	object_prefix(&v->object, prefix, sizeof prefix);
-	size_t n = strlen(prefix);
+	size_t n = strlen(prefix), c = 0;
 	struct nro_str m = v->message;
+	if (m.len > sizeof cleared - 1 && memcmp(m.p, cleared, sizeof cleared - 1) == 0)
+		c = sizeof cleared - 1;
+	int rc = c ? nro_buf_add(b, m.p, c) : 0;
+	m.p += c;
+	m.len = (uint16_t)(m.len - c);
 	if (n && m.len > n && memcmp(m.p, prefix, n) == 0) {
 		m.p += n;
 		m.len = (uint16_t)(m.len - n);
 	}
-	return m;
+	return rc | add_line_safe(b, m);
 }
 
 /* "12s", "4m30s", "2h5m": how long a resolved incident lasted. */
@@ -201,7 +208,7 @@ static int text_event(struct nro_buf *b, const struct nro_header *h, const struc
 	rc |= add_object(b, &v->object) | pad_from(b, from, OBJECT_W);
 	rc |= nro_buf_add(b, "  ", 2);
 	if (v->message.len)
-		rc |= add_line_safe(b, message_rest(v));
+		rc |= add_message(b, v);
 	else
 		rc |= add_numbers(b, v);
 	if (v->state == NRO_EV_RESOLVED && v->since_ms > 0 && h->ts_ms >= v->since_ms)

@@ -64,6 +64,18 @@ TEST(resolved_says_how_long_it_lasted)
 	nro_buf_free(&b);
 }
 
+TEST(cleared_stays_in_front)
+{
+	struct nro_event v = {.type = S("NodeMemoryPressure"), .severity = NRO_SEV_CRITICAL,
+			      .state = NRO_EV_RESOLVED,
+			      .object = {.kind = NRO_OBJ_NODE, .name = S("n1")},
+			      .message = S("cleared: node n1 memory.available 50 MiB is below 100 MiB")};
+	struct nro_buf b;
+	CHECK(strstr(render(&b, &v), "  n1                        cleared: memory.available 50 MiB "
+				     "is below 100 MiB\n") != NULL);
+	nro_buf_free(&b);
+}
+
 TEST(no_message_shows_the_numbers)
 {
 	struct nro_event v = {.type = S("Custom"), .severity = NRO_SEV_INFO, .flags = NRO_EVF_ALL,
@@ -88,6 +100,7 @@ int main(void)
 	RUN(node_named_once_numbers_in_the_message);
 	RUN(container_named_once);
 	RUN(resolved_says_how_long_it_lasted);
+	RUN(cleared_stays_in_front);
 	RUN(no_message_shows_the_numbers);
 	RUN(other_object_in_the_message_is_kept);
 	return testing_done();

@@ -532,19 +532,23 @@ static void generic_startup(const struct nro_tool *t, char *out, size_t outlen)
 		 *node ? node : "not known yet (learned from the collectors)");
 }
 
-void nro_ready(struct nro_tool *t)
+void nro_tool_started(struct nro_tool *t)
 {
 	/* a stage of a shell pipe (-i -) is not a daemon: no line there */
 	int piped = t->input && strcmp(t->input, "-") == 0;
-	int daemon = !t->once && !piped && !(t->groups & (NRO_TOOL_ONESHOT | NRO_TOOL_STDIN)) &&
+	int daemon = !t->once && !piped && !(t->groups & NRO_TOOL_STDIN) &&
 		     (t->groups & (NRO_COMMON_INPUT | NRO_COMMON_OUTPUT));
-	if (daemon) {
-		if (!t->startup[0])
-			generic_startup(t, t->startup, sizeof t->startup);
-		nro_info("%s", t->startup);
-		t->startup[0] = '\0'; /* once */
-		t->groups |= NRO_TOOL_ONESHOT;
-	}
+	if (!daemon || t->started)
+		return;
+	if (!t->startup[0])
+		generic_startup(t, t->startup, sizeof t->startup);
+	nro_info("%s", t->startup);
+	t->started = 1;
+}
+
+void nro_ready(struct nro_tool *t)
+{
+	nro_tool_started(t);
 	if (t->ready_fd < 0)
 		return;
 	ssize_t w = write(t->ready_fd, "\n", 1);

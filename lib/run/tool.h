@@ -62,6 +62,7 @@ struct nro_tool {
 	/* The startup line nro_ready() logs for a daemon ("polling ..., publishing
 	 * on ..."); empty = a generic one from the addresses and the node. */
 	char startup[512];
+	int started; /* the startup line was logged */
 	char node_buf[256]; /* the pipeline's name, once read from the run dir */
 };
 
@@ -87,6 +88,10 @@ int nro_opt_size(void *dst, const char *value, char *err, size_t errlen);
  * A daemon (not --once, not a one-shot tool, not reading a pipe) first logs its startup line
  * at info level: t->startup, or what it reads, where it publishes, the node. */
 void nro_ready(struct nro_tool *t);
+
+/* Logs the startup line now (once; nro_ready then does not): for a daemon
+ * that has more to say after it, e.g. what it waits for. */
+void nro_tool_started(struct nro_tool *t);
 
 /* The pipeline's node name (run/nodename.h): --node, else the name shared
  * in the run directory (re-read until there is one), else "" (not known
