@@ -215,91 +215,120 @@ static int ieq(const char *s, size_t n, const char *w)
 	return k == n && w[k] == '\0';
 }
 
-/* A float as Go's strconv.ParseFloat(s, 64) reads it; s[n] must be NUL.
- * 0/-1. */
-static int parse_float(const char *s, size_t n, double *out)
+/* Plain integers of up to 15 digits are exact in a double: no strtod.
+ * 0 with *out, or -1 for anything else. */
+static inline int small_int(const char *s, size_t n, double *out)
 {
-	size_t i = 0;
-	int neg = 0;
-	if (n == 0)
+	uint64_t v = 0;
+	size_t k = 0;
+	if (n > 15)
 		return -1;
-	if (n <= 15) { /* plain integers are exact in a double: no strtod */
-		uint64_t v = 0;
-		size_t k = 0;
-		while (k < n && digit(s[k]))
-			v = v * 10 + (uint64_t)(s[k++] - '0');
-		if (k == n) {
-			*out = (double)v;
-			return 0;
-		}
-	}
+	while (k < n && digit(s[k]))
+		v = v * 10 + (uint64_t)(s[k++] - '0');
+	if (k != n)
+		return -1;
+	*out = (double)v;
+	return 0;
+}
+
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
-	{ /* decimals with at most 19 significant digits and a power of ten up to
-	   * 22 either way: m and 10^k are exact doubles, so one multiplication
-	   * or division rounds once, correctly, as strtod() does (Clinger) */
-		static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-					     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-					     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-		size_t k = 0, digits = 0;
-		int fneg = 0, sig = 0, dexp = 0;
-		uint64_t m = 0;
-		if (s[0] == '+' || s[0] == '-') {
-			fneg = s[0] == '-';
-			k = 1;
+/* Folds the digits at s[*k..n) into *m, counting significant ones in *sig
+ * (over 19: -1) and every digit in *digits; *dexp goes down by one per digit
+ * when frac. */
+static inline int fold_digits(const char *s, size_t n, size_t *k, uint64_t *m, int *sig,
+			      size_t *digits, int *dexp, int frac)
+{
+	for (; *k < n && digit(s[*k]); (*k)++, (*digits)++, *dexp -= frac)
+		if (*m || s[*k] != '0') {
+			if (++*sig > 19)
+				return -1;
+			*m = *m * 10 + (uint64_t)(s[*k] - '0');
 		}
-		for (; k < n && digit(s[k]); k++, digits++)
-			if (m || s[k] != '0') {
-				if (++sig > 19)
-					goto slow;
-				m = m * 10 + (uint64_t)(s[k] - '0');
-			}
-		if (k < n && s[k] == '.')
-			for (k++; k < n && digit(s[k]); k++, digits++, dexp--)
-				if (m || s[k] != '0') {
-					if (++sig > 19)
-						goto slow;
-					m = m * 10 + (uint64_t)(s[k] - '0');
-				}
-		if (digits == 0)
-			goto slow;
-		if (k < n && (s[k] == 'e' || s[k] == 'E')) {
-			int eneg = 0, ev = 0;
-			k++;
-			if (k < n && (s[k] == '+' || s[k] == '-'))
-				eneg = s[k++] == '-';
-			size_t e0 = k;
-			for (; k < n && digit(s[k]); k++) {
-				if (ev > 1000)
-					goto slow;
-				ev = ev * 10 + (s[k] - '0');
-			}
-			if (k == e0)
-				goto slow;
-			dexp += eneg ? -ev : ev;
-		}
-		if (k == n && m <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
-			double v = (double)m;
-			v = dexp < 0 ? v / p10[-dexp] : v * p10[dexp];
-			*out = fneg ? -v : v;
-			return 0;
-		}
+	return 0;
+}
+
+/* An exponent "e[+-]ddd" at s[*k..n) added to *dexp; -1 if malformed or huge. */
+static inline int fold_exponent(const char *s, size_t n, size_t *k, int *dexp)
+{
+	if (*k >= n || (s[*k] != 'e' && s[*k] != 'E'))
+		return 0;
+	int eneg = 0, ev = 0;
+	(*k)++;
+	if (*k < n && (s[*k] == '+' || s[*k] == '-'))
+		eneg = s[(*k)++] == '-';
+	size_t e0 = *k;
+	for (; *k < n && digit(s[*k]); (*k)++) {
+		if (ev > 1000)
+			return -1;
+		ev = ev * 10 + (s[*k] - '0');
 	}
-slow:
-#endif
+	if (*k == e0)
+		return -1;
+	*dexp += eneg ? -ev : ev;
+	return 0;
+}
+
+/* Decimals with at most 19 significant digits and a power of ten up to 22
+ * either way: m and 10^k are exact doubles, so one multiplication or
+ * division rounds once, correctly, as strtod() does (Clinger). 0 with
+ * *out, or -1: take the slow path. */
+static inline int fast_decimal(const char *s, size_t n, double *out)
+{
+	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	size_t k = 0, digits = 0;
+	int fneg = 0, sig = 0, dexp = 0;
+	uint64_t m = 0;
 	if (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-';
-		i = 1;
+		fneg = s[0] == '-';
+		k = 1;
 	}
+	if (fold_digits(s, n, &k, &m, &sig, &digits, &dexp, 0) != 0)
+		return -1;
+	if (k < n && s[k] == '.') {
+		k++;
+		if (fold_digits(s, n, &k, &m, &sig, &digits, &dexp, 1) != 0)
+			return -1;
+	}
+	if (digits == 0 || fold_exponent(s, n, &k, &dexp) != 0)
+		return -1;
+	if (k != n || m > (1ull << 53) || dexp < -22 || dexp > 22)
+		return -1;
+	double v = (double)m;
+	v = dexp < 0 ? v / p10[-dexp] : v * p10[dexp];
+	*out = fneg ? -v : v;
+	return 0;
+}
+#else
+static inline int fast_decimal(const char *s, size_t n, double *out)
+{
+	(void)s, (void)n, (void)out;
+	return -1;
+}
+#endif
+
+/* Inf, +Inf, -Inf, Infinity, NaN in any case (not -NaN). 0 with *out, or -1. */
+static int special_float(const char *s, size_t n, double *out)
+{
+	size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
 	if (ieq(s + i, n - i, "inf") || ieq(s + i, n - i, "infinity")) {
-		*out = neg ? -INFINITY : INFINITY;
+		*out = s[0] == '-' ? -INFINITY : INFINITY;
 		return 0;
 	}
 	if (i == 0 && ieq(s, n, "nan")) {
 		*out = NAN;
 		return 0;
 	}
-	/* check the grammar first: strtod also takes "nan(...)", blanks, ... */
-	size_t m = 0;
+	return -1;
+}
+
+/* The grammar of Go's floats, checked before strtod, which also takes
+ * "nan(...)", blanks and more: decimal or hex mantissa, optional exponent
+ * (required for hex). 1 if s[0..n) follows it. */
+static int float_grammar(const char *s, size_t n)
+{
+	size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0, m = 0;
 	if (n - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
 		i += 2;
 		while (i < n && xdigit(s[i]))
@@ -308,29 +337,39 @@ slow:
 			for (i++; i < n && xdigit(s[i]); i++)
 				m++;
 		if (m == 0 || i >= n || (s[i] != 'p' && s[i] != 'P'))
-			return -1;
+			return 0;
 	} else {
 		while (i < n && digit(s[i]))
 			i++, m++;
 		if (i < n && s[i] == '.')
 			for (i++; i < n && digit(s[i]); i++)
 				m++;
-		if (m == 0)
-			return -1;
-		if (i < n && s[i] != 'e' && s[i] != 'E')
-			return -1;
+		if (m == 0 || (i < n && s[i] != 'e' && s[i] != 'E'))
+			return 0;
 	}
-	if (i < n) { /* exponent */
+	if (i == n)
+		return 1;
+	i++; /* the exponent */
+	if (i < n && (s[i] == '+' || s[i] == '-'))
 		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= n || !digit(s[i]))
-			return -1;
-		while (i < n && digit(s[i]))
-			i++;
-		if (i != n)
-			return -1;
-	}
+	if (i >= n || !digit(s[i]))
+		return 0;
+	while (i < n && digit(s[i]))
+		i++;
+	return i == n;
+}
+
+/* A float as Go's strconv.ParseFloat(s, 64) reads it; s[n] must be NUL.
+ * The common cases (small integers, short decimals) without strtod. 0/-1. */
+static int parse_float(const char *s, size_t n, double *out)
+{
+	if (n == 0)
+		return -1;
+	if (small_int(s, n, out) == 0 || fast_decimal(s, n, out) == 0 ||
+	    special_float(s, n, out) == 0)
+		return 0;
+	if (!float_grammar(s, n))
+		return -1;
 	char *e;
 	errno = 0;
 	double v = strtod(s, &e);
