@@ -595,11 +595,98 @@ int nro_prom_label_lengths(const struct nro_prom_sample *s, const uint32_t **nam
 /* {a="b",...} with s just past the '{'; *sp is left past the '}'. The line
  * is NUL-terminated at end, so the expected character is tested first and
  * blanks are skipped only when there are some. */
-static int labels(struct nro_prom *p, char **sp, char *end)
+/* A label name and its '=' at *sp: the name's end in *lend, *sp past the
+ * '=' and the opening quote. 0/-1 (said). */
+static inline int label_name(struct nro_prom *p, char **sp, char *end, char **lend)
+{
+	char *s = *sp;
+	if (s >= end || !alpha_(*s))
+		return bad(p, "invalid label name"), -1;
+	s = (char *)scan_name(s + 1, end, 0);
+	*lend = s;
+	if (*s != '=') {
+		s = skip_blanks(s, end);
+		if (s >= end || *s != '=')
+			return bad(p, "expected '=' after label name"), -1;
+	}
+	s++;
+	if (*s != '"') {
+		s = skip_blanks(s, end);
+		if (s >= end || *s != '"')
+			return bad(p, "expected '\"' to open label value"), -1;
+	}
+	*sp = s + 1;
+	return 0;
+}
+
+/* A quoted label value at *sp (past its opening quote), unescaped in place:
+ * it ends at *vend; *sp goes past the closing quote, *hi says whether a
+ * byte was over 0x7f. 0/-1 (said). */
+static inline int quoted_value(struct nro_prom *p, char **sp, char *end, char **vend, unsigned *hi)
+{
+	char *s = *sp, *o = s;
+	for (;;) {
+		char *q = find_quote_or_backslash(s, end, hi);
+		if (q >= end)
+			return bad(p, "unterminated label value"), -1;
+		if (o != s)
+			memmove(o, s, (size_t)(q - s));
+		o += q - s;
+		s = q + 1;
+		if (*q == '"')
+			break;
+		if (*q == '\0')
+			return bad(p, "NUL byte in label value"), -1;
+		if (s >= end) /* a backslash: one of \\ \" \n */
+			return bad(p, "unterminated label value"), -1;
+		char c = *s++;
+		if (c == 'n')
+			c = '\n';
+		else if (c != '\\' && c != '"')
+			return bad(p, "invalid escape in label value"), -1;
+		*o++ = c;
+	}
+	*vend = o;
+	*sp = s;
+	return 0;
+}
+
+/* Names seen so far in a label set, for the duplicate check: a bit per
+ * (length, first byte), and each name's length capped at 255. */
+struct label_seen {
+	uint64_t bits;
+	unsigned char len[NRO_PROM_LABELS_MAX];
+};
+
+/* Stores name ln[0..ll) = val[0..vl) as the next label. 0/-1 (said). */
+static inline int add_label(struct nro_prom *p, struct label_seen *seen, char *ln, size_t ll,
+			    char *val, size_t vl)
 {
 	struct nro_prom_sample *smp = &p->sample;
-	unsigned char nlen[NRO_PROM_LABELS_MAX]; /* name lengths, capped: for the duplicate check */
-	uint64_t seen = 0; /* bit (length, first byte) of every name so far */
+	if (smp->nlabels == NRO_PROM_LABELS_MAX)
+		return bad(p, "too many labels"), -1;
+	unsigned char l8 = ll > 255 ? 255 : (unsigned char)ll;
+	unsigned bit = ((unsigned)l8 * 7u + (unsigned char)ln[0]) & 63u;
+	if (seen->bits >> bit & 1) /* maybe a duplicate: compare */
+		for (unsigned i = 0; i < smp->nlabels; i++)
+			if (seen->len[i] == l8 && smp->labels[i].name[0] == ln[0] &&
+			    strcmp(smp->labels[i].name, ln) == 0)
+				return bad(p, "duplicate label name"), -1;
+	seen->bits |= 1ull << bit;
+	seen->len[smp->nlabels] = l8;
+	smp->labels[smp->nlabels].name = ln;
+	smp->labels[smp->nlabels].value = val;
+	label_len.name[smp->nlabels] = (uint32_t)ll;
+	label_len.value[smp->nlabels] = (uint32_t)vl;
+	smp->nlabels++;
+	return 0;
+}
+
+/* The label set after '{' at *sp, up to and past its '}'. 0/-1 (said). */
+static int labels(struct nro_prom *p, char **sp, char *end)
+{
+	struct label_seen seen;
+	seen.bits = 0;
 	char *s = *sp;
 	for (;;) {
 		if (blank(*s))
@@ -608,66 +695,19 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 			s++;
 			break;
 		}
-		char *ln = s;
-		if (s >= end || !alpha_(*s))
-			return bad(p, "invalid label name"), -1;
-		s = (char *)scan_name(s + 1, end, 0);
-		char *lend = s;
-		if (*s != '=') {
-			s = skip_blanks(s, end);
-			if (s >= end || *s != '=')
-				return bad(p, "expected '=' after label name"), -1;
-		}
-		s++;
-		if (*s != '"') {
-			s = skip_blanks(s, end);
-			if (s >= end || *s != '"')
-				return bad(p, "expected '\"' to open label value"), -1;
-		}
-		char *val = ++s, *o = s;
+		char *ln = s, *lend, *val, *vend;
 		unsigned hi = 0;
-		for (;;) {
-			char *q = find_quote_or_backslash(s, end, &hi);
-			if (q >= end)
-				return bad(p, "unterminated label value"), -1;
-			if (o != s)
-				memmove(o, s, (size_t)(q - s));
-			o += q - s;
-			s = q + 1;
-			if (*q == '"')
-				break;
-			if (*q == '\0')
-				return bad(p, "NUL byte in label value"), -1;
-			if (s >= end) /* a backslash: one of \\ \" \n */
-				return bad(p, "unterminated label value"), -1;
-			char c = *s++;
-			if (c == 'n')
-				c = '\n';
-			else if (c != '\\' && c != '"')
-				return bad(p, "invalid escape in label value"), -1;
-			*o++ = c;
-		}
+		if (label_name(p, &s, end, &lend) != 0)
+			return -1;
+		val = s;
+		if (quoted_value(p, &s, end, &vend, &hi) != 0)
+			return -1;
 		*lend = '\0'; /* both are behind s now */
-		*o = '\0';
-		if (hi && !utf8_ok((const unsigned char *)val, (size_t)(o - val)))
+		*vend = '\0';
+		if (hi && !utf8_ok((const unsigned char *)val, (size_t)(vend - val)))
 			return bad(p, "label value is not UTF-8"), -1;
-		if (smp->nlabels == NRO_PROM_LABELS_MAX)
-			return bad(p, "too many labels"), -1;
-		size_t ll = (size_t)(lend - ln);
-		unsigned char l8 = ll > 255 ? 255 : (unsigned char)ll;
-		unsigned bit = ((unsigned)l8 * 7u + (unsigned char)ln[0]) & 63u;
-		if (seen >> bit & 1) /* maybe a duplicate: compare */
-			for (unsigned i = 0; i < smp->nlabels; i++)
-				if (nlen[i] == l8 && smp->labels[i].name[0] == ln[0] &&
-				    strcmp(smp->labels[i].name, ln) == 0)
-					return bad(p, "duplicate label name"), -1;
-		seen |= 1ull << bit;
-		nlen[smp->nlabels] = l8;
-		smp->labels[smp->nlabels].name = ln;
-		smp->labels[smp->nlabels].value = val;
-		label_len.name[smp->nlabels] = (uint32_t)ll;
-		label_len.value[smp->nlabels] = (uint32_t)(o - val);
-		smp->nlabels++;
+		if (add_label(p, &seen, ln, (size_t)(lend - ln), val, (size_t)(vend - val)) != 0)
+			return -1;
 		if (blank(*s))
 			s = skip_blanks(s, end);
 		if (s < end && *s == ',') {
