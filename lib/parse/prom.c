@@ -760,6 +760,96 @@ static int sample(struct nro_prom *p, char *s, char *end)
 /* The rest of a sample line that passed the filter: name (NUL-terminated)
  * is followed by next ('{' or a blank) and s points just past it; the
  * family and type are set. */
+/* The decimal digits at t (at most 18; *end is NUL) as a timestamp; the
+ * first eight at once where the byte order allows. Past them in *te. */
+static inline uint64_t ts_digits(const char *t, const char *end, const char **te)
+{
+	const char *q = t;
+	uint64_t ts = 0;
+	unsigned d;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (end - q >= 8) { /* 8 digits at once (millisecond timestamps have 13) */
+		uint64_t x;
+		memcpy(&x, q, 8);
+		if ((x & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
+		    ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull) {
+			x -= 0x3030303030303030ull;
+			x = x * 10 + (x >> 8);
+			x = ((x & 0x000000FF000000FFull) * 0x000F424000000064ull +
+			     ((x >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
+			    32;
+			ts = x & 0xFFFFFFFFull;
+			q += 8;
+		}
+	}
+#else
+	(void)end;
+#endif
+	while ((d = (unsigned)(unsigned char)*q - '0') < 10 && q - t < 18) {
+		ts = ts * 10 + d; /* 18 digits cannot overflow */
+		q++;
+	}
+	*te = q;
+	return ts;
+}
+
+/* The optional timestamp at t, up to the end of the line. 0/-1 (said). */
+static inline int sample_ts(struct nro_prom *p, char *t, char *end)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	const char *q;
+	uint64_t ts = ts_digits(t, end, &q);
+	char *te = t + (q - t);
+	if (te > t && (te == end || blank(*te))) {
+		smp->ts_ms = (int64_t)ts; /* what parse_i64() reads from these digits */
+	} else {
+		while (te < end && !blank(*te))
+			te++;
+		if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
+			return bad(p, "invalid timestamp"), -1;
+	}
+	if (skip_blanks(te, end) != end)
+		return bad(p, "unexpected text after timestamp"), -1;
+	smp->has_ts = 1;
+	return 0;
+}
+
+/* A histogram bucket needs its le, a summary quantile its quantile. 0/-1 (said). */
+static inline int sample_family_labels(struct nro_prom *p, int sfx)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	const char *want = NULL, *why = NULL;
+	if (smp->type == NRO_MT_HISTOGRAM && sfx == SFX_BUCKET)
+		want = "le", why = "histogram bucket without a valid le label";
+	else if (smp->type == NRO_MT_SUMMARY && sfx == SFX_NONE)
+		want = "quantile", why = "summary quantile without a valid quantile label";
+	if (!want)
+		return 0;
+	const char *v = label_value(smp, want);
+	double d;
+	if (!v || parse_float(v, strlen(v), &d) < 0)
+		return bad(p, why), -1;
+	return 0;
+}
+
+/* Hands the finished sample to the caller's function. 0, or -1 if it aborted. */
+static inline int sample_deliver(struct nro_prom *p)
+{
+	int r = 0;
+	if (p->fn) {
+		label_len.s = &p->sample;
+		r = p->fn(p->ctx, &p->sample);
+		label_len.s = NULL;
+	}
+	if (r < 0) {
+		p->failed = 1;
+		p->error = "aborted";
+		return -1;
+	}
+	p->samples++;
+	return 0;
+}
+
 static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char next, int sfx)
 {
 	struct nro_prom_sample *smp = &p->sample;
@@ -790,68 +880,11 @@ static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char 
 	*s = '\0';
 	if (parse_float(v, vn, &smp->value) < 0)
 		return bad(p, "invalid value");
-	if (t < end) {
-		char *te = t;
-		uint64_t ts = 0;
-		unsigned d; /* *end is NUL: no digit, no bound check needed */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		if (end - te >= 8) { /* 8 digits at once (millisecond timestamps have 13) */
-			uint64_t x;
-			memcpy(&x, te, 8);
-			if ((x & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
-			    ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ==
-				    0x3030303030303030ull) {
-				x -= 0x3030303030303030ull;
-				x = x * 10 + (x >> 8);
-				x = ((x & 0x000000FF000000FFull) * 0x000F424000000064ull +
-				     ((x >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
-				    32;
-				ts = x & 0xFFFFFFFFull;
-				te += 8;
-			}
-		}
-#endif
-		while ((d = (unsigned)(unsigned char)*te - '0') < 10 && te - t < 18) {
-			ts = ts * 10 + d; /* 18 digits cannot overflow */
-			te++;
-		}
-		if (te > t && (te == end || blank(*te))) {
-			smp->ts_ms = (int64_t)ts; /* what parse_i64() reads from these digits */
-		} else {
-			while (te < end && !blank(*te))
-				te++;
-			if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
-				return bad(p, "invalid timestamp");
-		}
-		if (skip_blanks(te, end) != end)
-			return bad(p, "unexpected text after timestamp");
-		smp->has_ts = 1;
-	}
-	if (smp->type == NRO_MT_HISTOGRAM && sfx == SFX_BUCKET) {
-		const char *le = label_value(smp, "le");
-		double d;
-		if (!le || parse_float(le, strlen(le), &d) < 0)
-			return bad(p, "histogram bucket without a valid le label");
-	}
-	if (smp->type == NRO_MT_SUMMARY && sfx == SFX_NONE) {
-		const char *q = label_value(smp, "quantile");
-		double d;
-		if (!q || parse_float(q, strlen(q), &d) < 0)
-			return bad(p, "summary quantile without a valid quantile label");
-	}
-	int r = 0;
-	if (p->fn) {
-		label_len.s = smp;
-		r = p->fn(p->ctx, smp);
-		label_len.s = NULL;
-	}
-	if (r < 0) {
-		p->failed = 1;
-		p->error = "aborted";
-		return -1;
-	}
-	p->samples++;
-	return 0;
+	if (t < end && sample_ts(p, t, end) < 0)
+		return 0;
+	if (sample_family_labels(p, sfx) < 0)
+		return 0;
+	return sample_deliver(p);
 }
 
 /* Parses the complete line s[0..n); s[n] is writable. */
