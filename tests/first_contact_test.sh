@@ -212,6 +212,38 @@ test_help_lint() {
 	assertNotContains "nro-fetch: no --run-dir" "$(cat "$TMP/help")" "--run-dir"
 }
 
+# An endpoint this kubelet does not serve is an information, said once, not
+# a warning every poll; its error records say not_served (the analyzer's
+# cue not to call the collector down). A base URL with a path is said too.
+test_not_served_is_said_once() {
+	run=$TMP/notserved
+	mkdir -p "$run"
+	"$BIN/collector-syncloop" --kubelet "$REPLAY_URL/proxy" --token-file "$TMP/tok-good" \
+		--interval 100ms -o - >"$run/out.bin" 2>"$run/err" &
+	pid=$!
+	wait_for_lines "$run/err" "does not serve" 10
+	# at least 4 polls: the size of 4 error records and 4 health records
+	i=0
+	while [ "$("$BIN/nro-dump" -k H <"$run/out.bin" 2>/dev/null | wc -l)" -lt 4 ] && [ $i -lt 200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	kill $pid
+	wait $pid
+	"$BIN/nro-dump" <"$run/out.bin" >"$run/out.jsonl" 2>/dev/null
+	polls=$(jq -r 'select(.kind=="health") | 1' "$run/out.jsonl" | wc -l)
+	assertTrue "4 polls or more ($polls)" "[ $polls -ge 4 ]"
+	assertEquals "said once" 1 "$(grep -c 'does not serve' "$run/err")"
+	assertContains "at info level" "$(grep 'does not serve' "$run/err")" "collector-syncloop: info: GET /healthz/syncloop: 404 Not Found"
+	assertEquals "no warning" 0 "$(grep -c ': warning: ' "$run/err")"
+	assertEquals "health: degraded, not failed (no CollectorDown)" "degraded 404" \
+		"$(jq -r 'select(.kind=="health") | "\(.status) \(.http_status)"' "$run/out.jsonl" | sort -u)"
+	assertEquals "every error record is not_served 404" "not_served 404" \
+		"$(jq -r 'select(.kind=="error") | "\(.code) \(.http_status)"' "$run/out.jsonl" | sort -u)"
+	assertContains "the base URL's path is said" "$(cat "$run/err")" \
+		"kubelet URL $REPLAY_URL/proxy has a path: requests go to /proxy/<endpoint>"
+}
+
 test_version_names_the_git_revision() {
 	out=$("$BIN/collector-pods" --version)
 	assertEquals 0 $?

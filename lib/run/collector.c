@@ -268,8 +268,14 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	} else if (c->degraded && !c->degraded_quiet) {
 		nro_warn("%s", c->degraded_msg);
 	}
+	/* not served is the kubelet's answer, not a collector failing: degraded,
+	 * so the analyzer does not count it as a down collector */
+	int not_served = r != 0 && res.err == NRO_ERR_NOT_SERVED;
 	struct nro_health h = {
-		r != 0 ? NRO_HEALTH_FAILED : c->degraded ? NRO_HEALTH_DEGRADED : NRO_HEALTH_OK,
+		not_served ? NRO_HEALTH_DEGRADED
+		: r != 0   ? NRO_HEALTH_FAILED
+		: c->degraded ? NRO_HEALTH_DEGRADED
+			      : NRO_HEALTH_OK,
 		(uint16_t)(res.http_status >= 100 && res.http_status <= 599 ? res.http_status : 0),
 		(uint32_t)(c->t.interval_ms > UINT32_MAX ? UINT32_MAX : c->t.interval_ms),
 		res.duration_us,
