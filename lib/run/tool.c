@@ -117,15 +117,13 @@ static void set_opt(const struct nro_optdef *d, const char *value, const char *w
 #define HELP_WIDTH 80
 #define HELP_LEFT 30 /* column where an option's description starts */
 
-/* Prints text from column `col` on, wrapped at HELP_WIDTH with later lines
- * indented to HELP_LEFT. */
-static void print_wrapped(const char *text, size_t col)
+/* Prints text from column HELP_LEFT on, wrapped at HELP_WIDTH, later lines
+ * indented to HELP_LEFT too. */
+static void print_wrapped(const char *text)
 {
-	const char *p = text;
+	const char *p = text + strspn(text, " ");
 	while (*p) {
-		while (*p == ' ')
-			p++;
-		size_t room = HELP_WIDTH - col, n = strlen(p);
+		size_t room = HELP_WIDTH - HELP_LEFT, n = strlen(p);
 		if (n > room) {
 			n = room;
 			while (n > 0 && p[n] != ' ')
@@ -135,31 +133,27 @@ static void print_wrapped(const char *text, size_t col)
 		}
 		printf("%.*s\n", (int)n, p);
 		p += n;
+		p += strspn(p, " ");
 		if (*p)
-			printf("%*s", HELP_LEFT, ""), col = HELP_LEFT;
+			printf("%*s", HELP_LEFT, "");
 	}
 }
 
+/* "  -o, --output ADDR" then the help and [VARIABLE], wrapped; a long left
+ * side gets a line of its own. */
 static void print_opt(const struct nro_optdef *t)
 {
 	char left[96], text[512];
-	if (t->short_name)
-		snprintf(left, sizeof left, "  -%c, --%s%s%s", t->short_name, t->name, t->arg ? " " : "",
-			 t->arg ? t->arg : "");
-	else
-		snprintf(left, sizeof left, "      --%s%s%s", t->name, t->arg ? " " : "",
-			 t->arg ? t->arg : "");
+	snprintf(left, sizeof left, "  %c%c%s--%s%s%s", t->short_name ? '-' : ' ',
+		 t->short_name ? t->short_name : ' ', t->short_name ? ", " : "  ", t->name,
+		 t->arg ? " " : "", t->arg ? t->arg : "");
 	snprintf(text, sizeof text, "%s%s%s%s", t->help ? t->help : "", t->env ? " [" : "",
 		 t->env ? t->env : "", t->env ? "]" : "");
-	size_t col = strlen(left);
-	if (col + 1 >= HELP_LEFT) {
+	if (strlen(left) + 1 >= HELP_LEFT)
 		printf("%s\n%*s", left, HELP_LEFT, "");
-		col = HELP_LEFT;
-	} else {
+	else
 		printf("%-*s", HELP_LEFT, left);
-		col = HELP_LEFT;
-	}
-	print_wrapped(text, col);
+	print_wrapped(text);
 }
 
 static void print_table(const struct nro_optdef *t)
