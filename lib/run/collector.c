@@ -308,6 +308,27 @@ static void rebuild_client(struct nro_collector *c)
 	nro_info("reloaded");
 }
 
+/* Before the first poll of a daemon that cannot learn the node's name:
+ * the name a learner shares, within NRO_NODE_WAIT_MS. 0, or -1 on SIGTERM. */
+static int await_node(struct nro_collector *c)
+{
+	if (c->node[0] || c->learns_node || !nro_tool_shares_run_dir(&c->t))
+		return 0;
+	nro_info("waiting up to %ds for the node's name in %s/node-name (shared by "
+		 "collector-pods or collector-summary; or set NRO_NODE_NAME)",
+		 NRO_NODE_WAIT_MS / 1000, c->t.run_dir);
+	int64_t end = nro_mono_ms() + NRO_NODE_WAIT_MS;
+	while (!c->node[0] && nro_mono_ms() < end) {
+		int64_t next = nro_mono_ms() + 100;
+		if (nro_wait(&c->t, next < end ? next : end, -1) == NRO_SIG_TERM)
+			return -1;
+		refresh_node(c);
+	}
+	if (!c->node[0])
+		nro_info("no node name yet: polling without one until it is shared");
+	return 0;
+}
+
 /* --once: over nng, the one poll waits for the subscriber (said once) so its
  * records are not dropped; nobody there in time is a transient failure. */
 static int run_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
@@ -336,6 +357,8 @@ int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	} else {
 		startup_line(c);
 		nro_ready(&c->t);
+		if (await_node(c) != 0)
+			goto done;
 		struct nro_sched s;
 		nro_sched_init(&s, c->t.interval_ms, nro_mono_ms());
 		for (;;) {
@@ -348,6 +371,7 @@ int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 				break;
 		}
 	}
+done:
 	nro_out_close(&c->out, 200);
 	nro_enc_free(&c->enc);
 	nro_kubelet_free(c->kubelet);
