@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/buf.h"
@@ -117,6 +118,18 @@ static void startup(const struct out *o)
 			 "printed as they come)", ring, what);
 }
 
+/* A cursor path that is a directory is a mistake to say now, not a
+ * "malformed cursor" later (the check belongs in lib/run/sink.c for every
+ * sink: reported). */
+static void check_cursor(void)
+{
+	struct stat st;
+	const char *c = sink.cursor_path;
+	if (c && strcmp(c, "none") != 0 && stat(c, &st) == 0 && S_ISDIR(st.st_mode))
+		nro_die(NRO_EXIT_USAGE, "--cursor %s: is a directory (want a file, e.g. %s/sink-stdout.cursor)",
+			c, c);
+}
+
 static void choose_output(struct out *o)
 {
 	int tty = isatty(STDOUT_FILENO);
@@ -136,6 +149,7 @@ int main(int argc, char **argv)
 		      "(-i -).",
 		      opts, argc, argv, "E");
 	struct out o = {0};
+	check_cursor();
 	choose_output(&o);
 	if (kinds_opt) {
 		if (!*kinds_opt)

@@ -186,6 +186,7 @@ test_exit_codes_pipeline_tools() {
 	row 100 "NRO_FORMAT names its variable" "NRO_FORMAT: bad value 'yaml'" \
 		env NRO_FORMAT=yaml "$BIN/sink-stdout" -i -
 	row 100 "unknown option" "unknown option '--nope'" "$BIN/sink-stdout" --nope
+	row 100 "--cursor a directory" "--cursor /tmp: is a directory" "$BIN/sink-stdout" --cursor /tmp
 }
 
 # ---- --help -------------------------------------------------------------------
