@@ -126,8 +126,8 @@ static void check_cursor(void)
 	struct stat st;
 	const char *c = sink.cursor_path;
 	if (c && strcmp(c, "none") != 0 && stat(c, &st) == 0 && S_ISDIR(st.st_mode))
-		nro_die(NRO_EXIT_USAGE, "--cursor %s: is a directory (want a file, e.g. %s/sink-stdout.cursor)",
-			c, c);
+		nro_die(NRO_EXIT_USAGE,
+			"--cursor %s: is a directory (want a file, e.g. %s/sink-stdout.cursor)", c, c);
 }
 
 static void choose_output(struct out *o)

@@ -38,7 +38,8 @@ static void startup_line(struct nro_collector *c)
 	const char *from = c->node_from_flag ? "--node/NRO_NODE_NAME"
 			   : c->node[0]	      ? "shared in the run directory"
 					      : NULL;
-	snprintf(c->t.startup, sizeof c->t.startup, "polling %s%s every %s; publishing on %s; node %s%s%s%s",
+	snprintf(c->t.startup, sizeof c->t.startup,
+		 "polling %s%s every %s; publishing on %s; node %s%s%s%s",
 		 c->kubelet ? c->t.kubelet.url : "", c->target, every,
 		 strcmp(addr, "-") == 0 ? "stdout" : addr,
 		 c->node[0] ? c->node : "not known yet (learned from the kubelet's data)",
@@ -227,6 +228,12 @@ int nro_emit_counter(struct nro_collector *c, const char *name, const char *unit
 	return r;
 }
 
+/* An HTTP status as records carry it: 100..599, else 0 (no response). */
+static uint16_t http_code(long status)
+{
+	return (uint16_t)(status >= 100 && status <= 599 ? status : 0);
+}
+
 /* A failed poll, said once when the endpoint is not served (info: not an
  * outage), every time otherwise; then its error record. */
 static void report_failure(struct nro_collector *c, struct nro_fetch *res)
@@ -238,8 +245,8 @@ static void report_failure(struct nro_collector *c, struct nro_fetch *res)
 	else if (!c->not_served_said)
 		nro_info("%s (said once; polled again every interval)", res->message);
 	c->not_served_said = res->err == NRO_ERR_NOT_SERVED;
-	struct nro_error x = {res->err, (uint16_t)(res->http_status >= 100 && res->http_status <= 599 ? res->http_status : 0),
-			      nro_s(c->target), nro_s(res->message)};
+	struct nro_error x = {res->err, http_code(res->http_status), nro_s(c->target),
+			      nro_s(res->message)};
 	nro_emit_error(c, &x);
 	nro_emit_flush(c);
 }
@@ -276,7 +283,7 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 		: r != 0   ? NRO_HEALTH_FAILED
 		: c->degraded ? NRO_HEALTH_DEGRADED
 			      : NRO_HEALTH_OK,
-		(uint16_t)(res.http_status >= 100 && res.http_status <= 599 ? res.http_status : 0),
+		http_code(res.http_status),
 		(uint32_t)(c->t.interval_ms > UINT32_MAX ? UINT32_MAX : c->t.interval_ms),
 		res.duration_us,
 		res.bytes,
