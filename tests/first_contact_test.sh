@@ -248,6 +248,35 @@ test_not_served_is_said_once() {
 		"kubelet URL $REPLAY_URL/proxy has a path: requests go to /proxy/<endpoint>"
 }
 
+# End to end through the analyzer: a collector whose endpoint is not served
+# is not a collector down; one whose kubelet is unreachable is (the control
+# that shows the test can fail).
+test_not_served_is_no_collector_down() {
+	run=$TMP/down
+	mkdir -p "$run"
+	NRO_RUN_DIR=$run "$BIN/analyzer" -d 3 3>"$run/a.ready" 2>"$run/a.err" &
+	a=$!
+	wait_ready "$run/a.ready" || fail "analyzer not ready"
+	"$BIN/nro-dump" -k E -i "ipc://$run/events.ipc" >"$run/events.jsonl" 2>/dev/null &
+	d=$!
+	NRO_RUN_DIR=$run "$BIN/collector-syncloop" --kubelet "$REPLAY_URL/proxy" --node n1 \
+		--token-file "$TMP/tok-good" --interval 100ms 2>"$run/s.err" &
+	s=$!
+	NRO_RUN_DIR=$run "$BIN/collector-healthz" --kubelet http://127.0.0.1:1 --node n1 \
+		--interval 100ms 2>"$run/h.err" &
+	h=$!
+	wait_for_lines "$run/events.jsonl" '"type":"CollectorDown".*collector-healthz' 30
+	# the not-served one had as long: ten intervals and more
+	kill $s $h
+	wait $s $h
+	kill $d $a
+	wait $d $a
+	assertEquals "the unreachable one is down" 1 \
+		"$(grep -c '"type":"CollectorDown".*collector-healthz' "$run/events.jsonl")"
+	assertEquals "the not-served one is not" 0 \
+		"$(grep -c '"type":"CollectorDown".*collector-syncloop' "$run/events.jsonl")"
+}
+
 test_version_names_the_git_revision() {
 	out=$("$BIN/collector-pods" --version)
 	assertEquals 0 $?
