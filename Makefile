@@ -5,6 +5,7 @@
 #   make deps     install the Debian packages the project needs
 #   make san      build everything with AddressSanitizer + UBSan into build/san/
 #   make bench    performance figures (ratios), never part of make test
+#   make install  the tools into $(PREFIX)/bin (kubelet-replay with INSTALL_REPLAY=1)
 
 CC      ?= cc
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
@@ -36,6 +37,10 @@ else
   BINDIR  := bin
 endif
 
+# --version prints both; version.h is rewritten only when they change
+NRO_VERSION := 0.1.0
+GIT_REV  := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD -- 2>/dev/null || echo -dirty)
+
 LAYERS   := base wire parse net render rules run
 LIB_SRC  := $(filter-out %_test.c,$(wildcard $(LAYERS:%=lib/%/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
@@ -47,7 +52,7 @@ TESTS    := $(patsubst %.c,$(OUT)/test/%,$(notdir $(TEST_SRC)))
 
 vpath %.c collectors core sinks
 
-.PHONY: all deps test unit san demo run install bench clean
+.PHONY: all deps test unit san demo run install bench clean FORCE
 .SECONDARY:
 
 all: $(TOOLS)
@@ -55,6 +60,14 @@ all: $(TOOLS)
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OUT)/version.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define NRO_VERSION "%s"\n#define NRO_GIT_REV "%s"\n' '$(NRO_VERSION)' '$(GIT_REV)' >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+$(OUT)/lib/run/tool.o: $(OUT)/version.h
+$(OUT)/lib/run/tool.o: CFLAGS += -include $(OUT)/version.h
+FORCE:
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
@@ -97,13 +110,16 @@ demo: deps all
 
 # the pipeline against a real kubelet: make run KUBELET=https://NODE:10250 TOKEN_FILE=F CA_FILE=F
 run: all
-	@test -n "$(KUBELET)" || { echo "make run: set KUBELET=https://NODE:10250 (and TOKEN_FILE, CA_FILE or INSECURE=1)"; exit 100; }
+	@test -n "$(KUBELET)" || { echo "make run: set KUBELET=https://NODE:10250 (and TOKEN_FILE, CA_FILE or INSECURE=1)" >&2; exit 100; }
 	@KUBELET="$(KUBELET)" TOKEN_FILE="$(TOKEN_FILE)" CA_FILE="$(CA_FILE)" INSECURE="$(INSECURE)" sh deploy/demo/run.sh
 
+# the test server kubelet-replay only when asked: make install INSTALL_REPLAY=1
 PREFIX ?= /usr/local
+INSTALL_REPLAY ?= 0
+INSTALL_TOOLS := $(if $(filter 1,$(INSTALL_REPLAY)),$(TOOLS),$(filter-out %/kubelet-replay,$(TOOLS)))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
 bench: all
 	@sh bench/run.sh

@@ -391,8 +391,8 @@ static int poll(struct nro_collector *c, void *arg, struct nro_fetch *res)
 		char why[200];
 		if (res->http_status == 404)
 			snprintf(why, sizeof why,
-				 "/configz is not served here (it is only on the authenticated port "
-				 "10250)");
+				 "/configz is not served by this kubelet (404; kubelets serve it on "
+				 "the authenticated port, never on the read-only one)");
 		else
 			snprintf(why, sizeof why,
 				 "/configz is forbidden (403: the credentials lack RBAC 'get' on "

@@ -422,6 +422,7 @@ int main(int argc, char **argv)
 			   "The node name comes from spec.nodeName unless --node is given.",
 			   TARGET, 15000, opts, argc, argv);
 	nro_jsoncollect_init(&x.jc, &c, TARGET);
+	c.learns_node = 1; /* the others wait for the name it learns */
 	int r = nro_collector_run(&c, poll, &x);
 	nro_jsoncollect_free(&x.jc);
 	return r;

@@ -130,7 +130,7 @@ chaos_check() {
 			_what="$(flavour "$_b") $_prog chaos $_i ($_f)"
 			case "$RC" in
 			0) ;;
-			1) assertEquals "$_what: a failed poll is a parse error" parse \
+			102) assertEquals "$_what: a failed poll is a parse error" parse \
 				"$(jl 'select(.kind=="error") | .code')" ;;
 			*) fail "$_what: exit $RC: $(head -c 500 "$ERR")" ;;
 			esac
