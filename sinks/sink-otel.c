@@ -6,6 +6,7 @@
  * batching): while it is down the analyzer's ring keeps the backlog.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "base/log.h"
 #include "net/httppost.h"
 #include "render/otlp.h"
+#include "run/signals.h"
 #include "run/sink.h"
 #include "wire/record.h"
 
@@ -144,6 +146,7 @@ struct otel {
 	struct nro_otlp *enc;
 	struct nro_http_post *http;
 	int json, gzip;
+	int pipe; /* -i -: no ring behind the batch */
 	char url[2][2048];
 	struct nro_buf body;
 	int64_t not_before_ms;       /* Retry-After */
@@ -325,13 +328,35 @@ static int flush_signal(struct otel *o, enum nro_otlp_signal sig)
 	return NRO_SINK_OK;
 }
 
-static int flush(void *ctx)
+static int flush_once(struct otel *o)
 {
-	struct otel *o = ctx;
 	if (nheaders && apply_headers(o) != 0)
 		return NRO_SINK_RETRY;
 	int rc = flush_signal(o, NRO_OTLP_METRICS);
 	return rc == NRO_SINK_OK ? flush_signal(o, NRO_OTLP_LOGS) : rc;
+}
+
+/* On a pipe there is no ring to keep a batch the receiver did not take,
+ * and the runtime offers the last flush only once: so retry here, holding
+ * the writer back, with the same back-off (and Retry-After) until the
+ * receiver takes it or SIGTERM. With a ring, the runtime retries. */
+static int flush(void *ctx)
+{
+	struct otel *o = ctx;
+	int rc = flush_once(o);
+	if (!o->pipe)
+		return rc;
+	for (int64_t backoff = 100; rc == NRO_SINK_RETRY; backoff = backoff < 2500 ? backoff * 2 : 5000) {
+		int64_t at = nro_mono_ms() + backoff;
+		if (at < o->not_before_ms)
+			at = o->not_before_ms;
+		if (nro_wait(&sink.tool, at, -1) == NRO_SIG_TERM) {
+			raise(SIGTERM); /* pending again (blocked): the runtime sees it next */
+			return NRO_SINK_RETRY;
+		}
+		rc = flush_once(o);
+	}
+	return rc;
 }
 
 static int batch_full(const struct otel *o)
@@ -450,6 +475,7 @@ int main(int argc, char **argv)
 	if (kinds_opt)
 		sink.kinds = kinds_opt;
 	sink.flush_ms = flush_ms;
+	o.pipe = sink.tool.input && strcmp(sink.tool.input, "-") == 0;
 	struct nro_http_cfg hc = {ca_file, cert_file, key_file, timeout_ms};
 	if (!(o.http = nro_http_post_new(&hc, err, sizeof err)))
 		nro_die(NRO_EXIT_TEMP, "%s", err);

@@ -617,13 +617,16 @@ static int push_kv(Otlp__LogRecord *r, Otlp__KeyValue *kv)
 	return 0;
 }
 
+/* With nro.seq (the message's) and nro.entry (its place in the message),
+ * nro.epoch makes a unique id: what a receiver dedupes by. */
 static int add_event_numbers(struct nro_otlp *o, Otlp__LogRecord *r, const struct nro_event *v,
-			     uint64_t seq, uint64_t epoch)
+			     uint64_t seq, uint32_t entry, uint64_t epoch)
 {
 	struct nro_arena *a = &o->arena;
 	int rc = push_kv(r, kv_str(a, "event.name", r->event_name)) |
 		 push_kv(r, kv_str(a, "nro.state", (char *)nro_event_state_name(v->state))) |
-		 push_kv(r, kv_int(a, "nro.seq", seq > INT64_MAX ? INT64_MAX : (int64_t)seq));
+		 push_kv(r, kv_int(a, "nro.seq", seq > INT64_MAX ? INT64_MAX : (int64_t)seq)) |
+		 push_kv(r, kv_int(a, "nro.entry", entry));
 	if (epoch) {
 		static const char digits[] = "0123456789abcdef";
 		char *hex = nro_arena_alloc(a, 17);
@@ -640,7 +643,8 @@ static int add_event_numbers(struct nro_otlp *o, Otlp__LogRecord *r, const struc
 	return rc;
 }
 
-static int add_event(struct nro_otlp *o, const struct nro_event *v, uint64_t seq, uint64_t epoch)
+static int add_event(struct nro_otlp *o, const struct nro_event *v, uint64_t seq, uint32_t entry,
+		     uint64_t epoch)
 {
 	Otlp__LogRecord *r = nro_arena_alloc(&o->arena, sizeof *r);
 	Otlp__AnyValue *body = nro_arena_alloc(&o->arena, sizeof *body);
@@ -656,10 +660,10 @@ static int add_event(struct nro_otlp *o, const struct nro_event *v, uint64_t seq
 	body->string_value = dup_str(o, v->message);
 	r->body = body;
 	r->event_name = dup_str(o, v->type);
-	/* ours (the object: 6 at most, the numbers: 7), then the event's own */
-	r->attributes = nro_arena_alloc(&o->arena, (13u + v->nattrs) * sizeof *r->attributes);
+	/* ours (the object: 6 at most, the numbers: 8), then the event's own */
+	r->attributes = nro_arena_alloc(&o->arena, (14u + v->nattrs) * sizeof *r->attributes);
 	if (!body->string_value || !r->event_name || !r->attributes ||
-	    add_object_attrs(o, r, &v->object) != 0 || add_event_numbers(o, r, v, seq, epoch) != 0 ||
+	    add_object_attrs(o, r, &v->object) != 0 || add_event_numbers(o, r, v, seq, entry, epoch) != 0 ||
 	    append_attrs(o, r->attributes, &r->n_attributes, v->attrs, v->nattrs, NULL) != 0)
 		return -1;
 	struct item *it = item_push(o, NRO_OTLP_LOGS, &r->base);
@@ -674,9 +678,9 @@ static int add_event(struct nro_otlp *o, const struct nro_event *v, uint64_t seq
 static int add_entries(struct nro_otlp *o, struct nro_msg *m, uint64_t epoch)
 {
 	union nro_entry e;
-	while (nro_next(m, &e)) {
+	for (uint32_t i = 0; nro_next(m, &e); i++) {
 		int rc = m->hdr.kind == NRO_KIND_METRIC ? add_metric(o, &e.metric)
-			 : m->hdr.kind == NRO_KIND_EVENT ? add_event(o, &e.event, m->hdr.seq, epoch)
+			 : m->hdr.kind == NRO_KIND_EVENT ? add_event(o, &e.event, m->hdr.seq, i, epoch)
 							  : 0;
 		if (rc != 0)
 			return -1;

@@ -21,8 +21,10 @@
  *    body = the message, event.name (attribute and field) = the type, the
  *    object (k8s.namespace.name, k8s.pod.name, k8s.container.name,
  *    k8s.node.name, k8s.volume.name, nro.object.kind, nro.object.name),
- *    nro.state, nro.value, nro.threshold, nro.since, nro.seq, nro.epoch and
- *    the event's own attributes.
+ *    nro.state, nro.value, nro.threshold, nro.since, and nro.epoch, nro.seq
+ *    and nro.entry (the ring's epoch, the message's seq, the event's place
+ *    in it: together a unique id to dedupe by), then the event's own
+ *    attributes.
  *
  * Items (one Metric or one LogRecord) wait in the batch until a request
  * carries them: nro_otlp_encode takes the oldest ones that fit in the
