@@ -199,7 +199,7 @@ static int refresh_header_file(struct header *h)
 /* Hands the current header lines to the HTTP client. */
 static int apply_headers(struct otel *o)
 {
-	char *lines[HEADERS_MAX];
+	char *lines[HEADERS_MAX] = {0};
 	size_t n = 0;
 	int rc = 0;
 	for (size_t i = 0; i < nheaders; i++) {
