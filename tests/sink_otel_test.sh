@@ -25,7 +25,7 @@ OUTAGE_S=${OTEL_OUTAGE_S:-6}
 CASES=${SINK_OTEL_CASES:-"summary_metrics_match_dump histograms_match_dump events_match_dump
 json_protocol batch_split_under_max_batch retry_after_429_is_honoured bad_request_drops_one_batch
 partial_success_is_logged header_file_sends_the_token_and_logs_nothing receiver_outage_loses_nothing
-bad_usage"}
+bad_usage s6_pipeline_delivers_the_ring"}
 
 suite() {
 	for c in $CASES; do
@@ -58,6 +58,7 @@ oneTimeSetUp() {
 		"$PLAIN_BIN/analyzer" -i - -o - >"$ROOT/incident.rec" 2>>"$ROOT/c.err"
 	kill "$REPLAY_PID"
 	wait 2>/dev/null
+	REPLAY_PID=
 	for r in summary metrics incident; do
 		"$PLAIN_BIN/nro-dump" <"$ROOT/$r.rec" >"$ROOT/$r.dump"
 	done
@@ -82,6 +83,10 @@ tearDown() {
 	[ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null
 	[ -n "$PUB_PID" ] && kill -9 "$PUB_PID" 2>/dev/null
 	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
+	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
+	SCAN=
+	[ -n "${REPLAY_PID:-}" ] && kill "$REPLAY_PID" 2>/dev/null
+	REPLAY_PID=
 	wait 2>/dev/null
 	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.err >/dev/null 2>&1; then
 		fail "sanitizer report: $(grep -h -E -A3 'Sanitizer|runtime error' "$T"/*.err | head -8)"
@@ -300,6 +305,54 @@ test_bad_usage() {
 		--ca-file --cert-file --key-file Retry-After 429 gzip; do
 		assertContains "--help names $w" "$help" "$w"
 	done
+}
+
+# As a user would run it: svc/sink-otel next to the analyzer and two
+# collectors under a private s6-svscan, against kubelet-replay's crash-loop
+# scenario. Once the producers are stopped and the sink is idle, what the
+# receiver decoded is exactly what the analyzer's ring holds (nro-dump --ring).
+test_s6_pipeline_delivers_the_ring() {
+	start_receiver || return
+	start_replay --scenario "$TOP/deploy/demo/crashloop-oom" || return
+	SCAN=$T/svc
+	mkdir -p "$SCAN/.env" "$T/log"
+	for s in analyzer collector-pods collector-summary sink-otel; do
+		cp -R "$TOP/svc/$s" "$SCAN/$s"
+	done
+	echo "$BIN" >"$SCAN/.env/NRO_BIN"
+	echo "$NRO_RUN_DIR" >"$SCAN/.env/NRO_RUN_DIR"
+	echo "$T/log" >"$SCAN/.env/NRO_LOG_DIR"
+	echo "$REPLAY_URL" >"$SCAN/.env/NRO_KUBELET_URL"
+	echo 1s >"$SCAN/.env/NRO_INTERVAL"
+	mkdir -p "$SCAN/sink-otel/env"
+	echo "$RECV_URL" >"$SCAN/sink-otel/env/NRO_OTLP_ENDPOINT"
+	echo 1 >"$SCAN/sink-otel/env/NRO_FROM_START"
+	s6-svscan "$SCAN" >"$T/scan.err" 2>&1 &
+	SCAN_PID=$!
+	wait_path "$SCAN/sink-otel/supervise/status"
+	s6-svwait -U -t 20000 "$SCAN/sink-otel" "$SCAN/analyzer" || fail "not ready: $(cat "$T"/log/*/current | tail -5)"
+	wait_for_lines "$T/recv.jsonl" '"eventName":"PodCrashLooping"' 30 || return
+	wait_for_lines "$T/recv.jsonl" '"name":"collector-summary"' 30 || return
+	for s in collector-pods collector-summary analyzer; do
+		s6-svc -d "$SCAN/$s"
+	done
+	s6-svwait -D -t 20000 "$SCAN/collector-pods" "$SCAN/collector-summary" "$SCAN/analyzer"
+	# the sink delivers the rest, writes its cursor at the ring's head, and stops
+	head=$("$BIN/nro-dump" --ring "$NRO_RUN_DIR/ring" | tail -n1 | jq -r .seq)
+	i=0
+	while [ $i -lt 400 ] && [ "$(awk '{print $4}' "$NRO_RUN_DIR/sink-otel.cursor" 2>/dev/null)" != "$head" ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	s6-svc -d "$SCAN/sink-otel"
+	s6-svwait -D -t 20000 "$SCAN/sink-otel"
+	"$BIN/nro-dump" --ring "$NRO_RUN_DIR/ring" >"$T/ring.dump"
+	cp "$T/ring.dump" "$ROOT/ring$CASE.dump"
+	python3 "$COMPARE" logs "$T/recv.jsonl" "$ROOT/ring$CASE.dump" "$VERSION" >"$T/compare.out"
+	assertEquals "logs differ from the ring: $(head -8 "$T/compare.out")" 0 $?
+	python3 "$COMPARE" metrics "$T/recv.jsonl" "$ROOT/ring$CASE.dump" "$VERSION" >"$T/compare.out"
+	assertEquals "metrics differ from the ring: $(head -8 "$T/compare.out")" 0 $?
+	assertNotContains "$(cat "$T"/log/sink-otel/current)" "error"
 }
 
 . shunit2
