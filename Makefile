@@ -68,7 +68,7 @@ $(OTLP_PB).c: lib/render/otlp.proto
 $(OTLP_PB).h: $(OTLP_PB).c ;
 $(OTLP_PB).o: $(OTLP_PB).c $(OTLP_PB).h
 	$(CC) $(CFLAGS) -c -o $@ $<
-$(OUT)/lib/render/otlp.o: $(OTLP_PB).h
+$(OUT)/lib/render/otlp.o $(OUT)/lib/render/otlp_test.o: $(OTLP_PB).h
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
