@@ -6,6 +6,7 @@
  * batching): while it is down the analyzer's ring keeps the backlog.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,6 +345,8 @@ static int flush(void *ctx)
 {
 	struct otel *o = ctx;
 	int rc = flush_once(o);
+	if (rc == NRO_SINK_OK)
+		malloc_trim(0); /* a batch's arena went back to malloc: give it back to the system */
 	if (!o->pipe)
 		return rc;
 	for (int64_t backoff = 100; rc == NRO_SINK_RETRY; backoff = backoff < 2500 ? backoff * 2 : 5000) {
