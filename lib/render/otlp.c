@@ -823,74 +823,72 @@ static Otlp__InstrumentationScope *scope_new(struct nro_otlp *o, const char *sou
 	return s;
 }
 
-static ProtobufCMessage *metrics_request(struct nro_otlp *o, const struct layout *L)
+/* A message of type d in the scratch arena, initialized. */
+static ProtobufCMessage *msg_new(struct nro_otlp *o, const ProtobufCMessageDescriptor *d)
 {
-	struct nro_arena *a = &o->scratch;
-	Otlp__ExportMetricsServiceRequest *req = nro_arena_alloc(a, sizeof *req);
-	Otlp__ResourceMetrics **rm = nro_arena_alloc(a, L->nres * sizeof *rm);
-	if (!req || !rm)
-		return NULL;
-	otlp__export_metrics_service_request__init(req);
-	for (size_t r = 0; r < L->nres; r++) {
-		rm[r] = nro_arena_alloc(a, sizeof *rm[r]);
-		if (!rm[r])
-			return NULL;
-		otlp__resource_metrics__init(rm[r]);
-		rm[r]->resource = resource_new(o, L->res_node[r]);
-		rm[r]->scope_metrics = nro_arena_alloc(a, L->res_nscope[r] * sizeof(void *));
-		if (!rm[r]->resource || !rm[r]->scope_metrics)
-			return NULL;
-	}
-	for (size_t s = 0; s < L->nscope; s++) {
-		Otlp__ResourceMetrics *res = rm[L->scope_res[s]];
-		Otlp__ScopeMetrics *sm = nro_arena_alloc(a, sizeof *sm);
-		if (!sm)
-			return NULL;
-		otlp__scope_metrics__init(sm);
-		if (!(sm->scope = scope_new(o, L->scope_src[s])))
-			return NULL;
-		sm->metrics = (Otlp__Metric **)(L->msgs + L->scope_first[s]);
-		sm->n_metrics = L->scope_n[s];
-		res->scope_metrics[res->n_scope_metrics++] = sm;
-	}
-	req->resource_metrics = rm;
-	req->n_resource_metrics = L->nres;
-	return &req->base;
+	ProtobufCMessage *m = nro_arena_alloc(&o->scratch, d->sizeof_message);
+	if (m)
+		protobuf_c_message_init(d, m);
+	return m;
 }
 
-static ProtobufCMessage *logs_request(struct nro_otlp *o, const struct layout *L)
+/* Field id of m (a message, or a repeated message with n elements). */
+static const ProtobufCFieldDescriptor *field(const ProtobufCMessage *m, unsigned id)
 {
-	struct nro_arena *a = &o->scratch;
-	Otlp__ExportLogsServiceRequest *req = nro_arena_alloc(a, sizeof *req);
-	Otlp__ResourceLogs **rl = nro_arena_alloc(a, L->nres * sizeof *rl);
-	if (!req || !rl)
+	return protobuf_c_message_descriptor_get_field(m->descriptor, id);
+}
+
+static void set_msg(ProtobufCMessage *m, unsigned id, void *value)
+{
+	*(void **)((char *)m + field(m, id)->offset) = value;
+}
+
+static void set_repeated(ProtobufCMessage *m, unsigned id, void *arr, size_t n)
+{
+	const ProtobufCFieldDescriptor *f = field(m, id);
+	*(void **)((char *)m + f->offset) = arr;
+	*(size_t *)((char *)m + f->quantifier_offset) = n;
+}
+
+/*
+ * The envelope of both requests, which share their shape and field numbers:
+ * Export*ServiceRequest{1: repeated Resource*}, Resource*{1: Resource,
+ * 2: repeated Scope*}, Scope*{1: InstrumentationScope, 2: repeated items}.
+ * Built by reflection over the request's descriptor, so one function serves
+ * metrics and logs.
+ */
+static ProtobufCMessage *request_new(struct nro_otlp *o, const ProtobufCMessageDescriptor *rd,
+				     const struct layout *L)
+{
+	ProtobufCMessage *req = msg_new(o, rd);
+	ProtobufCMessage **res = nro_arena_alloc(&o->scratch, L->nres * sizeof *res);
+	size_t *nscopes = nro_arena_alloc(&o->scratch, L->nres * sizeof *nscopes);
+	if (!req || !res || !nscopes)
 		return NULL;
-	otlp__export_logs_service_request__init(req);
+	const ProtobufCMessageDescriptor *resd = field(req, 1)->descriptor;
 	for (size_t r = 0; r < L->nres; r++) {
-		rl[r] = nro_arena_alloc(a, sizeof *rl[r]);
-		if (!rl[r])
+		void **scopes = nro_arena_alloc(&o->scratch, L->res_nscope[r] * sizeof *scopes);
+		Otlp__Resource *rattr = resource_new(o, L->res_node[r]);
+		if (!(res[r] = msg_new(o, resd)) || !scopes || !rattr)
 			return NULL;
-		otlp__resource_logs__init(rl[r]);
-		rl[r]->resource = resource_new(o, L->res_node[r]);
-		rl[r]->scope_logs = nro_arena_alloc(a, L->res_nscope[r] * sizeof(void *));
-		if (!rl[r]->resource || !rl[r]->scope_logs)
-			return NULL;
+		set_msg(res[r], 1, rattr);
+		set_repeated(res[r], 2, scopes, 0);
 	}
+	const ProtobufCMessageDescriptor *sd = field(res[0], 2)->descriptor;
 	for (size_t s = 0; s < L->nscope; s++) {
-		Otlp__ResourceLogs *res = rl[L->scope_res[s]];
-		Otlp__ScopeLogs *sl = nro_arena_alloc(a, sizeof *sl);
-		if (!sl)
+		size_t r = L->scope_res[s];
+		ProtobufCMessage *sc = msg_new(o, sd);
+		Otlp__InstrumentationScope *scope = scope_new(o, L->scope_src[s]);
+		if (!sc || !scope)
 			return NULL;
-		otlp__scope_logs__init(sl);
-		if (!(sl->scope = scope_new(o, L->scope_src[s])))
-			return NULL;
-		sl->log_records = (Otlp__LogRecord **)(L->msgs + L->scope_first[s]);
-		sl->n_log_records = L->scope_n[s];
-		res->scope_logs[res->n_scope_logs++] = sl;
+		set_msg(sc, 1, scope);
+		set_repeated(sc, 2, L->msgs + L->scope_first[s], L->scope_n[s]);
+		void **scopes = *(void ***)((char *)res[r] + field(res[r], 2)->offset);
+		scopes[nscopes[r]++] = sc;
+		set_repeated(res[r], 2, scopes, nscopes[r]);
 	}
-	req->resource_logs = rl;
-	req->n_resource_logs = L->nres;
-	return &req->base;
+	set_repeated(req, 1, res, L->nres);
+	return req;
 }
 
 /* protobuf-c's output callback into an nro_buf, the first failure sticky. */
@@ -931,7 +929,9 @@ int nro_otlp_encode(struct nro_otlp *o, enum nro_otlp_signal sig, int json,
 	layout_take(o, q, L);
 	if (layout_fill(o, q, L) != 0)
 		return -1;
-	ProtobufCMessage *req = sig == NRO_OTLP_METRICS ? metrics_request(o, L) : logs_request(o, L);
+	ProtobufCMessage *req = request_new(o, sig == NRO_OTLP_METRICS
+						  ? &otlp__export_metrics_service_request__descriptor
+						  : &otlp__export_logs_service_request__descriptor, L);
 	if (!req || serialize(req, json, out) != 0)
 		return -1;
 	*items = L->k;
