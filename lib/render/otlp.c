@@ -129,7 +129,8 @@ static char *dup_str(struct nro_otlp *o, struct nro_str s)
 	return nro_arena_strndup(&o->arena, s.p ? s.p : "", s.p ? s.len : 0);
 }
 
-static Otlp__KeyValue *kv_new(struct nro_arena *a, const char *key)
+/* key = an AnyValue of the given case, its value for the caller to set. */
+static Otlp__KeyValue *kv_new(struct nro_arena *a, const char *key, Otlp__AnyValue__ValueCase c)
 {
 	Otlp__KeyValue *kv = nro_arena_alloc(a, sizeof *kv);
 	Otlp__AnyValue *v = nro_arena_alloc(a, sizeof *v);
@@ -139,36 +140,32 @@ static Otlp__KeyValue *kv_new(struct nro_arena *a, const char *key)
 	otlp__any_value__init(v);
 	kv->key = (char *)key;
 	kv->value = v;
+	v->value_case = c;
 	return kv;
 }
 
+/* NULL when val is (a failed copy). */
 static Otlp__KeyValue *kv_str(struct nro_arena *a, const char *key, const char *val)
 {
-	Otlp__KeyValue *kv = kv_new(a, key);
-	if (kv && val) {
-		kv->value->value_case = OTLP__ANY_VALUE__VALUE_STRING_VALUE;
+	Otlp__KeyValue *kv = val ? kv_new(a, key, OTLP__ANY_VALUE__VALUE_STRING_VALUE) : NULL;
+	if (kv)
 		kv->value->string_value = (char *)val;
-	}
-	return val ? kv : NULL;
+	return kv;
 }
 
 static Otlp__KeyValue *kv_double(struct nro_arena *a, const char *key, double val)
 {
-	Otlp__KeyValue *kv = kv_new(a, key);
-	if (kv) {
-		kv->value->value_case = OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE;
+	Otlp__KeyValue *kv = kv_new(a, key, OTLP__ANY_VALUE__VALUE_DOUBLE_VALUE);
+	if (kv)
 		kv->value->double_value = val;
-	}
 	return kv;
 }
 
 static Otlp__KeyValue *kv_int(struct nro_arena *a, const char *key, int64_t val)
 {
-	Otlp__KeyValue *kv = kv_new(a, key);
-	if (kv) {
-		kv->value->value_case = OTLP__ANY_VALUE__VALUE_INT_VALUE;
+	Otlp__KeyValue *kv = kv_new(a, key, OTLP__ANY_VALUE__VALUE_INT_VALUE);
+	if (kv)
 		kv->value->int_value = val;
-	}
 	return kv;
 }
 
