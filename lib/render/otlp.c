@@ -33,7 +33,7 @@ struct queue {
 
 /* A histogram point being assembled from its _bucket, _sum and _count lines. */
 struct hist {
-	struct item *it;
+	const char *name; /* its Metric's (in the arena: items move when the queue grows) */
 	Otlp__HistogramDataPoint *dp;
 	double *le, *cum;
 	size_t nb, cap;
@@ -400,8 +400,7 @@ static struct hist *hist_find(struct nro_otlp *o, const char *name, size_t len,
 	size_t stop = o->nhist > HIST_LOOKBACK ? o->nhist - HIST_LOOKBACK : 0;
 	for (size_t i = o->nhist; i-- > stop;) {
 		struct hist *h = o->hist[i];
-		const char *hn = ((Otlp__Metric *)h->it->msg)->name;
-		if (strlen(hn) == len && memcmp(hn, name, len) == 0 && same_series(h->dp, e))
+		if (strlen(h->name) == len && memcmp(h->name, name, len) == 0 && same_series(h->dp, e))
 			return h;
 	}
 	return NULL;
@@ -434,7 +433,7 @@ static struct hist *hist_new(struct nro_otlp *o, const char *name, size_t len,
 	if (!dp->attributes ||
 	    point_push(o, it, (void ***)&hg->data_points, &hg->n_data_points, dp) != 0)
 		return NULL;
-	h->it = it;
+	h->name = ((Otlp__Metric *)it->msg)->name;
 	h->dp = dp;
 	h->series = se;
 	o->hist[o->nhist++] = h;

@@ -93,6 +93,38 @@ TEST(prometheus_histogram_becomes_one_point)
 	nro_otlp_free(o);
 }
 
+TEST(histogram_lines_apart_still_meet)
+{
+	/* the queue of items grows (and moves) between a series' lines */
+	struct nro_otlp *o = nro_otlp_new("1", 1 << 20, 16 << 20, 100);
+	struct msgbuf b;
+	begin(&b, NRO_KIND_METRIC, 1, 1000);
+	metric(&b, "h_bucket", NRO_MT_HISTOGRAM, 1, "1");
+	char name[32];
+	for (int i = 0; i < 600; i++) {
+		snprintf(name, sizeof name, "g_%d", i);
+		metric(&b, name, NRO_MT_GAUGE, i, NULL);
+	}
+	metric(&b, "h_bucket", NRO_MT_HISTOGRAM, 4, "+Inf");
+	metric(&b, "h_count", NRO_MT_HISTOGRAM, 4, NULL);
+	CHECK(nro_otlp_add(o, finish(&b), 0) == 0);
+	CHECK(nro_otlp_items(o, NRO_OTLP_METRICS) == 601);
+	struct nro_buf out;
+	nro_buf_init(&out, 1 << 20);
+	Otlp__ExportMetricsServiceRequest *r = metrics_request(o, &out);
+	Otlp__Metric *m = only_metric(r, 0);
+	CHECK(m && m->data_case == OTLP__METRIC__DATA_HISTOGRAM && m->histogram->n_data_points == 1);
+	if (m && m->data_case == OTLP__METRIC__DATA_HISTOGRAM) {
+		Otlp__HistogramDataPoint *p = m->histogram->data_points[0];
+		CHECK(p->count == 4 && p->n_bucket_counts == 2 && p->bucket_counts[0] == 1 &&
+		      p->bucket_counts[1] == 3);
+	}
+	otlp__export_metrics_service_request__free_unpacked(r, NULL);
+	nro_enc_free(&b.enc);
+	nro_buf_free(&out);
+	nro_otlp_free(o);
+}
+
 /* Start time of one counter sample of value v at ts. */
 static uint64_t counter_start(struct nro_otlp *o, int64_t ts, double v)
 {
@@ -256,6 +288,7 @@ TEST(partial_success_is_read)
 int main(void)
 {
 	RUN(prometheus_histogram_becomes_one_point);
+	RUN(histogram_lines_apart_still_meet);
 	RUN(counter_start_time_is_first_seen_and_moves_on_reset);
 	RUN(requests_stay_under_the_cap_and_carry_everything);
 	RUN(memory_cap_keeps_nothing_of_the_message);
