@@ -83,7 +83,7 @@ tearDown() {
 	[ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null
 	[ -n "$PUB_PID" ] && kill -9 "$PUB_PID" 2>/dev/null
 	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
+	[ -n "${SCAN:-}" ] && stop_scan
 	SCAN=
 	[ -n "${REPLAY_PID:-}" ] && kill "$REPLAY_PID" 2>/dev/null
 	REPLAY_PID=
@@ -91,6 +91,22 @@ tearDown() {
 	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.err >/dev/null 2>&1; then
 		fail "sanitizer report: $(grep -h -E -A3 'Sanitizer|runtime error' "$T"/*.err | head -8)"
 	fi
+}
+
+# s6-svscan down, bounded: what has not exited after 20 s is killed.
+stop_scan() {
+	s6-svscanctl -t "$SCAN" 2>/dev/null
+	i=0
+	while [ $i -lt 400 ] && kill -0 "$SCAN_PID" 2>/dev/null; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	if kill -0 "$SCAN_PID" 2>/dev/null; then
+		fail "s6-svscan did not stop: $(ps -o pid,stat,args --ppid "$SCAN_PID" | tail -n +2 | tr '\n' '|')"
+		pkill -9 -P "$SCAN_PID" 2>/dev/null
+		kill -9 "$SCAN_PID" 2>/dev/null
+	fi
+	wait "$SCAN_PID" 2>/dev/null
 }
 
 # start_receiver [ARGS...]: the receiver in the background, writing
@@ -327,7 +343,10 @@ test_s6_pipeline_delivers_the_ring() {
 	mkdir -p "$SCAN/sink-otel/env"
 	echo "$RECV_URL" >"$SCAN/sink-otel/env/NRO_OTLP_ENDPOINT"
 	echo 1 >"$SCAN/sink-otel/env/NRO_FROM_START"
-	s6-svscan "$SCAN" >"$T/scan.err" 2>&1 &
+	# no leak check under s6 here: LeakSanitizer's stop-the-world at exit can
+	# hang on nng's exiting threads when s6-svc sends SIGTERM then SIGCONT;
+	# the other cases check leaks in the same code paths
+	ASAN_OPTIONS=detect_leaks=0:exitcode=66 s6-svscan "$SCAN" >"$T/scan.err" 2>&1 &
 	SCAN_PID=$!
 	wait_path "$SCAN/sink-otel/supervise/status"
 	s6-svwait -U -t 20000 "$SCAN/sink-otel" "$SCAN/analyzer" || fail "not ready: $(cat "$T"/log/*/current | tail -5)"

@@ -14,6 +14,13 @@
 
 #define GROUP_OVERHEAD 512   /* bytes a new resource + scope may add to a request */
 #define ITEM_OVERHEAD 10     /* tag and length of one item inside its scope */
+/* Upper bounds of packed sizes (strings under 64 KiB: 3-byte lengths), so a
+ * request's size is known without protobuf-c walking every item twice */
+#define METRIC_MAX 20        /* a Metric's fields and data wrapper, names aside */
+#define POINT_MAX 31         /* a NumberDataPoint's fields, attributes aside */
+#define HPOINT_MAX 48        /* a HistogramDataPoint's fields, buckets and attributes aside */
+#define BUCKET_MAX 16        /* one bound and one count */
+#define ATTR_MAX 16          /* one string KeyValue, key and value aside */
 #define POINT_BUDGET 512     /* bytes per data point assumed when capping a Metric */
 #define HIST_LOOKBACK 256    /* open histogram points searched for a series' next line */
 
@@ -22,7 +29,7 @@ struct item {
 	const char *node, *source;
 	ProtobufCMessage *msg;
 	size_t points, cap; /* data points (1 for a log record), their array's room */
-	size_t size;        /* packed size plus ITEM_OVERHEAD */
+	size_t size;        /* upper bound of its packed size, ITEM_OVERHEAD included */
 };
 
 struct queue {
@@ -33,7 +40,8 @@ struct queue {
 
 /* A histogram point being assembled from its _bucket, _sum and _count lines. */
 struct hist {
-	const char *name; /* its Metric's (in the arena: items move when the queue grows) */
+	const char *name; /* its Metric's */
+	size_t item;      /* its Metric's place in the queue (items move when it grows) */
 	Otlp__HistogramDataPoint *dp;
 	double *le, *cum;
 	size_t nb, cap;
@@ -318,7 +326,18 @@ static struct item *metric_for(struct nro_otlp *o, const char *name, size_t name
 	}
 	if (!m->name || !m->unit || !m->gauge) /* gauge, sum, histogram share the union */
 		return NULL;
-	return item_push(o, NRO_OTLP_METRICS, &m->base);
+	struct item *it = item_push(o, NRO_OTLP_METRICS, &m->base);
+	if (it)
+		it->size = ITEM_OVERHEAD + METRIC_MAX + name_len + unit.len;
+	return it;
+}
+
+static size_t attrs_bound(const struct nro_attr *a, uint16_t n)
+{
+	size_t size = 0;
+	for (uint16_t i = 0; i < n; i++)
+		size += ATTR_MAX + a[i].key.len + a[i].value.len;
+	return size;
 }
 
 /* Appends p to the item's data point array (void **), growing it in the arena. */
@@ -353,6 +372,7 @@ static int add_number(struct nro_otlp *o, const struct nro_metric *e, int64_t ts
 	dp->time_unix_nano = ns(ts_ms);
 	dp->value_case = OTLP__NUMBER_DATA_POINT__VALUE_AS_DOUBLE;
 	dp->as_double = e->value;
+	it->size += POINT_MAX + attrs_bound(e->attrs, e->nattrs);
 	Otlp__Metric *m = (Otlp__Metric *)it->msg;
 	if (kind == OTLP__METRIC__DATA_SUM) {
 		struct series *se = series_of(o, e->name, e, NULL, ts_ms);
@@ -434,6 +454,8 @@ static struct hist *hist_new(struct nro_otlp *o, const char *name, size_t len,
 	    point_push(o, it, (void ***)&hg->data_points, &hg->n_data_points, dp) != 0)
 		return NULL;
 	h->name = ((Otlp__Metric *)it->msg)->name;
+	h->item = (size_t)(it - o->q[NRO_OTLP_METRICS].v);
+	it->size += HPOINT_MAX + attrs_bound(e->attrs, e->nattrs);
 	h->dp = dp;
 	h->series = se;
 	o->hist[o->nhist++] = h;
@@ -458,6 +480,7 @@ static int hist_bucket(struct nro_otlp *o, struct hist *h, double le, double cum
 	}
 	h->le[h->nb] = le;
 	h->cum[h->nb++] = cum;
+	o->q[NRO_OTLP_METRICS].v[h->item].size += BUCKET_MAX;
 	return 0;
 }
 
@@ -666,6 +689,7 @@ static int add_event(struct nro_otlp *o, const struct nro_event *v, uint64_t seq
 	if (!it)
 		return -1;
 	it->points = 1;
+	it->size = protobuf_c_message_get_packed_size(&r->base) + ITEM_OVERHEAD; /* few: exact */
 	return 0;
 }
 
@@ -687,14 +711,10 @@ static int add_entries(struct nro_otlp *o, struct nro_msg *m, uint64_t epoch)
 	return 0;
 }
 
-/* Sizes of the items this message added: the request cap's accounting. */
-static void size_items(struct nro_otlp *o, struct queue *q, size_t from)
+static void count_bytes(struct queue *q, size_t from)
 {
-	for (size_t i = from; i < q->n; i++) {
-		q->v[i].size = protobuf_c_message_get_packed_size(q->v[i].msg) + ITEM_OVERHEAD;
+	for (size_t i = from; i < q->n; i++)
 		q->bytes += q->v[i].size;
-	}
-	(void)o;
 }
 
 int nro_otlp_add(struct nro_otlp *o, struct nro_msg *m, uint64_t epoch)
@@ -714,7 +734,7 @@ int nro_otlp_add(struct nro_otlp *o, struct nro_msg *m, uint64_t epoch)
 		q->n = before; /* nothing of m kept; its arena bytes wait for the reset */
 		return -1;
 	}
-	size_items(o, q, before);
+	count_bytes(q, before);
 	return 0;
 }
 
