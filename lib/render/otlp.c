@@ -53,8 +53,12 @@ struct hist {
 /* What a counter series looked like last: for its start time. */
 struct series {
 	int64_t start_ms;
+	int64_t seen_ms; /* the last point's time: series gone an hour are forgotten */
 	double last;
 };
+
+#define SERIES_IDLE_MS (60 * 60 * 1000)
+#define SERIES_SWEEP_MS (10 * 60 * 1000)
 
 struct nro_otlp {
 	char *version;
@@ -63,7 +67,7 @@ struct nro_otlp {
 	struct nro_arena scratch; /* one request's envelope */
 	struct queue q[2];
 	struct nro_hmap series;
-	int series_full_warned;
+	int64_t swept_ms;         /* record time of the last sweep of idle series */
 	struct nro_buf key;       /* series key scratch */
 	/* during one nro_otlp_add */
 	const char *node, *source;
@@ -270,6 +274,7 @@ static int64_t series_start(struct series *s, int64_t ts_ms, double value)
 	if (value < s->last)
 		s->start_ms = ts_ms - 1;
 	s->last = value;
+	s->seen_ms = ts_ms;
 	return s->start_ms < ts_ms ? s->start_ms : ts_ms;
 }
 
@@ -717,6 +722,23 @@ static void count_bytes(struct queue *q, size_t from)
 		q->bytes += q->v[i].size;
 }
 
+/* Forgets series not seen for SERIES_IDLE_MS (pods come and go): the table
+ * holds what the node has now, not all it ever had. */
+static void sweep_series(struct nro_otlp *o, int64_t now_ms)
+{
+	if (now_ms - o->swept_ms < SERIES_SWEEP_MS)
+		return;
+	o->swept_ms = now_ms;
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, &o->series);
+	while ((e = nro_hmap_next(&it))) {
+		struct series *se = e->value;
+		if (now_ms - se->seen_ms > SERIES_IDLE_MS)
+			free(nro_hmap_del(&o->series, e->key));
+	}
+}
+
 int nro_otlp_add(struct nro_otlp *o, struct nro_msg *m, uint64_t epoch)
 {
 	if (m->hdr.kind != NRO_KIND_METRIC && m->hdr.kind != NRO_KIND_EVENT)
@@ -729,6 +751,7 @@ int nro_otlp_add(struct nro_otlp *o, struct nro_msg *m, uint64_t epoch)
 	o->ts_ms = m->hdr.ts_ms;
 	o->first_item = before;
 	o->nhist = 0;
+	sweep_series(o, m->hdr.ts_ms);
 	if (!o->node || !o->source || add_entries(o, m, epoch) != 0 ||
 	    o->arena.used > o->max_memory) {
 		q->n = before; /* nothing of m kept; its arena bytes wait for the reset */

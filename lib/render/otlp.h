@@ -45,7 +45,8 @@ struct nro_otlp;
 
 /* A batch whose requests stay under max_request bytes (before compression;
  * one item larger than that goes alone) and whose memory stays under
- * max_memory; series remembered for start times: at most max_series.
+ * max_memory; series remembered for start times: at most max_series, each
+ * forgotten after an hour without a point.
  * NULL when out of memory. The caller frees it with nro_otlp_free. */
 struct nro_otlp *nro_otlp_new(const char *service_version, size_t max_request,
 			      size_t max_memory, size_t max_series);

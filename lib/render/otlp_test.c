@@ -152,6 +152,8 @@ TEST(counter_start_time_is_first_seen_and_moves_on_reset)
 	CHECK(counter_start(o, 2000, 7) == 1000000000ull);
 	CHECK(counter_start(o, 3000, 1) == 2999000000ull); /* went down: a restart */
 	CHECK(counter_start(o, 4000, 2) == 2999000000ull);
+	/* two hours later the series was forgotten: it starts again */
+	CHECK(counter_start(o, 4000 + 7200000, 3) == (4000 + 7200000) * 1000000ull);
 	nro_otlp_free(o);
 }
 
