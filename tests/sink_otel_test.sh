@@ -25,7 +25,7 @@ OUTAGE_S=${OTEL_OUTAGE_S:-6}
 CASES=${SINK_OTEL_CASES:-"summary_metrics_match_dump histograms_match_dump events_match_dump
 json_protocol batch_split_under_max_batch retry_after_429_is_honoured bad_request_drops_one_batch
 partial_success_is_logged header_file_sends_the_token_and_logs_nothing receiver_outage_loses_nothing
-bad_usage s6_pipeline_delivers_the_ring"}
+outage_longer_than_the_ring_is_counted bad_usage s6_pipeline_delivers_the_ring"}
 
 suite() {
 	for c in $CASES; do
@@ -303,6 +303,35 @@ test_receiver_outage_loses_nothing() {
 	assertTrue "the outage held events back" "[ $(requests '.path == "/v1/logs"' | wc -l) -ge 1 ]"
 	assertContains "$(cat "$T/sink.err")" "delivering again after"
 	assertNotContains "$(cat "$T/sink.err")" "lost"
+}
+
+# The receiver is away while a 64 KiB ring wraps: what the ring lost is
+# counted and logged, the rest arrives once, in order, the newest included.
+test_outage_longer_than_the_ring_is_counted() {
+	start_receiver || return
+	port=${RECV_URL##*:}
+	stop_receiver
+	"$BIN/sink-otel" --endpoint "$RECV_URL" --from-start >"$T/sink.out" 2>"$T/sink.err" &
+	SINK_PID=$!
+	"$TESTBIN/sink_test" --ringpub --count 2000 --ring-size 65536 --wait-peer-ms 5000 \
+		>"$T/pub.seqs" 2>"$T/pub.err"
+	assertEquals "ringpub exit" 0 $?
+	node "$RECEIVER" --out "$T/recv.jsonl" --port "$port" >"$T/recv2.url" 2>>"$T/recv.err" &
+	RECV_PID=$!
+	last=$(tail -n1 "$T/pub.seqs")
+	wait_for_lines "$T/recv.jsonl" "\"key\":\"nro.seq\",\"value\":\\{\"intValue\":\"$last\"" 30 || return
+	kill -TERM "$SINK_PID"
+	wait "$SINK_PID"
+	assertEquals "sink exit" 0 $?
+	SINK_PID=
+	jq -r '.request.resourceLogs[].scopeLogs[].logRecords[].attributes[] |
+		select(.key == "nro.seq") | .value.intValue' "$T/recv.jsonl" >"$T/got.seqs"
+	lost=$(sed -n 's/.*lost \([0-9]*\) records.*/\1/p' "$T/sink.err" | awk '{s += $1} END {print s + 0}')
+	assertTrue "the ring wrapped: lost $lost" "[ $lost -gt 0 ]"
+	assertEquals "received + lost = published" 2000 $(($(wc -l <"$T/got.seqs") + lost))
+	sort -n -u "$T/got.seqs" | diff - "$T/got.seqs" >"$T/diff"
+	assertEquals "repeated or out of order: $(head -3 "$T/diff")" 0 $?
+	assertContains "$(cat "$T/sink.err")" "the ring no longer holds them"
 }
 
 test_bad_usage() {
