@@ -14,6 +14,7 @@
  * across polls.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "run/collector.h"
@@ -111,10 +112,18 @@ struct attrs {
 
 enum { PSI_NONE, PSI_NODE, PSI_ALL };
 
+/* The newest entry of one container name in a pod's list (superseded()). */
+struct latest {
+	int name, tok; /* name token, -1 = free slot; the entry's token */
+	int64_t r[2];
+};
+
 struct summary {
 	struct nro_jsoncollect jc;
 	const char *psi_opt; /* --psi */
 	int psi;             /* PSI_* */
+	struct latest *latest; /* open-addressing table, reused between pods */
+	size_t latest_cap;
 };
 
 static void at(struct attrs *a, const char *k, const char *v)
@@ -453,34 +462,71 @@ static void recency(const struct nro_json *j, int ctr, int64_t r[2])
 
 /* Some kubelets (1.15 with docker) list a container more than once in a
  * pod, one entry per cAdvisor sample: publish only the most recent entry of
- * a name (the last one on a tie), so a series never gets two values. */
-static int superseded(const struct nro_json *j, int arr, int ctr)
+ * a name (the last one on a tie), so a series never gets two values. One
+ * pass fills a hash table of the newest entry per name, so a hostile list
+ * of thousands of same-named entries stays linear. */
+static size_t name_hash(const struct nro_json *j, int name)
 {
-	int name = key_of(j, ctr, "name");
-	if (name < 0 || j->tok[name].type != JSMN_STRING || j->tok[arr].size < 2)
-		return 0;
-	const char *n = j->js + j->tok[name].start;
-	size_t nl = (size_t)(j->tok[name].end - j->tok[name].start);
-	int64_t mine[2];
-	int have_mine = 0, after = 0;
+	size_t h = 14695981039346656037ull;
+	for (int i = j->tok[name].start; i < j->tok[name].end; i++)
+		h = (h ^ (unsigned char)j->js[i]) * 1099511628211ull;
+	return h;
+}
+
+static int same_name(const struct nro_json *j, int a, int b)
+{
+	int la = j->tok[a].end - j->tok[a].start, lb = j->tok[b].end - j->tok[b].start;
+	return la == lb && memcmp(j->js + j->tok[a].start, j->js + j->tok[b].start, (size_t)la) == 0;
+}
+
+/* The slot of name (its own or the free one where it goes). */
+static struct latest *latest_slot(struct summary *x, int name)
+{
+	const struct nro_json *j = &x->jc.json;
+	size_t mask = x->latest_cap - 1;
+	for (size_t i = name_hash(j, name) & mask;; i = (i + 1) & mask) {
+		struct latest *l = &x->latest[i];
+		if (l->name < 0 || same_name(j, l->name, name))
+			return l;
+	}
+}
+
+/* Fills x->latest for the list arr; 0, or -1 (no memory: publish all). */
+static int find_latest(struct summary *x, int arr)
+{
+	const struct nro_json *j = &x->jc.json;
+	size_t need = 4;
+	while (need < 2 * (size_t)j->tok[arr].size)
+		need <<= 1;
+	if (need > x->latest_cap) {
+		struct latest *p = realloc(x->latest, need * sizeof *p);
+		if (!p)
+			return -1;
+		x->latest = p;
+		x->latest_cap = need;
+	}
+	for (size_t i = 0; i < x->latest_cap; i++)
+		x->latest[i].name = -1;
 	for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k)) {
-		if (k == ctr) {
-			after = 1;
+		int name = key_of(j, k, "name");
+		if (name < 0 || j->tok[name].type != JSMN_STRING)
 			continue;
-		}
-		int other = key_of(j, k, "name");
-		if (other < 0 || !nro_jc_key_is(j, other, n, nl))
-			continue;
-		if (!have_mine) {
-			recency(j, ctr, mine);
-			have_mine = 1;
-		}
 		int64_t r[2];
 		recency(j, k, r);
-		if (r[0] > mine[0] || (r[0] == mine[0] && (r[1] > mine[1] || (r[1] == mine[1] && after))))
-			return 1;
+		struct latest *l = latest_slot(x, name);
+		if (l->name < 0 || r[0] > l->r[0] || (r[0] == l->r[0] && r[1] >= l->r[1]))
+			*l = (struct latest){name, k, {r[0], r[1]}};
 	}
 	return 0;
+}
+
+static int superseded(struct summary *x, int ctr)
+{
+	const struct nro_json *j = &x->jc.json;
+	int name = key_of(j, ctr, "name");
+	if (name < 0 || j->tok[name].type != JSMN_STRING)
+		return 0;
+	return latest_slot(x, name)->tok != ctr;
 }
 
 static void pod_stats(struct summary *x, int pod)
@@ -517,10 +563,12 @@ static void pod_stats(struct summary *x, int pod)
 	block(x, v[7], P, process_f, NULL, &a);
 
 	int arr = v[8];
-	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY)
+	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY) {
+		int dedupe = j->tok[arr].size > 1 && find_latest(x, arr) == 0;
 		for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k))
-			if (!superseded(j, arr, k))
+			if (!dedupe || !superseded(x, k))
 				container_stats(x, k, &a);
+	}
 	arr = v[9];
 	if (arr >= 0 && j->tok[arr].type == JSMN_ARRAY)
 		for (int k = nro_json_first(j, arr); k >= 0; k = nro_json_next(j, arr, k))
@@ -588,5 +636,6 @@ int main(int argc, char **argv)
 	nro_jsoncollect_init(&x.jc, &c, TARGET);
 	int r = nro_collector_run(&c, poll, &x);
 	nro_jsoncollect_free(&x.jc);
+	free(x.latest);
 	return r;
 }

@@ -16,7 +16,8 @@ SAN_TESTBIN=$TOP/build/san/test
 CASES=${SINK_TEST_CASES:-"every_event_once_in_order kill9_and_restart_loses_nothing from_start_replays_the_ring
 new_sink_without_cursor_starts_at_head gap_bigger_than_the_ring_is_counted
 recreated_ring_restarts_at_its_oldest nng_only_without_a_ring text_format colour_rules
-json_fields metrics_flag pipe_input nro_dump_ring nro_dump_ring_follow bad_usage"}
+json_fields metrics_flag pipe_input nro_dump_ring nro_dump_ring_follow bad_usage
+cursor_tmp_symlink_is_not_followed"}
 
 suite() {
 	for c in $CASES; do
@@ -377,6 +378,22 @@ test_nro_dump_ring_follow() {
 	wait $pid
 	assertEquals 0 $?
 	assertEquals "1 2 3 4 5 6 7 8 9 10" "$(echo $(seqs "$T/f.out"))"
+}
+
+# A symlink planted at the cursor's temporary name must not make the sink
+# write through it (it used to overwrite the link's target).
+test_cursor_tmp_symlink_is_not_followed() {
+	mkdir -p -m 0700 "$T/run"
+	echo "precious" >"$T/victim"
+	ln -s "$T/victim" "$T/run/sink-stdout.cursor.tmp"
+	ringpub --listen none --count 5 >"$T/pub.seqs"
+	start_sink s --from-start
+	wait_lines "$T/s.out" 5
+	stop_sink
+	assertEquals 0 "$SINK_RC"
+	assertEquals "precious" "$(cat "$T/victim")"
+	assertTrue "the cursor was written" "[ -f '$T/run/sink-stdout.cursor' ] && [ ! -L '$T/run/sink-stdout.cursor' ]"
+	assertContains "$(cat "$T/run/sink-stdout.cursor")" "nro-cursor 1 "
 }
 
 test_bad_usage() {

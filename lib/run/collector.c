@@ -1,6 +1,7 @@
 #include "run/collector.h"
 #include "run/signals.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,11 @@ void nro_emit_flush(struct nro_collector *c)
 	}
 	size_t len = nro_enc_finish(&c->enc);
 	if (len && nro_out_send(&c->out, c->enc.buf, len) != 0) {
+		/* a pipe whose reader has gone: like `yes | head`, stop quietly */
+		if (c->out.fd >= 0 && errno == EPIPE) {
+			nro_info("the reader of standard output has gone: stopping");
+			exit(NRO_EXIT_OK);
+		}
 		if (c->send_errors++ == 0)
 			nro_warn("cannot write records to the output");
 	}

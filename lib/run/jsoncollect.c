@@ -1,6 +1,7 @@
 #include "run/jsoncollect.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,18 +24,58 @@ void nro_jsoncollect_free(struct nro_jsoncollect *jc)
 	nro_json_free(&jc->json);
 }
 
+/* Buffers kept between polls stay small: a node that once had a huge body
+ * (10,000 pods) gives its memory back instead of holding the peak. */
+#define KEEP_BODY_BYTES (8u << 20)
+#define KEEP_TOKENS (512u << 10)
+
+static void release_if_big(struct nro_jsoncollect *jc)
+{
+	if (jc->body.cap > KEEP_BODY_BYTES) {
+		size_t max = jc->body.max;
+		nro_buf_free(&jc->body);
+		nro_buf_init(&jc->body, max);
+	}
+	if (jc->scratch.cap > KEEP_BODY_BYTES) {
+		size_t max = jc->scratch.max;
+		nro_buf_free(&jc->scratch);
+		nro_buf_init(&jc->scratch, max);
+	}
+	if (jc->json.cap > KEEP_TOKENS) {
+		nro_json_free(&jc->json);
+		nro_json_init(&jc->json, 0);
+	}
+}
+
+/* Real kubelet bodies spend at least 8 bytes a token (/pods about 12):
+ * allow that many tokens for a body under --max-body, so the token cap
+ * never refuses a body the body cap admitted, while a dense pathological
+ * body ("[1,1,1,...]") still stops at one token per 8 bytes. */
+static unsigned token_cap(size_t body_len)
+{
+	size_t n = body_len / 8;
+	if (n < NRO_JSON_TOKENS_MAX)
+		return NRO_JSON_TOKENS_MAX;
+	return n > UINT32_MAX / 2 ? UINT32_MAX / 2 : (unsigned)n;
+}
+
 int nro_jsoncollect_fetch(struct nro_jsoncollect *jc, struct nro_fetch *res)
 {
 	jc->skipped = 0;
 	jc->first_skip[0] = '\0';
-	if (nro_kubelet_get_buf(jc->c->kubelet, jc->path, &jc->body, res) != 0)
+	release_if_big(jc); /* what a refused body left behind */
+	if (nro_kubelet_get_buf(jc->c->kubelet, jc->path, &jc->body, res) != 0) {
+		release_if_big(jc);
 		return -1;
+	}
 	const char *why = NULL;
+	jc->json.max = token_cap(jc->body.len);
 	if (nro_json_parse(&jc->json, jc->body.p ? jc->body.p : "", jc->body.len, &why) != 0) {
 		res->err = NRO_ERR_PARSE;
 		snprintf(res->message, sizeof res->message,
 			 "GET %s: invalid JSON (%s) in a %zu-byte body", jc->path,
 			 why ? why : "?", jc->body.len);
+		release_if_big(jc);
 		return -1;
 	}
 	return 0;
@@ -131,6 +172,7 @@ void nro_jsoncollect_skip(struct nro_jsoncollect *jc, const char *fmt, ...)
 
 void nro_jsoncollect_report(struct nro_jsoncollect *jc)
 {
+	release_if_big(jc);
 	if (!jc->skipped)
 		return;
 	jc->c->degraded = 1;

@@ -1,7 +1,9 @@
 /*
  * The runtime of the JSON collectors (collector-pods, collector-summary):
- * one body buffer and one jsmn token array kept across polls (reset, never
- * freed between polls), a --max-body cap applied through the kubelet client
+ * one body buffer and one jsmn token array kept across polls (reset, and
+ * freed after a poll only when they grew past 8 MiB / 512K tokens, so a
+ * huge body's peak is given back), a token cap that follows the body
+ * (one token per 8 bytes, at least NRO_JSON_TOKENS_MAX), a --max-body cap applied through the kubelet client
  * configuration, a fetch that turns a bad body into a failed poll with
  * NRO_ERR_PARSE and a one-line reason, and string helpers that cap instead
  * of failing.
@@ -69,7 +71,8 @@ int nro_jc_key_is(const struct nro_json *j, int k, const char *s, size_t n);
 void nro_jsoncollect_skip(struct nro_jsoncollect *jc, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* At the end of a poll: marks it degraded ("N entries skipped (first: ...)")
- * if anything was skipped. */
+ * if anything was skipped, and releases buffers that grew too big to keep.
+ * Nothing parsed may be used after it. */
 void nro_jsoncollect_report(struct nro_jsoncollect *jc);
 
 /* Fails a poll whose body parsed but is not what TARGET serves: fills res

@@ -79,11 +79,18 @@ int nro_cursor_write(const char *path, uint64_t epoch, uint64_t seq)
 	}
 	int len = snprintf(line, sizeof line, "nro-cursor 1 %016llx %llu\n",
 			   (unsigned long long)epoch, (unsigned long long)seq);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* a leftover PATH.tmp may be anything, a symlink planted to make us
+	 * overwrite its target included: remove it, then create exclusively */
+	unlink(tmp);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -1;
 	ssize_t w = write(fd, line, (size_t)len);
 	int saved = errno;
+	/* no fsync: the cursor only has to outlive the process (kill -9), not
+	 * the machine; the ring it points into is memory (tmpfs) and is gone
+	 * after a crash anyway, and an fsync per idle moment would widen what
+	 * a kill -9 repeats */
 	if (close(fd) != 0 && w == len)
 		return -1;
 	if (w != len) {
@@ -417,6 +424,9 @@ static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len)
 		}
 		return rc;
 	}
+	/* With the ring open, the live message only says "seq is out": what
+	 * is delivered is the ring's copy, so a message from a recreated ring
+	 * (another epoch) can never be delivered under the old one's seqs. */
 	for (int pass = 0; pass < 2; pass++) {
 		if (seq <= s->last) {
 			/* already delivered from the ring, or the ring was recreated */
@@ -425,25 +435,18 @@ static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len)
 			s->duplicates++;
 			return NRO_SINK_OK;
 		}
-		if (seq > s->last + 1) {
-			int rc = fill_from_ring(s, seq - 1);
-			if (rc == 1 && pass == 0 && check_replaced(s))
-				continue;
-			if (rc == 1) {
-				if (!s->warned_missing)
-					nro_warn("seq %llu..%llu are not in the ring %s (is it the "
-						 "publisher's ring?): skipped",
-						 (unsigned long long)(s->last + 1),
-						 (unsigned long long)(seq - 1), s->ring_buf);
-				s->warned_missing = 1;
-				s->last = seq - 1;
-			} else if (rc != NRO_SINK_OK) {
-				return rc;
-			}
-			if (s->stop)
-				return NRO_SINK_OK;
-		}
-		int rc = deliver(s, buf, len);
+		int rc = fill_from_ring(s, seq);
+		if (rc == 1 && pass == 0 && check_replaced(s))
+			continue;
+		if (rc != 1)
+			return rc;
+		if (!s->warned_missing)
+			nro_warn("seq %llu..%llu are not in the ring %s (is it the publisher's "
+				 "ring?): delivering live messages as they come",
+				 (unsigned long long)(s->last + 1), (unsigned long long)seq, s->ring_buf);
+		s->warned_missing = 1;
+		s->last = seq - 1;
+		rc = deliver(s, buf, len);
 		if (rc == NRO_SINK_OK)
 			s->last = seq;
 		return rc;

@@ -34,7 +34,16 @@
  * and on SIGTERM. A SIGTERM'd sink neither repeats nor skips anything on
  * restart; after a kill -9 the messages delivered since the last cursor
  * write (the one in flight, or up to 100 ms of a catch-up) are delivered
- * again. "--cursor none" disables it.
+ * again. "--cursor none" disables it. The temporary file is created with
+ * O_EXCL|O_NOFOLLOW (a planted symlink is removed, never followed). The
+ * cursor is not fsynced: it must outlive the process, not the machine
+ * (the ring it points into lives in memory). A cursor that cannot be
+ * written is warned about once a minute and delivery goes on: a restart
+ * then repeats what was delivered since the last good write.
+ *
+ * Epochs. With the ring open, a live nng message only announces its seq:
+ * what is delivered is the ring's own copy, so messages of a recreated
+ * ring (another epoch) are never delivered under the old ring's seqs.
  *
  * Retry. A deliver function that cannot reach its destination returns
  * NRO_SINK_RETRY: the message is not counted as delivered, the cursor does

@@ -6,7 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <nng/protocol/pubsub0/pub.h>
@@ -15,6 +19,7 @@
 
 #include "wire/record.h"
 #include "base/clock.h"
+#include "base/log.h"
 
 /* For ipc:// listeners: makes the socket's directory (0700) if missing. */
 static int ensure_ipc_dir(const char *addr, char *err, size_t errlen)
@@ -43,6 +48,52 @@ fail:
 	return -1;
 }
 
+/* 1 if a process accepts connections on the unix socket at path. */
+static int ipc_has_listener(const char *path)
+{
+	struct sockaddr_un sa;
+	size_t n = strlen(path);
+	if (n >= sizeof sa.sun_path)
+		return 0;
+	memset(&sa, 0, sizeof sa);
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, path, n + 1);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int live = connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	close(fd);
+	return live;
+}
+
+/* Who may publish into a listening subscriber: this user and root. Over
+ * ipc:// the kernel tells the peer's uid; anyone else is disconnected
+ * before a message is read, so a process that can reach the socket still
+ * cannot forge records. */
+static _Atomic unsigned long long refused_peers;
+
+static void on_sub_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	uint64_t uid = 0, pid = 0;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
+		return; /* not ipc:// (tcp, inproc): nothing to check */
+	if (uid == 0 || uid == (uint64_t)geteuid())
+		return;
+	nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_PID, &pid);
+	if (refused_peers++ < 10)
+		nro_warn("refused a publisher with uid %llu (pid %llu): only uid %u and root may "
+			 "publish here", (unsigned long long)uid, (unsigned long long)pid,
+			 (unsigned)geteuid());
+	nng_pipe_close(p);
+}
+
+unsigned long long nro_in_refused_peers(void)
+{
+	return refused_peers;
+}
+
 static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	(void)p;
@@ -57,9 +108,17 @@ static int start_endpoint(nng_socket s, const char *addr, enum nro_endpoint_mode
 	if (mode == NRO_LISTEN) {
 		if (ensure_ipc_dir(addr, err, errlen) != 0)
 			return -1;
-		/* a stale socket file from a killed listener would block the bind */
-		if (strncmp(addr, "ipc://", 6) == 0)
+		/* a stale socket file from a killed listener would block the bind;
+		 * a live one is another process's: never take it over */
+		if (strncmp(addr, "ipc://", 6) == 0) {
+			if (ipc_has_listener(addr + 6)) {
+				snprintf(err, errlen, "listen %s: another process is listening there "
+					 "(is a second copy of this tool running on this run "
+					 "directory?)", addr);
+				return -1;
+			}
 			unlink(addr + 6);
+		}
 		rv = nng_listen(s, addr, NULL, 0);
 	} else {
 		/* NONBLOCK: the first attempt may fail; nng keeps redialing */
@@ -92,7 +151,9 @@ int nro_out_open(struct nro_out *o, const char *addr, enum nro_endpoint_mode mod
 	nng_pipe_notify(o->sock, NNG_PIPE_EV_ADD_POST, on_pipe_add, &o->connected);
 	nng_socket_set_ms(o->sock, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(o->sock, NNG_OPT_RECONNMAXT, 2000);
-	nng_socket_set_int(o->sock, NNG_OPT_SENDBUF, 1024);
+	/* per subscriber; a slow one loses messages here and reads them from
+	 * the ring, so the queue bounds memory, not delivery */
+	nng_socket_set_int(o->sock, NNG_OPT_SENDBUF, NRO_QUEUE_MSGS);
 	if (start_endpoint(o->sock, addr, mode, err, errlen) != 0) {
 		nng_close(o->sock);
 		return -1;
@@ -144,6 +205,44 @@ int nro_out_wait_peer(struct nro_out *o, int64_t ms)
 	return 0;
 }
 
+/* nng_close, but never for longer than CLOSE_WAIT_MS: it was seen to hang
+ * after SIGSTOP/SIGCONT during a flood, and a tool told to stop must stop.
+ * On time-out the socket is left to the process's exit. */
+#define CLOSE_WAIT_MS 2000
+struct closer {
+	nng_socket sock;
+	_Atomic int done;
+};
+
+static void *close_thread(void *arg)
+{
+	struct closer *c = arg;
+	nng_close(c->sock);
+	c->done = 1;
+	return NULL;
+}
+
+static void close_bounded(nng_socket sock)
+{
+	static struct closer c; /* outlives a closer thread we stop waiting for */
+	pthread_t th;
+	c.sock = sock;
+	c.done = 0;
+	if (pthread_create(&th, NULL, close_thread, &c) != 0) {
+		nng_close(sock);
+		return;
+	}
+	for (int waited = 0; !c.done && waited < CLOSE_WAIT_MS; waited += 10)
+		nng_msleep(10);
+	if (c.done) {
+		pthread_join(th, NULL);
+		return;
+	}
+	pthread_detach(th);
+	nro_warn("closing the nng socket did not finish in %d ms; exiting without waiting "
+		 "for it", CLOSE_WAIT_MS);
+}
+
 void nro_out_close(struct nro_out *o, int64_t linger_ms)
 {
 	if (!o->open)
@@ -152,7 +251,7 @@ void nro_out_close(struct nro_out *o, int64_t linger_ms)
 		/* nng has no linger for pub: give queued messages time to leave */
 		if (linger_ms > 0 && __atomic_load_n(&o->connected, __ATOMIC_ACQUIRE))
 			nng_msleep((nng_duration)linger_ms);
-		nng_close(o->sock);
+		close_bounded(o->sock);
 	}
 	o->open = 0;
 }
@@ -163,10 +262,9 @@ int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode
 	memset(in, 0, sizeof *in);
 	in->fd = -1;
 	if (strcmp(addr, "-") == 0) {
+		/* stdin may be shared with other processes: poll before each read
+		 * instead of making it O_NONBLOCK under them */
 		in->fd = STDIN_FILENO;
-		int fl = fcntl(in->fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(in->fd, F_SETFL, fl | O_NONBLOCK);
 		in->open = 1;
 		return 0;
 	}
@@ -183,8 +281,10 @@ int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode
 	}
 	nng_socket_set_ms(in->sock, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(in->sock, NNG_OPT_RECONNMAXT, 2000);
-	nng_socket_set_int(in->sock, NNG_OPT_RECVBUF, 1024);
+	nng_socket_set_int(in->sock, NNG_OPT_RECVBUF, NRO_QUEUE_MSGS);
 	nng_socket_set_size(in->sock, NNG_OPT_RECVMAXSZ, NRO_MSG_MAX);
+	if (mode == NRO_LISTEN)
+		nng_pipe_notify(in->sock, NNG_PIPE_EV_ADD_PRE, on_sub_pipe_add, NULL);
 	if (start_endpoint(in->sock, addr, mode, err, errlen) != 0) {
 		nng_close(in->sock);
 		return -1;
@@ -267,6 +367,12 @@ int nro_in_recv(struct nro_in *in, const uint8_t **buf, size_t *len)
 			in->eof = 1;
 			return -1;
 		}
+		struct pollfd pfd = {in->fd, POLLIN, 0};
+		int ready = poll(&pfd, 1, 0);
+		if (ready == 0)
+			return 0;
+		if (ready < 0 && errno == EINTR)
+			continue;
 		ssize_t r = read(in->fd, in->buf + in->len, in->cap - in->len);
 		if (r > 0) {
 			in->len += (size_t)r;
@@ -294,7 +400,7 @@ void nro_in_close(struct nro_in *in)
 		nng_msg_free(in->msg);
 	in->msg = NULL;
 	if (in->fd < 0)
-		nng_close(in->sock);
+		close_bounded(in->sock);
 	free(in->buf);
 	in->buf = NULL;
 	in->open = 0;

@@ -16,6 +16,11 @@
 
 enum nro_endpoint_mode { NRO_DIAL = 0, NRO_LISTEN = 1 };
 
+/* Messages an nng socket queues per peer, each way: what bounds a tool's
+ * memory when a peer stops reading (a publisher drops beyond it; sinks
+ * recover drops from the ring by seq). */
+#define NRO_QUEUE_MSGS 64
+
 struct nro_out {
 	int fd;            /* >= 0 for a pipe */
 	nng_socket sock;   /* valid when fd < 0 */
@@ -50,7 +55,9 @@ struct nro_in {
 };
 
 /* Opens a subscriber on addr ("-" = stdin); topics is a string of kind bytes
- * to receive (e.g. "E" for events only), NULL or "" for all. */
+ * to receive (e.g. "E" for events only), NULL or "" for all. A listener
+ * refuses an existing ipc:// socket that another process still listens on,
+ * and over ipc:// accepts publishers of this user and root only. */
 int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode, const char *topics,
 		char *err, size_t errlen);
 /* A descriptor that polls readable when nro_in_recv may have a record. */
@@ -60,5 +67,7 @@ int nro_in_fd(struct nro_in *in);
  * frame over NRO_MSG_MAX on a pipe is a fatal desync: -1 with in->eof. */
 int nro_in_recv(struct nro_in *in, const uint8_t **buf, size_t *len);
 void nro_in_close(struct nro_in *in);
+/* Publishers refused for their uid since start (all listeners). */
+unsigned long long nro_in_refused_peers(void);
 
 #endif
