@@ -24,6 +24,7 @@ LIBS_nro-dump      := $(LIBS_NNG) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
+LIBS_sink-otel     := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c -lz -lm
 LIBS_unit          := $(LIBS_CURL) $(LIBS_NNG) $(LIBS_HTTPD) -lm
 
 SAN ?= 0
@@ -45,6 +46,11 @@ LAYERS   := base wire parse net render rules run
 LIB_SRC  := $(filter-out %_test.c,$(wildcard $(LAYERS:%=lib/%/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/%.o)
 LIB_A    := $(OUT)/libnro.a
+# OTLP's protobuf code, generated from lib/render/otlp.proto at build time (never committed)
+OTLP_PB  := $(OUT)/gen/otlp.pb-c
+LIB_OBJ  += $(OTLP_PB).o
+CFLAGS   += -I$(OUT)/gen
+LIBS_unit += -lprotobuf-c -lz
 TOOL_SRC := $(filter-out %_test.c,$(wildcard collectors/*.c core/*.c sinks/*.c))
 TOOLS    := $(patsubst %.c,$(BINDIR)/%,$(notdir $(TOOL_SRC)))
 TEST_SRC := $(wildcard $(LAYERS:%=lib/%/*_test.c) collectors/*_test.c core/*_test.c sinks/*_test.c)
@@ -68,6 +74,14 @@ $(OUT)/version.h: FORCE
 $(OUT)/lib/run/tool.o: $(OUT)/version.h
 $(OUT)/lib/run/tool.o: CFLAGS += -include $(OUT)/version.h
 FORCE:
+
+$(OTLP_PB).c: lib/render/otlp.proto
+	@mkdir -p $(dir $@)
+	protoc-c --proto_path=lib/render --c_out=$(dir $@) $<
+$(OTLP_PB).h: $(OTLP_PB).c ;
+$(OTLP_PB).o: $(OTLP_PB).c $(OTLP_PB).h
+	$(CC) $(CFLAGS) -c -o $@ $<
+$(OUT)/lib/render/otlp.o $(OUT)/lib/render/otlp_test.o: $(OTLP_PB).h
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@
