@@ -1,0 +1,64 @@
+// An independent NATS client for tests/sink_nats_test.sh: the official
+// nats.js (@nats-io/transport-node, @nats-io/jetstream), not our code.
+//   node client.mjs stream-add URL NAME SUBJECT REPLICAS DUPLICATE_WINDOW_S
+//   node client.mjs stream-dump URL NAME        every message, oldest first
+//   node client.mjs sub URL SUBJECT COUNT READY_FILE   core subscriber
+// Messages are printed as JSON lines:
+//   {"seq":1,"subject":"nro.n1.event.X","headers":{"Nats-Msg-Id":"..."},
+//    "data":"<UTF-8 payload>","data_b64":"<the same, base64>"}
+import { writeFileSync } from "node:fs";
+import { connect } from "@nats-io/transport-node";
+import { jetstreamManager } from "@nats-io/jetstream";
+
+function line(seq, m) {
+	const headers = {};
+	const h = m.headers || m.header;
+	if (h) for (const [k, v] of h) headers[k] = v.join(",");
+	const data = Buffer.from(m.data);
+	return JSON.stringify({
+		seq, subject: m.subject, headers,
+		data: data.toString("utf8"), data_b64: data.toString("base64"),
+	});
+}
+
+async function streamAdd(nc, [name, subject, replicas, dupS]) {
+	const jsm = await jetstreamManager(nc);
+	await jsm.streams.add({
+		name, subjects: [subject], num_replicas: Number(replicas),
+		duplicate_window: Number(dupS) * 1e9, storage: "file",
+	});
+}
+
+async function streamDump(nc, [name]) {
+	const jsm = await jetstreamManager(nc);
+	const info = await jsm.streams.info(name);
+	const out = [];
+	for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages; seq++) {
+		const sm = await jsm.streams.getMessage(name, { seq });
+		if (sm) out.push(line(seq, sm));
+	}
+	if (out.length) process.stdout.write(out.join("\n") + "\n");
+}
+
+async function sub(nc, [subject, count, readyFile]) {
+	const s = nc.subscribe(subject, { max: Number(count) });
+	await nc.flush();
+	writeFileSync(readyFile, "ready\n");
+	let n = 0;
+	for await (const m of s) process.stdout.write(line(++n, m) + "\n");
+}
+
+const [cmd, url, ...args] = process.argv.slice(2);
+const cmds = { "stream-add": streamAdd, "stream-dump": streamDump, sub };
+if (!cmds[cmd]) {
+	console.error(`usage: client.mjs ${Object.keys(cmds).join("|")} URL ...`);
+	process.exit(100);
+}
+const nc = await connect({ servers: url.split(","), maxReconnectAttempts: 10 });
+try {
+	await cmds[cmd](nc, args);
+} catch (e) {
+	console.error(`client.mjs ${cmd}: ${e.message}`);
+	process.exitCode = 1;
+}
+await nc.drain();
