@@ -541,9 +541,6 @@ static void disconnect(struct natsink *n)
 	n->js = NULL;
 	natsConnection_Destroy(n->nc);
 	n->nc = NULL;
-	pthread_mutex_lock(&n->mu);
-	n->closing = 0;
-	pthread_mutex_unlock(&n->mu);
 }
 
 static int auth_failure(natsStatus s, const char *text)
@@ -579,6 +576,9 @@ static int ensure_connected(struct natsink *n)
 		return NRO_SINK_RETRY;
 	}
 	n->down_logged = 0;
+	pthread_mutex_lock(&n->mu);
+	n->closing = 0;
+	pthread_mutex_unlock(&n->mu);
 	char url[256] = "";
 	natsConnection_GetConnectedUrl(n->nc, url, sizeof url);
 	nro_info("connected to %s%s", url, jetstream ? " (JetStream)" : "");

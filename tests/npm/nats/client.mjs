@@ -3,12 +3,15 @@
 //   node client.mjs stream-add URL NAME SUBJECT REPLICAS DUPLICATE_WINDOW_S
 //   node client.mjs stream-dump URL NAME        every message, oldest first
 //   node client.mjs sub URL SUBJECT COUNT READY_FILE   core subscriber
+//   node client.mjs nkey-gen -      a user NKey: public key, then seed
+// TLS from NRO_TEST_TLS_CA, NRO_TEST_TLS_CERT, NRO_TEST_TLS_KEY when set.
 // Messages are printed as JSON lines:
 //   {"seq":1,"subject":"nro.n1.event.X","headers":{"Nats-Msg-Id":"..."},
 //    "data":"<UTF-8 payload>","data_b64":"<the same, base64>"}
 import { writeFileSync } from "node:fs";
 import { connect } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
+import { createUser } from "@nats-io/nkeys";
 
 function line(seq, m) {
 	const headers = {};
@@ -49,12 +52,22 @@ async function sub(nc, [subject, count, readyFile]) {
 }
 
 const [cmd, url, ...args] = process.argv.slice(2);
+if (cmd === "nkey-gen") {
+	const kp = createUser();
+	const dec = new TextDecoder();
+	process.stdout.write(`${kp.getPublicKey()}\n${dec.decode(kp.getSeed())}\n`);
+	process.exit(0);
+}
 const cmds = { "stream-add": streamAdd, "stream-dump": streamDump, sub };
 if (!cmds[cmd]) {
 	console.error(`usage: client.mjs ${Object.keys(cmds).join("|")} URL ...`);
 	process.exit(100);
 }
-const nc = await connect({ servers: url.split(","), maxReconnectAttempts: 10 });
+const env = process.env;
+const tls = env.NRO_TEST_TLS_CA
+	? { caFile: env.NRO_TEST_TLS_CA, certFile: env.NRO_TEST_TLS_CERT, keyFile: env.NRO_TEST_TLS_KEY }
+	: undefined;
+const nc = await connect({ servers: url.split(","), maxReconnectAttempts: 10, tls });
 try {
 	await cmds[cmd](nc, args);
 } catch (e) {
