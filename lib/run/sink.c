@@ -225,8 +225,7 @@ static void block(struct nro_sink *s)
 
 /* Decodes buf and hands it over. NRO_SINK_OK also for a message dropped as
  * malformed or of another kind. */
-static int deliver(struct nro_sink *s, const uint8_t *buf, size_t len, nro_sink_deliver_fn fn,
-		   void *ctx)
+static int deliver(struct nro_sink *s, const uint8_t *buf, size_t len)
 {
 	const char *why;
 	if (nro_decode(&s->msg, buf, len, &why) != 0) {
@@ -236,10 +235,18 @@ static int deliver(struct nro_sink *s, const uint8_t *buf, size_t len, nro_sink_
 	}
 	if (!kind_wanted(s, s->msg.hdr.kind))
 		return NRO_SINK_OK;
-	int rc = fn(ctx, &s->msg);
+	int rc = s->fn(s->ctx, &s->msg);
 	if (rc == NRO_SINK_OK) {
 		s->delivered++;
 		s->backoff_ms = 0;
+		if (s->flush && !s->pending) {
+			/* the cursor stays here until a flush says the batch arrived */
+			s->done_epoch = s->epoch;
+			s->done_seq = s->last;
+			s->have_done = s->have_last;
+			s->pending = 1;
+			s->pending_since_ms = nro_mono_ms();
+		}
 		return rc;
 	}
 	if (rc == NRO_SINK_RETRY) {
@@ -250,16 +257,31 @@ static int deliver(struct nro_sink *s, const uint8_t *buf, size_t len, nro_sink_
 	return NRO_SINK_FATAL;
 }
 
+/* Where a restart must resume: past what the destination has, which is
+ * behind `last` while a batch is unflushed. 0 when there is nothing yet. */
+static int cursor_position(const struct nro_sink *s, uint64_t *epoch, uint64_t *seq)
+{
+	if (s->pending) {
+		*epoch = s->done_epoch;
+		*seq = s->done_seq;
+		return s->have_done && s->done_epoch;
+	}
+	*epoch = s->epoch;
+	*seq = s->last;
+	return s->have_last && s->epoch;
+}
+
 static void save_cursor(struct nro_sink *s, int force)
 {
-	if (!s->cursor_buf[0] || !s->epoch || !s->have_last)
+	uint64_t e, q;
+	if (!s->cursor_buf[0] || !cursor_position(s, &e, &q))
 		return;
-	if (s->cursor_written_epoch == s->epoch && s->cursor_written_seq == s->last)
+	if (s->cursor_written_epoch == e && s->cursor_written_seq == q)
 		return;
 	int64_t now = nro_mono_ms();
 	if (!force && now - s->cursor_at_ms < CURSOR_BURST_MS)
 		return;
-	if (nro_cursor_write(s->cursor_buf, s->epoch, s->last) != 0) {
+	if (nro_cursor_write(s->cursor_buf, e, q) != 0) {
 		static int64_t warned_at;
 		if (!warned_at || now - warned_at > 60000) {
 			nro_warn("cannot write the cursor %s: %s", s->cursor_buf, strerror(errno));
@@ -268,14 +290,43 @@ static void save_cursor(struct nro_sink *s, int force)
 		return;
 	}
 	s->cursor_at_ms = now;
-	s->cursor_written_epoch = s->epoch;
-	s->cursor_written_seq = s->last;
+	s->cursor_written_epoch = e;
+	s->cursor_written_seq = q;
+}
+
+/* Hands the sink's batch to its destination. NRO_SINK_OK also when there
+ * is nothing to flush; NRO_SINK_RETRY blocks the loop until the back-off. */
+static int flush_pending(struct nro_sink *s)
+{
+	if (!s->flush || !s->pending)
+		return NRO_SINK_OK;
+	int rc = s->flush(s->ctx);
+	if (rc == NRO_SINK_OK) {
+		s->pending = 0;
+		s->backoff_ms = 0;
+		s->flushes++;
+	} else if (rc == NRO_SINK_RETRY) {
+		s->flush_blocked = 1;
+		block(s);
+	} else {
+		s->fatal = 1;
+		rc = NRO_SINK_FATAL;
+	}
+	return rc;
+}
+
+/* Flushes once the oldest unflushed message has waited flush_ms. */
+static int flush_if_due(struct nro_sink *s)
+{
+	if (!s->pending || nro_mono_ms() - s->pending_since_ms < s->flush_ms)
+		return NRO_SINK_OK;
+	return flush_pending(s);
 }
 
 /* Delivers from the ring every wanted record after s->last up to upto.
  * 0 done (or nothing held beyond), NRO_SINK_RETRY blocked, NRO_SINK_FATAL,
  * or 1 when the ring lacks records below upto (not the publisher's ring). */
-static int fill_from_ring(struct nro_sink *s, uint64_t upto, nro_sink_deliver_fn fn, void *ctx)
+static int fill_from_ring(struct nro_sink *s, uint64_t upto)
 {
 	uint64_t lost_a = 0, lost_b = 0;
 	int rc = 0;
@@ -301,7 +352,7 @@ static int fill_from_ring(struct nro_sink *s, uint64_t upto, nro_sink_deliver_fn
 					report_lost(s, lost_a, lost_b);
 					lost_a = 0;
 				}
-				rc = deliver(s, (const uint8_t *)s->rbuf.p, s->rbuf.len, fn, ctx);
+				rc = deliver(s, (const uint8_t *)s->rbuf.p, s->rbuf.len);
 				if (rc != NRO_SINK_OK)
 					break;
 			} else if (r == -2) {
@@ -322,6 +373,9 @@ static int fill_from_ring(struct nro_sink *s, uint64_t upto, nro_sink_deliver_fn
 		}
 		s->last = q;
 		if ((++n & 63) == 0) {
+			rc = flush_if_due(s);
+			if (rc != NRO_SINK_OK)
+				break;
 			save_cursor(s, 0);
 			if (nro_signal_read(&s->tool) == NRO_SIG_TERM)
 				s->stop = 1;
@@ -333,8 +387,7 @@ static int fill_from_ring(struct nro_sink *s, uint64_t upto, nro_sink_deliver_fn
 }
 
 /* A live message from nng. */
-static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len,
-		       nro_sink_deliver_fn fn, void *ctx)
+static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len)
 {
 	if (len < NRO_HDR_FIXED) {
 		s->rejected++;
@@ -342,13 +395,12 @@ static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len,
 		return NRO_SINK_OK;
 	}
 	uint64_t seq = 0;
-	for (int i = 10; i < 18; i++)
-		seq = seq << 8 | buf[i];
+	nro_record_seq(buf, len, &seq);
 	if (!s->ring_open)
 		try_open_ring(s, 0);
 	if (!s->ring_open) {
 		/* no ring to order against: deliver as it comes */
-		int rc = deliver(s, buf, len, fn, ctx);
+		int rc = deliver(s, buf, len);
 		if (rc == NRO_SINK_RETRY) {
 			nro_buf_reset(&s->held);
 			if (nro_buf_add(&s->held, buf, len) != 0) {
@@ -374,7 +426,7 @@ static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len,
 			return NRO_SINK_OK;
 		}
 		if (seq > s->last + 1) {
-			int rc = fill_from_ring(s, seq - 1, fn, ctx);
+			int rc = fill_from_ring(s, seq - 1);
 			if (rc == 1 && pass == 0 && check_replaced(s))
 				continue;
 			if (rc == 1) {
@@ -391,7 +443,7 @@ static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len,
 			if (s->stop)
 				return NRO_SINK_OK;
 		}
-		int rc = deliver(s, buf, len, fn, ctx);
+		int rc = deliver(s, buf, len);
 		if (rc == NRO_SINK_OK)
 			s->last = seq;
 		return rc;
@@ -400,7 +452,7 @@ static int handle_live(struct nro_sink *s, const uint8_t *buf, size_t len,
 }
 
 /* Periodic: open or reopen the ring, deliver what it holds beyond last. */
-static int tick(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
+static int tick(struct nro_sink *s)
 {
 	if (!s->ring_buf[0])
 		return NRO_SINK_OK;
@@ -412,7 +464,7 @@ static int tick(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 		return NRO_SINK_OK;
 	uint64_t head = nro_ring_head(&s->ring);
 	if (head > s->last) {
-		int rc = fill_from_ring(s, head, fn, ctx);
+		int rc = fill_from_ring(s, head);
 		if (rc < 0)
 			return rc;
 	}
@@ -420,14 +472,13 @@ static int tick(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 }
 
 /* The held message (no ring) after a back-off. */
-static int retry_held(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
+static int retry_held(struct nro_sink *s)
 {
-	int rc = deliver(s, (const uint8_t *)s->held.p, s->held.len, fn, ctx);
+	int rc = deliver(s, (const uint8_t *)s->held.p, s->held.len);
 	if (rc == NRO_SINK_OK) {
-		if (!s->pipe_mode && s->held.len >= 18) {
-			uint64_t seq = 0;
-			for (int i = 10; i < 18; i++)
-				seq = seq << 8 | (uint8_t)s->held.p[i];
+		uint64_t seq;
+		if (!s->pipe_mode &&
+		    nro_record_seq((const uint8_t *)s->held.p, s->held.len, &seq) == 0) {
 			s->epoch = 0;
 			s->last = seq;
 			s->have_last = 1;
@@ -465,7 +516,8 @@ static void resolve_paths(struct nro_sink *s)
 	}
 }
 
-int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
+/* Opens the input and reads the cursor. 0, or the exit code to return. */
+static int sink_open(struct nro_sink *s)
 {
 	struct nro_tool *t = &s->tool;
 	const char *addr = t->input ? t->input : nro_events_addr(t);
@@ -473,6 +525,8 @@ int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 	for (const char *k = s->kinds; *k; k++)
 		if (!strchr("MSHXE", *k))
 			nro_die(NRO_EXIT_USAGE, "unknown record kind '%c' (want M, S, H, X or E)", *k);
+	if (s->flush_ms <= 0)
+		s->flush_ms = NRO_SINK_FLUSH_MS;
 	resolve_paths(s);
 	nro_buf_init(&s->rbuf, NRO_MSG_MAX);
 	nro_buf_init(&s->held, NRO_MSG_MAX);
@@ -498,30 +552,69 @@ int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 			nro_warn("ignoring the malformed cursor %s", s->cursor_buf);
 		}
 	}
-	/* ready once subscribed and positioned in the ring: what is published
-	 * from now on will be delivered */
-	int have_ring = s->ring_buf[0] && try_open_ring(s, 1);
-	nro_ready(t);
-	if (have_ring) {
-		int rc = fill_from_ring(s, nro_ring_head(&s->ring), fn, ctx);
-		(void)rc; /* a retry or stop is handled by the loop below */
-	}
-	save_cursor(s, 1);
+	return 0;
+}
 
-	int status = 0;
+/* After a back-off: offer the flush, the held message or the ring again. */
+static int retry_blocked(struct nro_sink *s)
+{
+	s->retry_at_ms = 0;
+	if (s->flush_blocked) {
+		s->flush_blocked = 0;
+		return flush_pending(s);
+	}
+	return s->held.len ? retry_held(s) : tick(s);
+}
+
+/* One received message, then the periodic duties. NRO_SINK_FATAL stops. */
+static int on_message(struct nro_sink *s, const uint8_t *buf, size_t len, int64_t now,
+		      int64_t *next_tick)
+{
+	int rc;
+	if (s->pipe_mode) {
+		rc = deliver(s, buf, len);
+		if (rc == NRO_SINK_RETRY && nro_buf_add(&s->held, buf, len) != 0)
+			s->lost++;
+	} else {
+		rc = handle_live(s, buf, len);
+	}
+	if (rc == NRO_SINK_FATAL)
+		return rc;
+	if (now >= *next_tick) {
+		*next_tick = now + TICK_MS;
+		if (tick(s) == NRO_SINK_FATAL)
+			return NRO_SINK_FATAL;
+	}
+	if (flush_if_due(s) == NRO_SINK_FATAL)
+		return NRO_SINK_FATAL;
+	save_cursor(s, 0);
+	return NRO_SINK_OK;
+}
+
+/* Nothing to read: flush, make the cursor durable, then wait. 1 on SIGTERM. */
+static int on_idle(struct nro_sink *s, int64_t now, int64_t *next_tick)
+{
+	if (flush_pending(s) != NRO_SINK_OK)
+		return 0; /* blocked or fatal: the loop decides */
+	save_cursor(s, 1);
+	if (now >= *next_tick) {
+		*next_tick = now + TICK_MS;
+		tick(s);
+		return 0;
+	}
+	int w = nro_wait(&s->tool, s->pipe_mode ? now + 3600000 : *next_tick, nro_in_fd(&s->in));
+	return w == NRO_SIG_TERM;
+}
+
+static void sink_loop(struct nro_sink *s)
+{
 	int64_t next_tick = nro_mono_ms() + TICK_MS;
 	while (!s->stop && !s->fatal) {
 		int64_t now = nro_mono_ms();
 		if (s->retry_at_ms) {
-			if (now < s->retry_at_ms) {
-				if (nro_wait(t, s->retry_at_ms, -1) == NRO_SIG_TERM)
-					break;
-				continue;
-			}
-			s->retry_at_ms = 0;
-			int rc = s->held.len ? retry_held(s, fn, ctx)
-					     : tick(s, fn, ctx);
-			if (rc == NRO_SINK_FATAL)
+			if (now >= s->retry_at_ms)
+				retry_blocked(s);
+			else if (nro_wait(&s->tool, s->retry_at_ms, -1) == NRO_SIG_TERM)
 				break;
 			continue;
 		}
@@ -531,38 +624,24 @@ int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 		if (r < 0)
 			break; /* end of the pipe */
 		if (r == 1) {
-			int rc;
-			if (s->pipe_mode) {
-				rc = deliver(s, buf, len, fn, ctx);
-				if (rc == NRO_SINK_RETRY && nro_buf_add(&s->held, buf, len) != 0)
-					s->lost++;
-			} else {
-				rc = handle_live(s, buf, len, fn, ctx);
-			}
-			if (rc == NRO_SINK_FATAL)
+			if (on_message(s, buf, len, now, &next_tick) == NRO_SINK_FATAL)
 				break;
-			if (nro_signal_read(t) == NRO_SIG_TERM)
-				break;
-			if (now >= next_tick) {
-				next_tick = now + TICK_MS;
-				if (tick(s, fn, ctx) == NRO_SINK_FATAL)
-					break;
-			}
-			save_cursor(s, 0);
-			continue;
-		}
-		/* idle: make the cursor durable, then wait */
-		save_cursor(s, 1);
-		if (now >= next_tick) {
-			next_tick = now + TICK_MS;
-			if (tick(s, fn, ctx) == NRO_SINK_FATAL)
+			if (nro_signal_read(&s->tool) == NRO_SIG_TERM)
 				break;
 			continue;
 		}
-		int w = nro_wait(t, s->pipe_mode ? now + 3600000 : next_tick, nro_in_fd(&s->in));
-		if (w == NRO_SIG_TERM)
+		if (on_idle(s, now, &next_tick))
 			break;
 	}
+}
+
+/* Last flush and cursor, then the exit status. Releases what run took. */
+static int sink_close(struct nro_sink *s)
+{
+	int status = 0;
+	if (!s->fatal && s->pending && flush_pending(s) != NRO_SINK_OK)
+		nro_warn("stopping with an undelivered batch: %s",
+			 s->pipe_mode ? "it is lost" : "it stays in the ring for the next start");
 	if (s->fatal)
 		status = s->exit_code;
 	else if (s->pipe_mode && (s->in.oversized || s->in.truncated)) {
@@ -579,4 +658,34 @@ int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn fn, void *ctx)
 	nro_buf_free(&s->rbuf);
 	nro_buf_free(&s->held);
 	return status;
+}
+
+int nro_sink_run_batched(struct nro_sink *s, nro_sink_deliver_fn deliver_fn,
+			 nro_sink_flush_fn flush_fn, void *ctx)
+{
+	s->fn = deliver_fn;
+	s->flush = flush_fn;
+	s->ctx = ctx;
+	int rc = sink_open(s);
+	if (rc != 0)
+		return rc;
+	/* ready once subscribed and positioned in the ring: what is published
+	 * from now on will be delivered */
+	int have_ring = s->ring_buf[0] && try_open_ring(s, 1);
+	nro_ready(&s->tool);
+	if (have_ring)
+		fill_from_ring(s, nro_ring_head(&s->ring)); /* a retry or stop: the loop */
+	save_cursor(s, 1);
+	sink_loop(s);
+	return sink_close(s);
+}
+
+int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn deliver_fn, void *ctx)
+{
+	return nro_sink_run_batched(s, deliver_fn, NULL, ctx);
+}
+
+uint64_t nro_sink_epoch(const struct nro_sink *s)
+{
+	return s->pipe_mode ? 0 : s->epoch;
 }

@@ -69,6 +69,24 @@ enum {
  * Returns NRO_SINK_OK, NRO_SINK_RETRY or NRO_SINK_FATAL. */
 typedef int (*nro_sink_deliver_fn)(void *ctx, struct nro_msg *m);
 
+/*
+ * Optional batching. With a flush function, deliver's NRO_SINK_OK means
+ * "accepted" (held in the sink's batch), not "delivered": the cursor moves
+ * only past messages that a later flush returned NRO_SINK_OK for. flush is
+ * called when the input goes idle with accepted-but-unflushed messages,
+ * when flush_ms has passed since the first unflushed accept, and at
+ * SIGTERM or the end of a pipe. It returns NRO_SINK_OK (everything
+ * accepted so far is delivered now), NRO_SINK_RETRY (not delivered: the
+ * sink keeps its batch; flush is offered again after the usual back-off,
+ * no input is read meanwhile) or NRO_SINK_FATAL. A deliver whose batch is
+ * full flushes it itself first and returns NRO_SINK_RETRY if that fails
+ * (m was not taken: it is offered again later). After a kill -9, what was
+ * accepted but not flushed is read again from the ring on restart, so a
+ * receiver sees it at least once (dedupe by epoch and seq).
+ */
+typedef int (*nro_sink_flush_fn)(void *ctx);
+#define NRO_SINK_FLUSH_MS 1000
+
 struct nro_sink {
 	struct nro_tool tool;     /* common options (NRO_COMMON_INPUT), signals */
 	const char *kinds;        /* record kinds to deliver, e.g. "E"; may be changed before run */
@@ -76,6 +94,7 @@ struct nro_sink {
 	const char *cursor_path;  /* --cursor FILE, NULL = $NRO_RUN_DIR/<prog>.cursor, "none" */
 	int from_start;           /* --from-start */
 	int exit_code;            /* what a NRO_SINK_FATAL makes run return */
+	int64_t flush_ms;         /* batching: flush at most this long after an accept (0 = 1 s) */
 
 	/* counters, for the sink's own metrics */
 	uint64_t delivered;  /* messages delivered */
@@ -83,8 +102,16 @@ struct nro_sink {
 	uint64_t duplicates; /* live messages already delivered from the ring */
 	uint64_t rejected;   /* malformed messages dropped */
 	uint64_t retries;    /* NRO_SINK_RETRY answers */
+	uint64_t flushes;    /* batches a flush delivered */
 
 	/* the rest is private to lib/run/sink.c */
+	nro_sink_deliver_fn fn;
+	nro_sink_flush_fn flush;
+	void *ctx;
+	int pending, flush_blocked;         /* an accepted batch is not flushed yet */
+	int64_t pending_since_ms;
+	uint64_t done_epoch, done_seq;      /* the cursor while pending */
+	int have_done;
 	int pipe_mode;
 	struct nro_in in;
 	struct nro_ring ring;
@@ -116,6 +143,12 @@ void nro_sink_init(struct nro_sink *s, const char *prog, const char *summary,
  * or ended inside a record, 111 when the input cannot be opened, or
  * s->exit_code after NRO_SINK_FATAL. */
 int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn deliver, void *ctx);
+/* The same with batching (flush may be NULL: then it is nro_sink_run). */
+int nro_sink_run_batched(struct nro_sink *s, nro_sink_deliver_fn deliver,
+			 nro_sink_flush_fn flush, void *ctx);
+/* The analyzer ring's epoch that the message being delivered counts in
+ * (with its m->hdr.seq, a unique id across restarts); 0 without a ring. */
+uint64_t nro_sink_epoch(const struct nro_sink *s);
 
 /* Reads a cursor file: 0 with epoch and seq, or -1 (missing or malformed).
  * The file is one line: "nro-cursor 1 <epoch as 16 hex digits> <seq>\n". */

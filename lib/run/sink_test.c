@@ -252,6 +252,38 @@ static int flaky_deliver(void *ctx, struct nro_msg *m)
 	return NRO_SINK_OK;
 }
 
+/* The batching child: deliver keeps up to BATCH seqs, flush writes them to
+ * fd and fails every flaky_every-th time, like a receiver that is down. */
+enum { BATCH = 16 };
+static uint64_t batch[BATCH];
+static size_t batch_n;
+static int batch_flushes;
+
+static int batch_flush(void *ctx)
+{
+	(void)ctx;
+	if (flaky_every && ++batch_flushes % flaky_every == 0)
+		return NRO_SINK_RETRY;
+	ssize_t want = (ssize_t)(batch_n * sizeof batch[0]);
+	if (batch_n && write(flaky_fd, batch, (size_t)want) != want)
+		return NRO_SINK_FATAL;
+	batch_n = 0;
+	return NRO_SINK_OK;
+}
+
+static int batch_deliver(void *ctx, struct nro_msg *m)
+{
+	if (batch_n == BATCH) {
+		int rc = batch_flush(ctx);
+		if (rc != NRO_SINK_OK)
+			return rc;
+	}
+	batch[batch_n++] = m->hdr.kind == NRO_KIND_EVENT ? m->hdr.seq : m->hdr.seq | 1ull << 63;
+	return NRO_SINK_OK;
+}
+
+static int batched_mode;
+
 /* Runs the sink in a fresh process image (nng threads do not survive fork). */
 static pid_t start_sink(const char *run, const char *cursor, int fd, int from_start,
 			int fail_every)
@@ -263,7 +295,7 @@ static pid_t start_sink(const char *run, const char *cursor, int fd, int from_st
 	snprintf(fdstr, sizeof fdstr, "%d", fd);
 	snprintf(failstr, sizeof failstr, "%d", fail_every);
 	execl("/proc/self/exe", "sink_test", "--sink-child", run, cursor, fdstr,
-	      from_start ? "1" : "0", failstr, (char *)NULL);
+	      from_start ? "1" : "0", failstr, batched_mode ? "batch" : "each", (char *)NULL);
 	_exit(127);
 }
 
@@ -279,6 +311,10 @@ static int sink_child_main(char **argv)
 	struct nro_sink s;
 	nro_sink_init(&s, "sink-test", "test", NULL, strcmp(argv[5], "1") == 0 ? 6 : 5, args, "E");
 	flaky_fd = (int)fd;
+	if (strcmp(argv[7], "batch") == 0) {
+		s.flush_ms = 50;
+		return nro_sink_run_batched(&s, batch_deliver, batch_flush, NULL);
+	}
 	return nro_sink_run(&s, flaky_deliver, NULL);
 }
 
@@ -370,11 +406,74 @@ TEST(delivers_every_event_once_in_order_through_retries)
 	nro_ring_close(&p.ring);
 }
 
+/* Batching: the cursor moves only past what a flush delivered. A flush
+ * that keeps failing loses nothing; a kill -9 with an unflushed batch
+ * makes the restarted sink deliver it again (at least once), never skip. */
+TEST(batched_sink_moves_the_cursor_only_past_flushed_batches)
+{
+	char run[512], ring[600], cursor[600], addr[700];
+	snprintf(run, sizeof run, "%s/run2", dir);
+	snprintf(ring, sizeof ring, "%s/ring", run);
+	snprintf(cursor, sizeof cursor, "%s/c", run);
+	snprintf(addr, sizeof addr, "ipc://%s/events.ipc", run);
+	mkdir(run, 0700);
+	struct pub p;
+	memset(&p, 0, sizeof p);
+	char err[512];
+	CHECK(nro_ring_create(&p.ring, ring, 256 << 10, err, sizeof err) == 0);
+	CHECK(nro_out_open(&p.out, addr, NRO_LISTEN, err, sizeof err) == 0);
+	p.publish = 1;
+	nro_enc_init(&p.enc, 0);
+	int fds[2];
+	CHECK(pipe(fds) == 0);
+	batched_mode = 1;
+	pid_t pid = start_sink(run, cursor, fds[1], 1, 3);
+	CHECK(pid > 0);
+	CHECK(pub_run(&p, 100, 1) == 0);
+	enum { N = 100 };
+	uint64_t got[2 * N + 40];
+	size_t n = collect(fds[0], got, N, N, 20000);
+	CHECK(n == N);
+	for (size_t i = 0; i < n; i++)
+		CHECK(got[i] == i + 1);
+	kill(pid, SIGTERM);
+	int status = -1;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	uint64_t e = 0, s = 0;
+	CHECK(nro_cursor_read(cursor, &e, &s) == 0);
+	CHECK(s == N);
+
+	/* every flush fails from now on: nothing arrives, the cursor stays */
+	pid = start_sink(run, cursor, fds[1], 0, 1);
+	CHECK(pub_run(&p, 40, 1) == 0);
+	CHECK(collect(fds[0], got, N, 1, 600) == 0);
+	kill(pid, SIGKILL);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(nro_cursor_read(cursor, &e, &s) == 0);
+	CHECK(s == N);
+	/* a working destination again: the 40 arrive, in order, once */
+	pid = start_sink(run, cursor, fds[1], 0, 0);
+	n = collect(fds[0], got, 2 * N, 40, 20000);
+	CHECK(n == 40);
+	for (size_t i = 0; i < n; i++)
+		CHECK(got[i] == N + 1 + i);
+	kill(pid, SIGTERM);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	batched_mode = 0;
+	close(fds[0]);
+	close(fds[1]);
+	nro_enc_free(&p.enc);
+	nro_out_close(&p.out, 0);
+	nro_ring_close(&p.ring);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "--ringpub") == 0)
 		return ringpub_main(argc, argv);
-	if (argc == 7 && strcmp(argv[1], "--sink-child") == 0)
+	if (argc == 8 && strcmp(argv[1], "--sink-child") == 0)
 		return sink_child_main(argv);
 	snprintf(dir, sizeof dir, "%s/nro-sink-test.XXXXXX",
 		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -385,6 +484,7 @@ int main(int argc, char **argv)
 	RUN(cursor_round_trip);
 	RUN(malformed_cursors_are_refused);
 	RUN(delivers_every_event_once_in_order_through_retries);
+	RUN(batched_sink_moves_the_cursor_only_past_flushed_batches);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -839,3 +839,23 @@ int nro_severity_parse(const char *s)
 			return (int)i;
 	return -1;
 }
+
+int nro_record_seq(const uint8_t *buf, size_t len, uint64_t *seq)
+{
+	if (!buf || len < NRO_HDR_FIXED)
+		return -1;
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | buf[NRO_HDR_SEQ_OFF + i];
+	*seq = v;
+	return 0;
+}
+
+int nro_record_set_seq(uint8_t *buf, size_t len, uint64_t seq)
+{
+	if (!buf || len < NRO_HDR_FIXED)
+		return -1;
+	for (int i = 0; i < 8; i++)
+		buf[NRO_HDR_SEQ_OFF + i] = (uint8_t)(seq >> ((7 - i) * 8));
+	return 0;
+}

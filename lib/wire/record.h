@@ -238,6 +238,13 @@ union nro_entry {
 int nro_next(struct nro_msg *m, union nro_entry *e);
 
 /* Names for enums (static strings; "unknown" out of range). */
+/* Header fields of an encoded message, read or rewritten in place without
+ * decoding it (the analyzer renumbers what it forwards; sinks order live
+ * messages). Return 0, or -1 when len is shorter than the fixed header. */
+#define NRO_HDR_SEQ_OFF 10 /* after kind, magic, version, flags and count */
+int nro_record_seq(const uint8_t *buf, size_t len, uint64_t *seq);
+int nro_record_set_seq(uint8_t *buf, size_t len, uint64_t seq);
+
 const char *nro_kind_name(uint8_t kind);
 const char *nro_metric_type_name(uint8_t t);
 const char *nro_object_kind_name(uint8_t k);

@@ -102,6 +102,23 @@ TEST(metric_values_nan_inf_allowed)
 	nro_enc_free(&e);
 }
 
+TEST(seq_accessors_read_and_rewrite_the_header)
+{
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	size_t len = encode_metric(&e, 1.0);
+	uint64_t seq = 0;
+	CHECK(nro_record_seq(e.buf, len, &seq) == 0 && seq == 7);
+	CHECK(nro_record_set_seq(e.buf, len, 0x0102030405060708ULL) == 0);
+	struct nro_msg m;
+	const char *why = NULL;
+	CHECK(nro_decode(&m, e.buf, len, &why) == 0);
+	CHECK(m.hdr.seq == 0x0102030405060708ULL);
+	CHECK(nro_record_seq(e.buf, NRO_HDR_FIXED - 1, &seq) == -1);
+	CHECK(nro_record_set_seq(e.buf, NRO_HDR_FIXED - 1, 1) == -1);
+	nro_enc_free(&e);
+}
+
 TEST(state_round_trip)
 {
 	init_attrs();
@@ -474,5 +491,6 @@ int main(int argc, char **argv)
 	RUN(decoder_survives_every_single_byte_mutation);
 	RUN(too_many_attrs_refused);
 	RUN(names);
+	RUN(seq_accessors_read_and_rewrite_the_header);
 	return testing_done();
 }

@@ -188,8 +188,10 @@ static int check_newest(struct nro_ring *r, const char **why)
 	struct nro_ring_hdr *h = r->hdr;
 	uint64_t head = atomic_load(&h->head);
 	uint64_t res = atomic_load(&h->reserved);
-	if (head == 0)
-		return 0;
+	if (head == 0) {
+		*why = "reserved bytes in an empty ring";
+		return res == 0 ? 0 : -1;
+	}
 	struct nro_ring_slot *s = &r->index[head & (r->nslots - 1)];
 	uint64_t pos = atomic_load(&s->pos);
 	struct rec_hdr rh;
@@ -199,9 +201,12 @@ static int check_newest(struct nro_ring *r, const char **why)
 		return -1;
 	}
 	memcpy(&rh, r->data + phys, sizeof rh);
+	/* a finished write leaves reserved exactly at the newest record's end:
+	 * anything else (a tampered or corrupt header) would make every later
+	 * record look overwritten */
 	if (rh.seq != head || rh.pos != pos || rh.len == 0 || rh.len > r->data_size / 4 ||
 	    phys + RING_REC_HDR + rh.len > r->data_size ||
-	    pos + align8(RING_REC_HDR + rh.len) > res) {
+	    pos > UINT64_MAX - r->data_size || pos + align8(RING_REC_HDR + rh.len) != res) {
 		*why = "newest record does not match the index";
 		return -1;
 	}
@@ -251,6 +256,15 @@ static void make_parent(const char *path)
 		return;
 }
 
+/* Backs every page of the file now: a sparse ring on a full tmpfs would
+ * kill the writer with SIGBUS at its first write to an unbacked page.
+ * 0, or an errno value (ENOSPC when the file system is full). */
+static int reserve_space(int fd, uint64_t size)
+{
+	int rc = posix_fallocate(fd, 0, (off_t)size);
+	return rc == EINTR ? posix_fallocate(fd, 0, (off_t)size) : rc;
+}
+
 /* Tries to carry on with an existing ring at path. 1 reused, 0 not usable
  * (create anew), -1 fatal (another writer holds it), with err set. */
 static int reuse_existing(struct nro_ring *r, const char *path, uint64_t ds, char *err,
@@ -267,7 +281,10 @@ static int reuse_existing(struct nro_ring *r, const char *path, uint64_t ds, cha
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size != file_size_for(ds) ||
+	    st.st_uid != geteuid() || (st.st_mode & 0077) != 0 ||
+	    reserve_space(fd, (uint64_t)st.st_size) != 0 ||
 	    map_fd(r, fd, (uint64_t)st.st_size, PROT_READ | PROT_WRITE) != 0) {
+		/* someone else's, too open, or no room: made anew below */
 		close(fd);
 		return 0;
 	}
@@ -318,9 +335,16 @@ int nro_ring_create(struct nro_ring *r, const char *path, size_t data_size, char
 		return -1;
 	}
 	uint64_t size = file_size_for(ds);
+	int space = 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || ftruncate(fd, (off_t)size) != 0 ||
+	    (space = reserve_space(fd, size)) != 0 ||
 	    map_fd(r, fd, size, PROT_READ | PROT_WRITE) != 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		if (space == ENOSPC)
+			snprintf(err, errlen, "%s: no room for a ring of %llu bytes (the file system "
+				 "is full: free space there or lower --ring-size)", tmp,
+				 (unsigned long long)size);
+		else
+			snprintf(err, errlen, "%s: %s", tmp, strerror(space ? space : errno));
 		close(fd);
 		unlink(tmp);
 		return -1;
@@ -375,6 +399,14 @@ int nro_ring_open(struct nro_ring *r, const char *path, char *err, size_t errlen
 		close(fd);
 		return -1;
 	}
+	if ((st.st_mode & 0022) != 0 || (st.st_uid != geteuid() && st.st_uid != 0)) {
+		/* whoever may write it can forge what sinks deliver */
+		snprintf(err, errlen, "%s: refusing a ring owned by uid %u with mode %04o (want "
+			 "this user's or root's, not writable by others)", path,
+			 (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
 	if (map_fd(r, fd, (uint64_t)st.st_size, PROT_READ) != 0) {
 		snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
 		close(fd);
@@ -391,6 +423,17 @@ int nro_ring_open(struct nro_ring *r, const char *path, char *err, size_t errlen
 	return 0;
 }
 
+/* A reader's file cut shorter than its mapping: touching the missing pages
+ * would raise SIGBUS, so such a ring reads as lost until it is reopened.
+ * (A truncation racing a copy still can; only a foreign process does it.) */
+static int truncated(const struct nro_ring *r)
+{
+	struct stat st;
+	if (r->writer || r->fd < 0)
+		return 0;
+	return fstat(r->fd, &st) != 0 || (uint64_t)st.st_size < (uint64_t)r->map_len;
+}
+
 void nro_ring_close(struct nro_ring *r)
 {
 	unmap(r);
@@ -403,6 +446,8 @@ void nro_ring_close(struct nro_ring *r)
 int nro_ring_replaced(const struct nro_ring *r, const char *path)
 {
 	struct stat st;
+	if (truncated(r))
+		return 1; /* cut short under us: reopen whatever the path holds now */
 	if (stat(path, &st) != 0)
 		return 0;
 	return (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino;
@@ -482,11 +527,13 @@ uint64_t nro_ring_epoch(const struct nro_ring *r)
 	return r->hdr ? r->hdr->epoch : 0;
 }
 
-/* Still intact: the writer has not announced an overwrite of position pos. */
+/* Still intact: the writer has not announced an overwrite of position pos
+ * (written without pos + data_size, which a corrupt pos would wrap). */
 static int intact(const struct nro_ring *r, uint64_t pos)
 {
 	atomic_thread_fence(memory_order_acquire);
-	return atomic_load_explicit(&r->hdr->reserved, memory_order_relaxed) <= pos + r->data_size;
+	uint64_t res = atomic_load_explicit(&r->hdr->reserved, memory_order_relaxed);
+	return res >= pos && res - pos <= r->data_size;
 }
 
 /* Finds record seq: 1 with its position and header, 0 not written yet, -1 lost. */
@@ -522,6 +569,8 @@ static int locate(const struct nro_ring *r, uint64_t seq, uint64_t *posp, struct
 int nro_ring_read(const struct nro_ring *r, uint64_t seq, struct nro_buf *out)
 {
 	nro_buf_reset(out);
+	if (truncated(r))
+		return -1;
 	uint64_t pos;
 	struct rec_hdr rh;
 	int rc = locate(r, seq, &pos, &rh);
@@ -541,6 +590,8 @@ int nro_ring_read(const struct nro_ring *r, uint64_t seq, struct nro_buf *out)
 
 int nro_ring_peek(const struct nro_ring *r, uint64_t seq, void *out, size_t n, size_t *len)
 {
+	if (truncated(r))
+		return -1;
 	uint64_t pos;
 	struct rec_hdr rh;
 	int rc = locate(r, seq, &pos, &rh);

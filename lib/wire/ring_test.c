@@ -304,6 +304,78 @@ TEST(corrupt_or_short_file_is_recreated)
 	CHECK(nro_ring_open(&r, path, err, sizeof err) == -1);
 }
 
+/* A tampered header (reserved far beyond the newest record, the fuzzer's
+ * 266-byte reproducer) is not adopted: the ring is made anew and what is
+ * written afterwards reads back. */
+TEST(tampered_reserved_is_not_trusted)
+{
+	char err[256];
+	fresh_path("tampered.ring");
+	uint64_t e1 = make_ring_with(1);
+	CHECK(e1 != 0);
+	int fd = open(path, O_RDWR);
+	CHECK(fd >= 0);
+	uint64_t bad = 0xfffffffffffefff0ULL;
+	CHECK(pwrite(fd, &bad, sizeof bad, 64) == (ssize_t)sizeof bad);
+	close(fd);
+	struct nro_ring w;
+	CHECK(nro_ring_create(&w, path, 0, err, sizeof err) == 0);
+	CHECK(nro_ring_epoch(&w) != e1 && nro_ring_head(&w) == 0);
+	unsigned char buf[2048];
+	struct nro_buf out;
+	nro_buf_init(&out, 1 << 20);
+	for (uint64_t q = 1; q <= 50; q++) {
+		size_t n = make_payload(buf, q, sizeof buf);
+		CHECK(nro_ring_write(&w, buf, n) == q);
+		CHECK(nro_ring_read(&w, q, &out) == 1 && payload_ok(&out, q));
+	}
+	nro_buf_free(&out);
+	nro_ring_close(&w);
+}
+
+/* Only a ring this user (or root) owns and nobody else may write is read;
+ * the writer does not adopt one others could have written either. */
+TEST(a_ring_others_may_write_is_refused)
+{
+	char err[256];
+	fresh_path("open.ring");
+	uint64_t e1 = make_ring_with(3);
+	CHECK(chmod(path, 0666) == 0);
+	struct nro_ring r, w;
+	CHECK(nro_ring_open(&r, path, err, sizeof err) == -1);
+	CHECK(strstr(err, "not writable by others") != NULL);
+	CHECK(nro_ring_create(&w, path, 0, err, sizeof err) == 0);
+	CHECK(nro_ring_epoch(&w) != e1);
+	nro_ring_close(&w);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+	CHECK(nro_ring_open(&r, path, err, sizeof err) == 0);
+	nro_ring_close(&r);
+}
+
+/* A reader whose file is cut short under it reads "lost" instead of dying
+ * of SIGBUS, and is told to reopen. */
+TEST(reader_survives_a_ring_truncated_under_it)
+{
+	char err[256];
+	fresh_path("cut.ring");
+	CHECK(make_ring_with(20) != 0);
+	struct nro_ring r;
+	CHECK(nro_ring_open(&r, path, err, sizeof err) == 0);
+	struct nro_buf out;
+	nro_buf_init(&out, 1 << 20);
+	CHECK(nro_ring_read(&r, 20, &out) == 1);
+	CHECK(truncate(path, 4096) == 0);
+	for (uint64_t q = 1; q <= 20; q++)
+		CHECK(nro_ring_read(&r, q, &out) == -1);
+	uint8_t kind;
+	size_t len;
+	CHECK(nro_ring_peek(&r, 20, &kind, 1, &len) == -1);
+	CHECK(nro_ring_replaced(&r, path) == 1);
+	nro_buf_free(&out);
+	nro_ring_close(&r);
+}
+
 /* A reader process following a fast writer through a 64 KiB ring: whatever
  * it gets is whole (checksums), it sees every seq as either copied or lost,
  * and the oldest records (the ones being overwritten) are read on purpose. */
@@ -394,6 +466,9 @@ int main(void)
 	RUN(cap_too_small);
 	RUN(reopen_continues_and_keeps_epoch);
 	RUN(corrupt_or_short_file_is_recreated);
+	RUN(tampered_reserved_is_not_trusted);
+	RUN(a_ring_others_may_write_is_refused);
+	RUN(reader_survives_a_ring_truncated_under_it);
 	RUN(concurrent_reader_never_sees_a_torn_record);
 	char cmd[400];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
