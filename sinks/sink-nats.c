@@ -43,6 +43,8 @@ static uint64_t reconnect_buf = 8u << 20;
 static const char *user, *password_file, *token_file, *nkey_pub, *nkey_seed_file, *creds_file;
 static const char *tls_ca_file, *tls_cert_file, *tls_key_file, *tls_server_name;
 
+static struct nro_sink sink;
+
 static const struct nro_optdef opts[] = {
 	{"url", 'u', "NRO_NATS_URL", NRO_OPT_STR, &urls, NULL, "URL[,URL...]",
 	 "NATS servers, several for a cluster (default nats://127.0.0.1:4222; tls:// for TLS)"},
@@ -57,6 +59,8 @@ static const struct nro_optdef opts[] = {
 	 "publish to JetStream and move the cursor only past acknowledged messages"},
 	{"window", 0, "NRO_NATS_WINDOW", NRO_OPT_UINT, &window, NULL, "N",
 	 "messages in flight at most: unacknowledged (JetStream) or between flushes (default 256)"},
+	{"flush-interval", 0, "NRO_NATS_FLUSH_INTERVAL", NRO_OPT_DUR, &sink.flush_ms, NULL, "D",
+	 "send a batch at most this long after its first message (default 1s; sooner when idle)"},
 	{"ack-timeout", 0, "NRO_NATS_ACK_TIMEOUT", NRO_OPT_DUR, &ack_timeout_ms, NULL, "D",
 	 "how long a batch may wait for its acknowledgements or flush (default 5s)"},
 	{"connect-timeout", 0, "NRO_NATS_CONNECT_TIMEOUT", NRO_OPT_DUR, &connect_timeout_ms, NULL,
@@ -116,8 +120,6 @@ struct natsink {
 	int closing;               /* we close the connection: no "disconnected" line */
 	char refused_why[256];
 };
-
-static struct nro_sink sink;
 
 /* ---- subjects ------------------------------------------------------------ */
 
@@ -206,7 +208,7 @@ static void batch_clear(struct natsink *n)
 /* "<epoch as 16 hex digits>-<seq>[-<entry index>]" */
 static void msg_id(char *out, size_t outlen, uint64_t seq, long index)
 {
-	uint64_t epoch = sink.epoch; /* TODO: nro_sink_epoch() once lib/run/sink.h has it */
+	uint64_t epoch = nro_sink_epoch(&sink);
 	if (index < 0)
 		snprintf(out, outlen, "%016" PRIx64 "-%" PRIu64, epoch, seq);
 	else
@@ -773,18 +775,6 @@ static int deliver(void *ctx, struct nro_msg *m)
 	return NRO_SINK_OK;
 }
 
-/* Until lib/run/sink.h has nro_sink_run_batched: every message flushed. */
-static int deliver_now(void *ctx, struct nro_msg *m)
-{
-	struct natsink *n = ctx;
-	int rc = deliver(ctx, m);
-	if (rc == NRO_SINK_OK)
-		rc = flush(ctx);
-	if (rc != NRO_SINK_OK)
-		batch_clear(n); /* offered again */
-	return rc;
-}
-
 static void check_options(struct natsink *n)
 {
 	if (strcmp(format, "json") == 0)
@@ -840,9 +830,7 @@ int main(int argc, char **argv)
 	/* connect now: wrong credentials are reported before any input */
 	if (ensure_connected(&n) == NRO_SINK_FATAL)
 		return NRO_EXIT_USAGE;
-	int rc = nro_sink_run(&sink, deliver_now, &n);
-	if (n.n && rc == 0)
-		flush(&n);
+	int rc = nro_sink_run_batched(&sink, deliver, flush, &n);
 	if (n.skipped)
 		nro_info("%" PRIu64 " messages skipped (too large)", n.skipped);
 	disconnect(&n);
