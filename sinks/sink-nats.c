@@ -796,6 +796,18 @@ static void check_options(struct natsink *n)
 		sink.kinds = kinds_opt;
 }
 
+static void release(struct natsink *n)
+{
+	disconnect(n);
+	natsOptions_Destroy(n->opts);
+	nats_CloseAndWait(2000);
+	free(n->batch);
+	free(n->starts);
+	nro_buf_free(&n->arena);
+	nro_buf_free(&n->scratch);
+	pthread_mutex_destroy(&n->mu);
+}
+
 /* cnats' threads must not take SIGTERM: the runtime reads it from a signalfd,
  * which sees only signals every thread blocks. Threads inherit the mask. */
 static void block_signals(void)
@@ -828,18 +840,10 @@ int main(int argc, char **argv)
 	nro_buf_init(&n.scratch, ARENA_MAX);
 	n.opts = make_options(&n);
 	/* connect now: wrong credentials are reported before any input */
-	if (ensure_connected(&n) == NRO_SINK_FATAL)
-		return NRO_EXIT_USAGE;
-	int rc = nro_sink_run_batched(&sink, deliver, flush, &n);
+	int rc = ensure_connected(&n) == NRO_SINK_FATAL ? NRO_EXIT_USAGE
+			: nro_sink_run_batched(&sink, deliver, flush, &n);
 	if (n.skipped)
 		nro_info("%" PRIu64 " messages skipped (too large)", n.skipped);
-	disconnect(&n);
-	natsOptions_Destroy(n.opts);
-	nats_CloseAndWait(2000);
-	free(n.batch);
-	free(n.starts);
-	nro_buf_free(&n.arena);
-	nro_buf_free(&n.scratch);
-	pthread_mutex_destroy(&n.mu);
+	release(&n);
 	return rc;
 }
