@@ -15,7 +15,8 @@ NODE_NAME=datagen-1-34
 
 CASES=${NATS_TEST_CASES:-"core_subscriber_gets_every_event subjects_and_headers record_format
 kill9_mid_incident_stream_holds_each_event_once server_restart_loses_nothing
-cluster_failover wrong_credentials_exit_100 token_and_nkey tls_with_throwaway_ca bad_usage"}
+cluster_failover wrong_credentials_exit_100 token_and_nkey tls_with_throwaway_ca bad_usage
+s6_service_as_shipped"}
 # the sanitizer build runs the cases that drive the most code
 SAN_CASES=${NATS_SAN_CASES:-"core_subscriber_gets_every_event record_format
 kill9_mid_incident_stream_holds_each_event_once wrong_credentials_exit_100 tls_with_throwaway_ca"}
@@ -58,6 +59,8 @@ setUp() {
 
 tearDown() {
 	[ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null
+	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
+	SCAN=""
 	for p in $PIDS $SERVERS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.err >/dev/null 2>&1; then
@@ -560,6 +563,49 @@ test_bad_usage() {
 		tls-ca-file:NRO_NATS_TLS_CA_FILE tls-cert-file:NRO_NATS_TLS_CERT_FILE; do
 		assertContains "--help: $f" "$(echo "$out" | grep -e "--${f%%:*} ")" "[${f#*:}]"
 	done
+}
+
+# As a user would: the shipped svc/sink-nats (enabled by removing its down
+# file) beside svc/analyzer and svc/collector-pods under a private s6-svscan,
+# configured through .env files only.
+test_s6_service_as_shipped() {
+	nats_start s1 || return
+	stream_add "$URL" || return
+	start_replay --dir "$ROOT/pods-a" || return
+	PIDS="$PIDS $REPLAY_PID"
+	SCAN=$T/svc
+	mkdir -p "$SCAN/.env" "$T/log"
+	for s in analyzer collector-pods sink-nats; do
+		cp -R "$TOP/svc/$s" "$SCAN/$s"
+		rm -rf "$SCAN/$s/log"
+	done
+	assertTrue "svc/sink-nats ships disabled" "[ -f $SCAN/sink-nats/down ]"
+	rm "$SCAN/sink-nats/down"
+	echo "$BIN" >"$SCAN/.env/NRO_BIN"
+	echo "$NRO_RUN_DIR" >"$SCAN/.env/NRO_RUN_DIR"
+	echo "$REPLAY_URL" >"$SCAN/.env/NRO_KUBELET_URL"
+	echo "$NODE_NAME" >"$SCAN/.env/NRO_NODE_NAME"
+	echo 1s >"$SCAN/.env/NRO_INTERVAL"
+	echo "$URL" >"$SCAN/.env/NRO_NATS_URL"
+	echo 1 >"$SCAN/.env/NRO_NATS_JETSTREAM"
+	s6-svscan "$SCAN" >"$T/s6.err" 2>&1 &
+	SCAN_PID=$!
+	wait_path "$SCAN/sink-nats/supervise/status"
+	for s in analyzer sink-nats collector-pods; do
+		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready: $(tail -3 "$T/s6.err")"
+	done
+	# every container of the recorded /pods crash-loops: 24 events
+	local i=0 n=0
+	while [ $i -lt 200 ]; do
+		n=$(client stream-dump "$URL" NRO 2>/dev/null | jq -c 'select(.headers["Nro-Kind"] == "event")' | wc -l)
+		[ "$n" -ge 24 ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	assertEquals "events in the stream: $(grep sink-nats "$T/s6.err" | tail -3)" 24 "$n"
+	assertEquals "every event is a PodCrashLooping of $NODE_NAME" "nro.$NODE_NAME.event.PodCrashLooping" \
+		"$(client stream-dump "$URL" NRO | jq -r 'select(.headers["Nro-Kind"] == "event") | .subject' | sort -u)"
+	assertNotContains "$(cat "$T/s6.err")" "fatal"
 }
 
 . shunit2

@@ -32,12 +32,24 @@ async function streamAdd(nc, [name, subject, replicas, dupS]) {
 	});
 }
 
+// A cluster that just lost a server may take a moment to answer: retry.
+async function retry(what) {
+	for (let i = 0; ; i++) {
+		try {
+			return await what();
+		} catch (e) {
+			if (i >= 10 || !/timeout|no responders/i.test(e.message)) throw e;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+	}
+}
+
 async function streamDump(nc, [name]) {
-	const jsm = await jetstreamManager(nc);
-	const info = await jsm.streams.info(name);
+	const jsm = await jetstreamManager(nc, { timeout: 10000 });
+	const info = await retry(() => jsm.streams.info(name));
 	const out = [];
 	for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages; seq++) {
-		const sm = await jsm.streams.getMessage(name, { seq });
+		const sm = await retry(() => jsm.streams.getMessage(name, { seq }));
 		if (sm) out.push(line(seq, sm));
 	}
 	if (out.length) process.stdout.write(out.join("\n") + "\n");
