@@ -28,7 +28,8 @@
 #include "run/sink.h"
 
 #define SECRET_MAX 65536
-#define ARENA_MAX (256u << 20) /* a batch's staged bytes */
+#define ARENA_MAX (256u << 20) /* a batch's staged bytes, hard cap */
+#define BATCH_BYTES (1u << 20)  /* a batch is sent once it holds this much */
 #define SERVERS_MAX 16
 
 static const char *urls = "nats://127.0.0.1:4222";
@@ -744,12 +745,13 @@ static int stage_message(struct natsink *n, struct nro_msg *m)
 	return rc;
 }
 
-/* Stages m's messages; flushes first when they would not fit the window. */
+/* Stages m's messages; flushes first when they would not fit the window or
+ * the batch holds BATCH_BYTES already (memory stays near one batch). */
 static int deliver(void *ctx, struct nro_msg *m)
 {
 	struct natsink *n = ctx;
 	size_t want = messages_for(n, m);
-	if (n->n && n->n + want > window) {
+	if (n->n && (n->n + want > window || n->arena.len >= BATCH_BYTES)) {
 		int rc = flush(n);
 		if (rc != NRO_SINK_OK)
 			return rc;
