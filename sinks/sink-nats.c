@@ -31,6 +31,7 @@
 #define ARENA_MAX (256u << 20) /* a batch's staged bytes, hard cap */
 #define BATCH_BYTES (1u << 20)  /* a batch is sent once it holds this much */
 #define SERVERS_MAX 16
+#define HEADER_ROOM 256 /* the NATS/1.0 header block, less Nro-Node's value */
 
 static const char *urls = "nats://127.0.0.1:4222";
 static const char *prefix = "nro";
@@ -170,11 +171,23 @@ static size_t arena_str(struct natsink *n, int *rc)
 	return at + 1;
 }
 
+/* Room for more messages: a window, plus what one large record adds. */
+static int grow_batch(struct natsink *n)
+{
+	size_t cap = n->cap ? n->cap * 2 : window;
+	struct staged *p = realloc(n->batch, cap * sizeof *p);
+	if (!p)
+		return -1;
+	n->batch = p;
+	n->cap = cap;
+	return 0;
+}
+
 /* Stages one message; its payload is data[0..len). 0 or -1 (arena cap). */
 static int stage(struct natsink *n, const struct nro_header *h, struct nro_str last_token,
 		 const char *id, const void *data, size_t len)
 {
-	if (n->n == n->cap)
+	if (n->n == n->cap && grow_batch(n) != 0)
 		return -1;
 	size_t mark = n->arena.len;
 	struct staged *st = &n->batch[n->n];
@@ -322,11 +335,12 @@ static int stage_record(struct natsink *n, struct nro_msg *m)
 	return stage(n, &m->hdr, tok, id, m->buf, m->len);
 }
 
-/* Messages one record becomes, at most: for the batch's count check. */
+/* Messages one record becomes: for the window check (a metric record split
+ * at max_payload takes a few more: the window is soft there). */
 static size_t messages_for(const struct natsink *n, const struct nro_msg *m)
 {
 	if (n->record_format || m->hdr.kind != NRO_KIND_EVENT)
-		return 1; /* a split metric record may take a few more: the window is soft there */
+		return 1;
 	return m->hdr.count;
 }
 
@@ -726,11 +740,21 @@ static int flush(void *ctx)
 	return rc;
 }
 
+/* What a payload may hold: the server's max_payload counts the headers too. */
+static size_t payload_limit(const struct natsink *n, const struct nro_header *h)
+{
+	int64_t max = n->nc ? natsConnection_GetMaxPayload(n->nc) : 0;
+	if (max <= 0)
+		max = 1 << 20; /* the server default, until we know */
+	int64_t room = HEADER_ROOM + h->node.len;
+	return (size_t)(max > 2 * room ? max - room : max / 2);
+}
+
 /* Stages all of m's messages, or none: 0 or -1. */
 static int stage_message(struct natsink *n, struct nro_msg *m)
 {
 	size_t keep_n = n->n, keep_len = n->arena.len;
-	size_t max_payload = n->nc ? (size_t)natsConnection_GetMaxPayload(n->nc) : 1u << 20;
+	size_t max_payload = payload_limit(n, &m->hdr);
 	size_t pos = m->pos; /* the entries are walked again on a second try */
 	uint32_t left = m->left;
 	int rc = n->record_format ? stage_record(n, m)
@@ -755,13 +779,6 @@ static int deliver(void *ctx, struct nro_msg *m)
 		int rc = flush(n);
 		if (rc != NRO_SINK_OK)
 			return rc;
-	}
-	if (n->n + want > n->cap) {
-		struct staged *p = realloc(n->batch, (n->n + want) * sizeof *p);
-		if (!p)
-			return NRO_SINK_RETRY;
-		n->batch = p;
-		n->cap = n->n + want;
 	}
 	int rc = stage_message(n, m);
 	if (rc != 0 && n->n) {

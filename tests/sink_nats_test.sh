@@ -13,7 +13,7 @@ SAN_BIN=$TOP/build/san/bin
 CLIENT=$TOP/tests/npm/nats/client.mjs
 NODE_NAME=datagen-1-34
 
-CASES=${NATS_TEST_CASES:-"core_subscriber_gets_every_event subjects_and_headers record_format
+CASES=${NATS_TEST_CASES:-"core_subscriber_gets_every_event subjects_and_headers large_metric_record_is_split record_format
 kill9_mid_incident_stream_holds_each_event_once server_restart_loses_nothing
 cluster_failover wrong_credentials_exit_100 token_and_nkey tls_with_throwaway_ca bad_usage
 s6_service_as_shipped"}
@@ -87,6 +87,13 @@ make_incident_records() {
 		kill "$REPLAY_PID"
 		wait "$REPLAY_PID" 2>/dev/null
 	done
+	TMP=$ROOT/replay-s
+	mkdir -p "$TMP" "$ROOT/summary"
+	cp "$FIXTURES/v1.34/stats_summary.json" "$ROOT/summary/"
+	start_replay --dir "$ROOT/summary" || return
+	"$BIN/collector-summary" --kubelet "$REPLAY_URL" --once -o - >"$ROOT/summary.rec" 2>"$TMP/collector.err"
+	kill "$REPLAY_PID"
+	wait "$REPLAY_PID" 2>/dev/null
 	TMP=$ROOT
 }
 
@@ -292,6 +299,38 @@ test_subjects_and_headers() {
 	# a metric message is a JSON array of nro-dump's metric lines
 	assertEquals "metric arrays" "$("$BIN/nro-dump" -k M <"$T/pipe.rec" | wc -l)" \
 		"$(jq -r 'select(.headers["Nro-Kind"] == "metric") | .data | fromjson | .[] | .name' "$T/sub.out" | wc -l)"
+}
+
+test_large_metric_record_is_split() {
+	echo 'max_payload: 8192' >"$T/small.conf"
+	nats_start s1 -c "$T/small.conf" || return
+	client sub "$URL" 'nro.>' 100000 "$T/sub.ready" >"$T/sub.out" 2>"$T/sub.err" &
+	PIDS="$PIDS $!"
+	wait_path "$T/sub.ready"
+	"$BIN/sink-nats" -i - --url "$URL" --kinds M <"$ROOT/summary.rec" 2>"$T/sink.err"
+	rc=$?
+	assertEquals "sink exit: $(cat "$T/sink.err")" 0 "$rc"
+	"$BIN/nro-dump" -k M <"$ROOT/summary.rec" >"$T/want.json"
+	local samples
+	samples=$(wc -l <"$T/want.json")
+	assertTrue "a summary of $samples samples" "[ $samples -gt 500 ]"
+	wait_for_lines "$T/sub.out" '"subject"' 30 "$(($(wc -c <"$T/want.json") / 8192))"
+	# all parts came (a part holds at least one sample): the samples add up
+	local i=0
+	while [ $i -lt 200 ] && [ "$(jq -r '.data | fromjson | length' "$T/sub.out" | paste -sd+ | bc)" != "$samples" ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	assertEquals "no part over max_payload" "" "$(jq -r 'select((.data_b64 | @base64d | length) > 8192) | .subject' "$T/sub.out" | head -2)"
+	# parts in id order, concatenated, are the record's samples in order
+	jq -r '"\(.headers["Nats-Msg-Id"] | split("-") | "\(.[1]) \(.[2])") \(.data | fromjson | length)"' "$T/sub.out" |
+		sort -n -k1,1 -k2,2 >"$T/parts"
+	assertEquals "each part's id names its first entry" "" "$(awk '$1 != seq { seq = $1; at = 0 } $2 != at { print; exit } { at += $3 }' "$T/parts")"
+	jq -r '[(.headers["Nats-Msg-Id"] | split("-") | (.[1] | tonumber), (.[2] | tonumber))] as $k | $k + [.data] | @json' "$T/sub.out" |
+		jq -s -r 'sort_by(.[0], .[1]) | .[] | .[2] | fromjson | .[] | tojson' >"$T/got.json"
+	diff "$T/want.json" "$T/got.json" >"$T/diff"
+	rc=$?
+	assertEquals "samples differ: $(head -4 "$T/diff")" 0 "$rc"
 }
 
 test_record_format() {
