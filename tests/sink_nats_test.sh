@@ -15,11 +15,11 @@ NODE_NAME=datagen-1-34
 
 CASES=${NATS_TEST_CASES:-"core_subscriber_gets_every_event subjects_and_headers large_metric_record_is_split record_format
 kill9_mid_incident_stream_holds_each_event_once server_restart_loses_nothing
-cluster_failover wrong_credentials_exit_100 token_and_nkey tls_with_throwaway_ca bad_usage
+cluster_failover wrong_credentials_exit_100 token_and_nkey creds_file tls_with_throwaway_ca bad_usage
 s6_service_as_shipped"}
 # the sanitizer build runs the cases that drive the most code
 SAN_CASES=${NATS_SAN_CASES:-"core_subscriber_gets_every_event record_format
-kill9_mid_incident_stream_holds_each_event_once wrong_credentials_exit_100 tls_with_throwaway_ca"}
+kill9_mid_incident_stream_holds_each_event_once wrong_credentials_exit_100 creds_file tls_with_throwaway_ca"}
 
 suite() {
 	for c in $CASES; do
@@ -119,12 +119,15 @@ ring_events() {
 }
 
 # nats_start NAME [ARGS...]: a nats-server on a random port with JetStream
-# in $T/NAME.js; sets URL (and NATS_PID).
+# in $T/NAME.js (NATS_JS=0: without); sets URL (and NATS_PID).
 nats_start() {
 	local name=$1
 	shift
 	: >"$T/$name.log"
-	nats-server -a 127.0.0.1 -p "${NATS_PORT:--1}" -js -sd "$T/$name.js" -l "$T/$name.log" "$@" &
+	local js="-js -sd $T/$name.js"
+	[ "${NATS_JS:-1}" = 0 ] && js=""
+	# shellcheck disable=SC2086
+	nats-server -a 127.0.0.1 -p "${NATS_PORT:--1}" $js -l "$T/$name.log" "$@" &
 	NATS_PID=$!
 	SERVERS="$SERVERS $NATS_PID"
 	wait_for_lines "$T/$name.log" 'Server is ready' 20 || return 1
@@ -523,6 +526,29 @@ test_token_and_nkey() {
 		</dev/null 2>"$T/other.err"
 	assertEquals "exit with another nkey" 100 $?
 	assertContains "$(cat "$T/other.err")" "Authorization Violation"
+}
+
+test_creds_file() {
+	# operator mode: an operator, an account, users with JWTs (nats.js' nkeys)
+	mkdir -p "$T/creds"
+	client creds-gen "$T/creds" || { fail "creds-gen"; return; }
+	# (JetStream in operator mode needs a system account: core NATS here)
+	NATS_JS=0 nats_start s1 -c "$T/creds/server.conf" || return
+	NRO_TEST_CREDS=$T/creds/user.creds client sub "$URL" 'nro.*.event.>' 24 "$T/sub.ready" \
+		>"$T/sub.out" 2>"$T/sub.err" &
+	PIDS="$PIDS $!"
+	wait_path "$T/sub.ready"
+	"$BIN/analyzer" -i - -o - --set PodCrashLooping.resolve_after=0s <"$ROOT/a.rec" 2>/dev/null |
+		"$BIN/sink-nats" -i - --url "$URL" --creds-file "$T/creds/user.creds" 2>"$T/creds.err"
+	rc=$?
+	assertEquals "exit with the creds: $(cat "$T/creds.err")" 0 "$rc"
+	wait_for_lines "$T/sub.out" '"subject"' 30 24
+	assertEquals "events" 24 "$(wc -l <"$T/sub.out")"
+	# a user of an account this server does not trust
+	"$BIN/sink-nats" -i - --url "$URL" --creds-file "$T/creds/stranger.creds" </dev/null 2>"$T/stranger.err"
+	assertEquals "exit with a stranger's creds" 100 $?
+	assertContains "$(cat "$T/stranger.err")" "Authorization Violation"
+	assertNotContains "the seed is not logged" "$(cat "$T/stranger.err" "$T/creds.err")" "SUA"
 }
 
 # A throwaway CA, a server certificate for 127.0.0.1 and a client certificate.

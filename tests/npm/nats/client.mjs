@@ -4,14 +4,20 @@
 //   node client.mjs stream-dump URL NAME        every message, oldest first
 //   node client.mjs sub URL SUBJECT COUNT READY_FILE   core subscriber
 //   node client.mjs nkey-gen -      a user NKey: public key, then seed
-// TLS from NRO_TEST_TLS_CA, NRO_TEST_TLS_CERT, NRO_TEST_TLS_KEY when set.
+//   node client.mjs creds-gen DIR   an operator, an account and a user (JWTs
+//     signed with nats.js' nkeys, the NATS JWT v2 claims): DIR/server.conf
+//     for an operator-mode server, DIR/user.creds, and DIR/stranger.creds
+//     (a user of an account the server does not know)
+// TLS from NRO_TEST_TLS_CA, NRO_TEST_TLS_CERT, NRO_TEST_TLS_KEY when set,
+// a .creds file from NRO_TEST_CREDS.
 // Messages are printed as JSON lines:
 //   {"seq":1,"subject":"nro.n1.event.X","headers":{"Nats-Msg-Id":"..."},
 //    "data":"<UTF-8 payload>","data_b64":"<the same, base64>"}
-import { writeFileSync } from "node:fs";
-import { connect } from "@nats-io/transport-node";
+import { readFileSync, writeFileSync } from "node:fs";
+import { connect, credsAuthenticator } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { createUser } from "@nats-io/nkeys";
+import { createAccount, createOperator, createUser } from "@nats-io/nkeys";
+import { createHash } from "node:crypto";
 
 function line(seq, m) {
 	const headers = {};
@@ -63,7 +69,45 @@ async function sub(nc, [subject, count, readyFile]) {
 	for await (const m of s) process.stdout.write(line(++n, m) + "\n");
 }
 
+const b64url = (b) => Buffer.from(b).toString("base64url");
+
+// A NATS JWT (v2): header and claims signed by the issuer's key.
+function jwt(issuer, subject, name, nats) {
+	const claims = { iat: Math.floor(Date.now() / 1000), iss: issuer.getPublicKey(), name, sub: subject, nats };
+	claims.jti = createHash("sha256").update(JSON.stringify(claims)).digest("base64url");
+	const head = b64url(JSON.stringify({ typ: "JWT", alg: "ed25519-nkey" })) + "." + b64url(JSON.stringify(claims));
+	return head + "." + b64url(issuer.sign(Buffer.from(head)));
+}
+
+const unlimited = { subs: -1, data: -1, payload: -1 };
+function account(op, acct) {
+	return jwt(op, acct.getPublicKey(), "NRO", {
+		limits: { ...unlimited, imports: -1, exports: -1, wildcards: true, conn: -1, leaf: -1 },
+		default_permissions: { pub: {}, sub: {} }, type: "account", version: 2,
+	});
+}
+
+function creds(acct, user) {
+	const u = jwt(acct, user.getPublicKey(), "sink-nats", { pub: {}, sub: {}, ...unlimited, type: "user", version: 2 });
+	return `-----BEGIN NATS USER JWT-----\n${u}\n------END NATS USER JWT------\n\n` +
+		`-----BEGIN USER NKEY SEED-----\n${new TextDecoder().decode(user.getSeed())}\n------END USER NKEY SEED------\n`;
+}
+
+function credsGen(dir) {
+	const op = createOperator(), acct = createAccount(), other = createAccount();
+	writeFileSync(`${dir}/operator.jwt`, jwt(op, op.getPublicKey(), "nro-test", { type: "operator", version: 2 }));
+	writeFileSync(`${dir}/account.jwt`, account(op, acct));
+	writeFileSync(`${dir}/server.conf`, `operator: "${dir}/operator.jwt"\nresolver: MEMORY\n` +
+		`resolver_preload: { ${acct.getPublicKey()}: "${account(op, acct)}" }\n`);
+	writeFileSync(`${dir}/user.creds`, creds(acct, createUser()));
+	writeFileSync(`${dir}/stranger.creds`, creds(other, createUser()));
+}
+
 const [cmd, url, ...args] = process.argv.slice(2);
+if (cmd === "creds-gen") {
+	credsGen(url);
+	process.exit(0);
+}
 if (cmd === "nkey-gen") {
 	const kp = createUser();
 	const dec = new TextDecoder();
@@ -79,7 +123,10 @@ const env = process.env;
 const tls = env.NRO_TEST_TLS_CA
 	? { caFile: env.NRO_TEST_TLS_CA, certFile: env.NRO_TEST_TLS_CERT, keyFile: env.NRO_TEST_TLS_KEY }
 	: undefined;
-const nc = await connect({ servers: url.split(","), maxReconnectAttempts: 10, tls });
+const authenticator = env.NRO_TEST_CREDS
+	? credsAuthenticator(readFileSync(env.NRO_TEST_CREDS))
+	: undefined;
+const nc = await connect({ servers: url.split(","), maxReconnectAttempts: 10, tls, authenticator });
 try {
 	await cmds[cmd](nc, args);
 } catch (e) {
