@@ -112,6 +112,7 @@ struct natsink {
 	size_t *starts;            /* where each entry begins in scratch */
 	size_t nstarts;
 	int down_logged;           /* "cannot connect" said once per outage */
+	int64_t ack_warned_ms;     /* a JetStream failure said at most once a minute */
 	uint64_t published, skipped;
 
 	/* written by cnats' threads */
@@ -641,6 +642,16 @@ static void drop_pending(struct natsink *n)
 		natsMsgList_Destroy(&pending);
 }
 
+/* A failure that repeats every back-off is said once a minute. */
+static int warn_due(struct natsink *n)
+{
+	int64_t now = nro_mono_ms();
+	if (n->ack_warned_ms && now - n->ack_warned_ms < 60000)
+		return 0;
+	n->ack_warned_ms = now;
+	return 1;
+}
+
 /* Waits for every acknowledgement of what was published. */
 static int await_acks(struct natsink *n)
 {
@@ -650,8 +661,9 @@ static int await_acks(struct natsink *n)
 	natsStatus s = js_PublishAsyncComplete(n->js, &po);
 	if (s != NATS_OK) {
 		drop_pending(n);
-		nro_warn("no acknowledgement from JetStream within %lld ms: sending the batch again",
-			 (long long)ack_timeout_ms);
+		if (warn_due(n))
+			nro_warn("no acknowledgement from JetStream within %lld ms: sending the batch "
+				 "again", (long long)ack_timeout_ms);
 		return NRO_SINK_RETRY;
 	}
 	pthread_mutex_lock(&n->mu);
@@ -660,8 +672,9 @@ static int await_acks(struct natsink *n)
 	snprintf(why, sizeof why, "%s", n->ack_err);
 	pthread_mutex_unlock(&n->mu);
 	if (errs) {
-		nro_warn("JetStream refused %u messages (%s): is there a stream for %s.>? "
-			 "(docs/nats.md); sending the batch again", errs, why, prefix);
+		if (warn_due(n))
+			nro_warn("JetStream refused %u messages (%s): is there a stream for %s.>? "
+				 "(docs/nats.md); sending the batch again", errs, why, prefix);
 		return NRO_SINK_RETRY;
 	}
 	return NRO_SINK_OK;
@@ -688,9 +701,18 @@ static int publish_one(struct natsink *n, const struct staged *st)
 	return NRO_SINK_OK;
 }
 
+/* Whether the server refused us: its -ERR reaches the connection before
+ * the PONG that ended our flush, the error callback maybe only later. */
 static int refused(struct natsink *n)
 {
+	const char *text = NULL;
+	natsStatus s = n->nc ? natsConnection_GetLastError(n->nc, &text) : NATS_OK;
 	pthread_mutex_lock(&n->mu);
+	if (!n->refused && (s == NATS_NOT_PERMITTED ||
+			    (text && strstr(text, "Permissions Violation")))) {
+		n->refused = 1;
+		snprintf(n->refused_why, sizeof n->refused_why, "%s", text);
+	}
 	int r = n->refused;
 	char why[256];
 	snprintf(why, sizeof why, "%s", n->refused_why);
@@ -734,6 +756,9 @@ static int flush(void *ctx)
 	if (refused(n))
 		return NRO_SINK_FATAL;
 	if (rc == NRO_SINK_OK) {
+		if (n->ack_warned_ms)
+			nro_info("JetStream acknowledges again");
+		n->ack_warned_ms = 0;
 		n->published += n->n;
 		batch_clear(n);
 	}

@@ -634,8 +634,9 @@ test_bad_usage() {
 # file) beside svc/analyzer and svc/collector-pods under a private s6-svscan,
 # configured through .env files only.
 test_s6_service_as_shipped() {
-	nats_start s1 || return
-	stream_add "$URL" || return
+	# the services start first: no NATS server yet, then one without a stream
+	NATS_PORT=$(free_port)
+	URL=nats://127.0.0.1:$NATS_PORT
 	start_replay --dir "$ROOT/pods-a" || return
 	PIDS="$PIDS $REPLAY_PID"
 	SCAN=$T/svc
@@ -659,6 +660,11 @@ test_s6_service_as_shipped() {
 	for s in analyzer sink-nats collector-pods; do
 		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready: $(tail -3 "$T/s6.err")"
 	done
+	wait_for_lines "$T/s6.err" 'sink-nats: warning: cannot connect' 20
+	nats_start s1 || return
+	wait_for_lines "$T/s6.err" 'sink-nats: warning: JetStream refused' 30
+	stream_add "$URL" || return
+	unset NATS_PORT
 	# every container of the recorded /pods crash-loops: 24 events
 	local i=0 n=0
 	while [ $i -lt 200 ]; do
