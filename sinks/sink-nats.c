@@ -563,9 +563,29 @@ static void disconnect(struct natsink *n)
 
 static int auth_failure(natsStatus s, const char *text)
 {
+	/* the server's words: nats-server's auth errors (-ERR) */
 	return s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
 	       (text && (strstr(text, "Authorization Violation") ||
-			 strstr(text, "Authentication") || strstr(text, "authorization")));
+			 strstr(text, "Authentication Expired") ||
+			 strstr(text, "Authentication Revoked")));
+}
+
+/* The JetStream context: async publishes, at most --window in flight. */
+static int make_js(struct natsink *n)
+{
+	jsOptions jo;
+	jsOptions_Init(&jo);
+	jo.Wait = ack_timeout_ms;
+	jo.PublishAsync.MaxPending = (int64_t)window;
+	jo.PublishAsync.ErrHandler = on_ack_error;
+	jo.PublishAsync.ErrHandlerClosure = n;
+	jo.PublishAsync.StallWait = ack_timeout_ms;
+	if (natsConnection_JetStream(&n->js, n->nc, &jo) != NATS_OK) {
+		nro_warn("JetStream context: %s", nats_GetLastError(NULL));
+		disconnect(n);
+		return NRO_SINK_RETRY;
+	}
+	return NRO_SINK_OK;
 }
 
 /* NRO_SINK_OK once connected (and the JetStream context made), RETRY while
@@ -581,15 +601,15 @@ static int ensure_connected(struct natsink *n)
 	natsStatus s = natsConnection_Connect(&n->nc, n->opts);
 	if (s != NATS_OK) {
 		const char *text = nats_GetLastError(NULL);
+		text = text ? text : natsStatus_GetText(s);
 		n->nc = NULL;
 		if (auth_failure(s, text)) {
-			nro_error("NATS refused the connection: %s", text ? text : natsStatus_GetText(s));
+			nro_error("NATS refused the connection: %s", text);
 			sink.exit_code = NRO_EXIT_USAGE;
 			return NRO_SINK_FATAL;
 		}
 		if (!n->down_logged)
-			nro_warn("cannot connect to %s: %s (retrying)", urls,
-				 text ? text : natsStatus_GetText(s));
+			nro_warn("cannot connect to %s: %s (retrying)", urls, text);
 		n->down_logged = 1;
 		return NRO_SINK_RETRY;
 	}
@@ -600,21 +620,7 @@ static int ensure_connected(struct natsink *n)
 	char url[256] = "";
 	natsConnection_GetConnectedUrl(n->nc, url, sizeof url);
 	nro_info("connected to %s%s", url, jetstream ? " (JetStream)" : "");
-	if (jetstream) {
-		jsOptions jo;
-		jsOptions_Init(&jo);
-		jo.Wait = ack_timeout_ms;
-		jo.PublishAsync.MaxPending = (int64_t)window;
-		jo.PublishAsync.ErrHandler = on_ack_error;
-		jo.PublishAsync.ErrHandlerClosure = n;
-		jo.PublishAsync.StallWait = ack_timeout_ms;
-		if (natsConnection_JetStream(&n->js, n->nc, &jo) != NATS_OK) {
-			nro_warn("JetStream context: %s", nats_GetLastError(NULL));
-			disconnect(n);
-			return NRO_SINK_RETRY;
-		}
-	}
-	return NRO_SINK_OK;
+	return jetstream ? make_js(n) : NRO_SINK_OK;
 }
 
 /* ---- publishing ----------------------------------------------------------------- */
