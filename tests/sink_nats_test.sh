@@ -391,6 +391,20 @@ test_kill9_mid_incident_stream_holds_each_event_once() {
 	epoch=$(awk '{print $3}' "$T/sink.cursor")
 	assertEquals "epochs" "$epoch" "$(jq -r '.headers["Nats-Msg-Id"] | split("-") | .[0]' "$T/stream.json" | sort -u)"
 	assertNotContains "$(cat "$T/s2.err")" "lost"
+	# a sink that lost its cursor sends the whole ring again: the stream
+	# drops every message by its Nats-Msg-Id and still holds each event once
+	"$BIN/sink-nats" --url "$URL" --jetstream --from-start --cursor "$T/again.cursor" \
+		2>"$T/s3.err" &
+	SINK_PID=$!
+	local head i=0
+	head=$(ring_head)
+	while [ $i -lt 1200 ] && [ "$(awk '{print $4}' "$T/again.cursor" 2>/dev/null)" != "$head" ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	stop_sink
+	assertEquals "the whole ring sent again" "$head" "$(awk '{print $4}' "$T/again.cursor")"
+	check_stream_once "$URL"
 }
 
 test_server_restart_loses_nothing() {
