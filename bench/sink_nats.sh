@@ -71,6 +71,21 @@ awk -v n="$events" -v s="$start" -v e="$end" -v t="$ticks" -v hz="$hz" -v pss="$
 	printf "  CPU %.1f us per event (%.0f %% of a core while sending); PSS %d kB (%d kB of it the ring read, %d kB anonymous); %d threads\n",
 		t / hz / n * 1e6, t / hz / w * 100, pss, ring, anon, th }'
 
+# 1b. PSS with the default 8 MiB ring (what a node runs): a smaller incident
+rm -rf "$NRO_RUN_DIR"
+i=0
+while [ $i -lt 60 ]; do cat "$tmp/a.rec" "$tmp/b.rec"; i=$((i + 1)); done |
+	"$bin/analyzer" -i - --set PodCrashLooping.resolve_after=0s --set flap.window=1ms 2>/dev/null
+head=$("$bin/nro-dump" --ring "$NRO_RUN_DIR/ring" | jq -s 'map(.seq) | max')
+"$bin/sink-nats" --url "$url" --jetstream --kinds EM --from-start --cursor "$tmp/cursor2" 2>"$tmp/sink2.err" &
+sp=$!
+pids="$pids $sp"
+until [ "$(awk '{print $4}' "$tmp/cursor2" 2>/dev/null)" = "$head" ]; do sleep 0.01; done
+awk '/^Pss:/ { p = $2 } /^Pss_Anon:/ { a = $2 } END {
+	printf "sink-nats with the default 8 MiB ring read whole: PSS %d kB (%d kB anonymous)\n", p, a }' /proc/$sp/smaps_rollup
+kill $sp
+wait $sp 2>/dev/null || true
+
 # 2. CPU per 1,000 metric samples (pipe mode: no ring)
 samples=$("$bin/nro-dump" -k M <"$tmp/s.rec" | wc -l)
 i=0
