@@ -88,8 +88,7 @@ static const struct nro_optdef opts[] = {
 	{"tls-key-file", 0, "NRO_NATS_TLS_KEY_FILE", NRO_OPT_STR, &tls_key_file, NULL, "FILE",
 	 "client certificate's private key"},
 	{"tls-server-name", 0, "NRO_NATS_TLS_SERVER_NAME", NRO_OPT_STR, &tls_server_name, NULL,
-	 "NAME", "the name the servers' certificates must carry (default: the chain is checked, "
-	 "not the name)"},
+	 "NAME", "the name the servers' certificates must carry (default: the host of the URL)"},
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
 

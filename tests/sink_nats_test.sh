@@ -611,6 +611,10 @@ test_tls_with_throwaway_ca() {
 	"$BIN/sink-nats" -i - --url "$URL" --tls-ca-file "$d/other.pem" --tls-cert-file "$d/client.pem" \
 		--tls-key-file "$d/client.key" </dev/null 2>"$T/otherca.err"
 	assertContains "$(cat "$T/otherca.err")" "cannot connect"
+	# nor one that names another host
+	"$BIN/sink-nats" -i - --url "$URL" --tls-ca-file "$d/ca.pem" --tls-cert-file "$d/client.pem" \
+		--tls-key-file "$d/client.key" --tls-server-name wrong.example </dev/null 2>"$T/name.err"
+	assertContains "$(cat "$T/name.err")" "hostname mismatch"
 	unset -f stream_add_tls
 }
 
