@@ -183,9 +183,10 @@ static int grow_batch(struct natsink *n)
 	return 0;
 }
 
-/* Stages one message; its payload is data[0..len). 0 or -1 (arena cap). */
+/* Stages one message; its payload is data[0..len), inside "[" "]" when
+ * array (a JSON array of entries). 0 or -1 (arena cap). */
 static int stage(struct natsink *n, const struct nro_header *h, struct nro_str last_token,
-		 const char *id, const void *data, size_t len)
+		 const char *id, const void *data, size_t len, int array)
 {
 	if (n->n == n->cap && grow_batch(n) != 0)
 		return -1;
@@ -203,8 +204,12 @@ static int stage(struct natsink *n, const struct nro_header *h, struct nro_str l
 	st->node = arena_str(n, &rc);
 	rc |= add_header_value(&n->arena, h->node);
 	st->data = arena_str(n, &rc);
+	if (array)
+		rc |= nro_buf_add(&n->arena, "[", 1);
 	rc |= nro_buf_add(&n->arena, data, len);
-	st->data_len = len;
+	if (array)
+		rc |= nro_buf_add(&n->arena, "]", 1);
+	st->data_len = n->arena.len - st->data;
 	if (rc != 0) {
 		n->arena.len = mark;
 		return -1;
@@ -242,7 +247,7 @@ static int stage_events_json(struct natsink *n, struct nro_msg *m)
 		if (nro_render_json(&n->scratch, &m->hdr, &e.event) != 0)
 			return -1;
 		msg_id(id, sizeof id, m->hdr.seq, i++);
-		if (stage(n, &m->hdr, e.event.type, id, n->scratch.p, n->scratch.len) != 0)
+		if (stage(n, &m->hdr, e.event.type, id, n->scratch.p, n->scratch.len, 0) != 0)
 			return -1;
 	}
 	return 0;
@@ -274,14 +279,10 @@ static int render_entries(struct natsink *n, struct nro_msg *m)
 
 /* Entries [a, b) of scratch as one JSON array message. */
 static int stage_array(struct natsink *n, const struct nro_header *h, size_t a, size_t b,
-		       const char *id, struct nro_buf *tmp)
+			const char *id)
 {
-	nro_buf_reset(tmp);
 	size_t from = n->starts[a], to = n->starts[b] - 1; /* drop the last comma */
-	if (nro_buf_add(tmp, "[", 1) || nro_buf_add(tmp, n->scratch.p + from, to - from) ||
-	    nro_buf_add(tmp, "]", 1))
-		return -1;
-	return stage(n, h, h->source, id, tmp->p, tmp->len);
+	return stage(n, h, h->source, id, n->scratch.p + from, to - from, 1);
 }
 
 /* Metrics (and states, health, errors), JSON: one array per record; a record
@@ -293,14 +294,12 @@ static int stage_arrays_json(struct natsink *n, struct nro_msg *m, size_t max_pa
 		return 0;
 	if (render_entries(n, m) != 0)
 		return -1;
-	struct nro_buf tmp;
-	nro_buf_init(&tmp, n->scratch.len + 2);
 	char id[64];
 	size_t count = m->hdr.count;
 	int rc = 0;
 	if (n->scratch.len + 1 <= max_payload) {
 		msg_id(id, sizeof id, m->hdr.seq, -1);
-		rc = stage_array(n, &m->hdr, 0, count, id, &tmp);
+		rc = stage_array(n, &m->hdr, 0, count, id);
 	} else {
 		size_t a = 0;
 		while (a < count && rc == 0) {
@@ -308,11 +307,10 @@ static int stage_arrays_json(struct natsink *n, struct nro_msg *m, size_t max_pa
 			while (b < count && n->starts[b + 1] - n->starts[a] + 1 <= max_payload)
 				b++;
 			msg_id(id, sizeof id, m->hdr.seq, (long)a);
-			rc = stage_array(n, &m->hdr, a, b, id, &tmp);
+			rc = stage_array(n, &m->hdr, a, b, id);
 			a = b;
 		}
 	}
-	nro_buf_free(&tmp);
 	return rc;
 }
 
@@ -332,7 +330,7 @@ static int stage_record(struct natsink *n, struct nro_msg *m)
 	}
 	char id[64];
 	msg_id(id, sizeof id, m->hdr.seq, -1);
-	return stage(n, &m->hdr, tok, id, m->buf, m->len);
+	return stage(n, &m->hdr, tok, id, m->buf, m->len, 0);
 }
 
 /* Messages one record becomes: for the window check (a metric record split
