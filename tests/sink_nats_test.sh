@@ -144,6 +144,17 @@ client() {
 	node "$CLIENT" "$@"
 }
 
+# settle URL SUBJECT FILE: publishes a sentinel on SUBJECT (one the
+# subscriber writing FILE listens to) and waits until it arrived: whatever
+# the server had before it (all a sink that exited sent) arrived before it.
+# Then drops the sentinel's line from FILE.
+settle() {
+	client pub "$1" "$2" sentinel || return 1
+	wait_for_lines "$3" "\"subject\":\"$2\"" 30 || return 1
+	grep -v "\"subject\":\"$2\"" "$3" >"$3.settled"
+	mv "$3.settled" "$3"
+}
+
 # stream_add URL [REPLICAS]: stream NRO over nro.>, duplicate window 2 minutes;
 # retried (bounded) while a new cluster elects its JetStream leader.
 stream_add() {
@@ -252,6 +263,7 @@ test_core_subscriber_gets_every_event() {
 	wait_for_lines "$T/sub.out" '"subject"' 30 "$want"
 	stop_sink
 	assertEquals "sink exit" 0 "$SINK_RC"
+	settle "$URL" nro._test.event._end "$T/sub.out"
 	# the payload is nro-dump's line, byte for byte, and nothing else came
 	jq -r .data "$T/sub.out" | sort >"$T/got.data"
 	sort "$T/ring.json" >"$T/want.data"
@@ -283,8 +295,7 @@ test_subjects_and_headers() {
 	events=$("$BIN/nro-dump" -k E <"$T/pipe.rec" | wc -l)
 	metrics=$("$BIN/nro-dump" -k M <"$T/pipe.rec" | jq -s 'group_by(.seq) | length')
 	assertEquals "48 events" 48 "$events"
-	wait_for_lines "$T/sub.out" '"subject"' 30 $((events + metrics))
-	sleep 0.5 # anything extra would have come by now
+	settle "$URL" obs._test._end "$T/sub.out"
 	assertEquals "messages" $((events + metrics)) "$(wc -l <"$T/sub.out")"
 	local tok='ip-10-0-0-1_ec2_internal_x_y_z'
 	assertEquals "event subjects" "obs.k8s.$tok.event.PodCrashLooping" \
@@ -349,6 +360,7 @@ test_record_format() {
 	records=$(jq -r .seq "$T/ring.json" | uniq | wc -l)
 	wait_for_lines "$T/sub.out" '"subject"' 30 "$records"
 	stop_sink
+	settle "$URL" nro._test._end "$T/sub.out"
 	# each message is one record exactly as published: frame them for the
 	# independent decoder (docs/wire-format.md) and compare with nro-dump
 	jq -r .data_b64 "$T/sub.out" | python3 -c '
@@ -558,6 +570,7 @@ test_creds_file() {
 	assertEquals "exit with the creds: $(cat "$T/creds.err")" 0 "$rc"
 	wait_for_lines "$T/sub.out" '"subject"' 30 24
 	assertEquals "events" 24 "$(wc -l <"$T/sub.out")"
+	assertEquals "subjects" "nro.$NODE_NAME.event.PodCrashLooping" "$(jq -r .subject "$T/sub.out" | sort -u)"
 	# a user of an account this server does not trust
 	"$BIN/sink-nats" -i - --url "$URL" --creds-file "$T/creds/stranger.creds" </dev/null 2>"$T/stranger.err"
 	assertEquals "exit with a stranger's creds" 100 $?

@@ -3,6 +3,7 @@
 //   node client.mjs stream-add URL NAME SUBJECT REPLICAS DUPLICATE_WINDOW_S
 //   node client.mjs stream-dump URL NAME        every message, oldest first
 //   node client.mjs sub URL SUBJECT COUNT READY_FILE   core subscriber
+//   node client.mjs pub URL SUBJECT DATA                one core message
 //   node client.mjs nkey-gen -      a user NKey: public key, then seed
 //   node client.mjs creds-gen DIR   an operator, an account and a user (JWTs
 //     signed with nats.js' nkeys, the NATS JWT v2 claims): DIR/server.conf
@@ -114,7 +115,12 @@ if (cmd === "nkey-gen") {
 	process.stdout.write(`${kp.getPublicKey()}\n${dec.decode(kp.getSeed())}\n`);
 	process.exit(0);
 }
-const cmds = { "stream-add": streamAdd, "stream-dump": streamDump, sub };
+async function pub(nc, [subject, data]) {
+	nc.publish(subject, data);
+	await nc.flush();
+}
+
+const cmds = { "stream-add": streamAdd, "stream-dump": streamDump, sub, pub };
 if (!cmds[cmd]) {
 	console.error(`usage: client.mjs ${Object.keys(cmds).join("|")} URL ...`);
 	process.exit(100);
