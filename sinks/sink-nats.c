@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <nats/nats.h>
@@ -225,9 +226,15 @@ static void batch_clear(struct natsink *n)
 }
 
 /* "<epoch as 16 hex digits>-<seq>[-<entry index>]" */
+/* Without a ring (a pipe) seqs start again with every run: a random epoch
+ * per run keeps a rerun from being taken for duplicates. */
+static uint64_t run_epoch;
+
 static void msg_id(char *out, size_t outlen, uint64_t seq, long index)
 {
 	uint64_t epoch = nro_sink_epoch(&sink);
+	if (epoch == 0)
+		epoch = run_epoch;
 	if (index < 0)
 		snprintf(out, outlen, "%016" PRIx64 "-%" PRIu64, epoch, seq);
 	else
@@ -879,6 +886,9 @@ int main(int argc, char **argv)
 	struct natsink n;
 	memset(&n, 0, sizeof n);
 	check_options(&n);
+	if (getrandom(&run_epoch, sizeof run_epoch, 0) != (ssize_t)sizeof run_epoch)
+		run_epoch = (uint64_t)nro_wall_ms() << 16 ^ (uint64_t)getpid();
+	run_epoch |= 1; /* never 0 */
 	block_signals();
 	if (nats_Open(-1) != NATS_OK)
 		nro_die(NRO_EXIT_TEMP, "cannot initialise the NATS library");
