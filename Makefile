@@ -23,6 +23,7 @@ LIBS_nro-dump      := $(LIBS_NNG) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
+LIBS_sink-prom     := $(LIBS_NNG) $(LIBS_HTTPD) -lm
 LIBS_unit          := $(LIBS_CURL) $(LIBS_NNG) $(LIBS_HTTPD) -lm
 
 SAN ?= 0

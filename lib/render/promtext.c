@@ -114,6 +114,21 @@ static int add_unit_part(char *out, size_t outlen, size_t *n, const char *u, siz
 	return add_suffix(out, outlen, n, both);
 }
 
+/* A gauge ending in _count, _sum or _bucket reads as part of a histogram
+ * (promtool lints it): its unit annotation ("{processes}") or "value" is
+ * added as a suffix. */
+static int unreserve(char *out, size_t outlen, size_t *n, const char *unit, size_t unit_len)
+{
+	if (!ends_with_token(out, *n, "count") && !ends_with_token(out, *n, "sum") &&
+	    !ends_with_token(out, *n, "bucket"))
+		return 0;
+	const char *open = memchr(unit, '{', unit_len);
+	const char *close = open ? memchr(open, '}', unit_len - (size_t)(open - unit)) : NULL;
+	if (open && close && close > open + 1)
+		return add_tokens(out, outlen, n, open + 1, (size_t)(close - open - 1));
+	return add_suffix(out, outlen, n, "value");
+}
+
 int nro_prom_otel_name(const char *name, size_t len, const char *unit, size_t unit_len,
 		       uint8_t type, char *out, size_t outlen)
 {
@@ -135,9 +150,9 @@ int nro_prom_otel_name(const char *name, size_t len, const char *unit, size_t un
 	}
 	if (slash && add_unit_part(out, outlen, &n, slash + 1, unit_len - main_len - 1, 1) != 0)
 		return -1;
-	if (type == NRO_MT_COUNTER && add_suffix(out, outlen, &n, "total") != 0)
-		return -1;
-	return 0;
+	if (type == NRO_MT_COUNTER)
+		return add_suffix(out, outlen, &n, "total");
+	return unreserve(out, outlen, &n, unit, unit_len);
 }
 
 int nro_prom_label_name(const char *key, size_t len, char *out, size_t outlen)
@@ -237,7 +252,7 @@ struct series {
 	struct family *fam;
 	double value;
 	double le;          /* the le or quantile label as a number; 0 without one */
-	int64_t expires_ms; /* 0 = never */
+	int64_t ts_ms;      /* last refresh */
 	uint64_t hash;
 	uint32_t generation;
 	uint16_t source;
@@ -516,7 +531,7 @@ int nro_promtab_set(struct nro_promtab *t, const struct nro_prom_sample *in)
 	if (!s && (rc = add_series(t, in, h, &ki, &s)) < 0)
 		return rc;
 	s->value = in->value;
-	s->expires_ms = in->expires_ms;
+	s->ts_ms = in->ts_ms;
 	s->source = in->source;
 	s->generation = in->generation;
 	return rc;
@@ -548,15 +563,25 @@ static size_t remove_where(struct nro_promtab *t, int (*gone)(const struct serie
 	return removed;
 }
 
+struct age_arg {
+	int64_t now;
+	const int64_t *max_age;
+	size_t n;
+};
+
 static int expired(const struct series *s, const void *arg)
 {
-	int64_t now = *(const int64_t *)arg;
-	return s->expires_ms != 0 && now >= s->expires_ms;
+	const struct age_arg *a = arg;
+	if (s->source >= a->n || a->max_age[s->source] <= 0)
+		return 0;
+	return a->now - s->ts_ms >= a->max_age[s->source];
 }
 
-size_t nro_promtab_sweep(struct nro_promtab *t, int64_t now_ms)
+size_t nro_promtab_sweep(struct nro_promtab *t, int64_t now_ms, const int64_t *max_age_ms,
+			 size_t nsources)
 {
-	return remove_where(t, expired, &now_ms);
+	struct age_arg a = {now_ms, max_age_ms, nsources};
+	return remove_where(t, expired, &a);
 }
 
 struct gen_arg {
@@ -661,5 +686,5 @@ int nro_promtab_render(struct nro_promtab *t, struct nro_buf *b, int openmetrics
 		    nro_prom_add_value(b, s->value) | nro_buf_add(b, "\n", 1))
 			return -1;
 	}
-	return openmetrics ? nro_buf_adds(b, "# EOF\n") : 0;
+	return 0;
 }

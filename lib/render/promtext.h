@@ -38,7 +38,7 @@ struct nro_prom_sample {
 	const struct nro_prom_label *labels;
 	size_t nlabels;
 	double value;
-	int64_t expires_ms;  /* removed by nro_promtab_sweep once now >= this; 0 = never */
+	int64_t ts_ms;       /* when it was refreshed (for nro_promtab_sweep) */
 	uint16_t source;     /* the caller's id of where it came from */
 	uint32_t generation; /* the caller's poll generation of that source */
 };
@@ -61,8 +61,10 @@ enum {
  * label name keeps its first value. Returns an NRO_PT_* code. */
 int nro_promtab_set(struct nro_promtab *t, const struct nro_prom_sample *s);
 
-/* Removes the series whose expiry has passed. Returns how many. */
-size_t nro_promtab_sweep(struct nro_promtab *t, int64_t now_ms);
+/* Removes the series not refreshed for max_age_ms[their source] (a source
+ * at or past nsources, or with max age 0, never expires). Returns how many. */
+size_t nro_promtab_sweep(struct nro_promtab *t, int64_t now_ms, const int64_t *max_age_ms,
+			 size_t nsources);
 /* Removes the series of source not set in generation (a finished poll
  * that did not mention them). Returns how many. */
 size_t nro_promtab_sweep_source(struct nro_promtab *t, uint16_t source, uint32_t generation);
@@ -72,8 +74,9 @@ int nro_promtab_del(struct nro_promtab *t, const struct nro_prom_sample *s);
 
 size_t nro_promtab_count(const struct nro_promtab *t);
 
-/* Appends every family, rendered (openmetrics: OpenMetrics 1.0 with its
- * # EOF; else text 0.0.4). 0, or -1 when b's cap was reached. */
+/* Appends every family, rendered (openmetrics: OpenMetrics 1.0, whose
+ * "# EOF\n" the caller appends after the last table; else text 0.0.4).
+ * 0, or -1 when b's cap was reached. */
 int nro_promtab_render(struct nro_promtab *t, struct nro_buf *b, int openmetrics);
 
 /* ---- names -------------------------------------------------------------- */
@@ -83,7 +86,10 @@ int nro_promtab_render(struct nro_promtab *t, struct nro_buf *b, int openmetrics
  * ends trimmed), the unit as a suffix ("By" -> "_bytes", "s" -> "_seconds",
  * "%" -> "_percent", "By/s" -> "_bytes_per_second"; "{...}" annotations
  * dropped; "1" -> "_ratio" on gauges), and "_total" on counters; a suffix
- * already there is not repeated. 0, or -1 if it does not fit. */
+ * already there is not repeated. One addition: a gauge that would end in
+ * _count, _sum or _bucket (which promtool reads as a histogram's) gets its
+ * unit annotation as a suffix ("{processes}" -> "_processes"), else
+ * "_value". 0, or -1 if it does not fit. */
 int nro_prom_otel_name(const char *name, size_t len, const char *unit, size_t unit_len,
 		       uint8_t type, char *out, size_t outlen);
 

@@ -35,6 +35,10 @@ TEST(otel_names_as_the_collector_exporter_names_them)
 	CHECK_STR(otel("2xx.responses", "", NRO_MT_GAUGE), "_2xx_responses");
 	CHECK_STR(otel("uptime", "min", NRO_MT_GAUGE), "uptime_minutes");
 	CHECK_STR(otel("...", "By", NRO_MT_GAUGE), "(refused)");
+	CHECK_STR(otel("k8s.pod.process.count", "{processes}", NRO_MT_GAUGE),
+		  "k8s_pod_process_count_processes");
+	CHECK_STR(otel("queue.sum", "", NRO_MT_GAUGE), "queue_sum_value");
+	CHECK_STR(otel("requests.count", "", NRO_MT_COUNTER), "requests_count_total");
 }
 
 TEST(label_names)
@@ -88,9 +92,9 @@ TEST(values)
 #define L(n, v) {n, v, sizeof n - 1, sizeof v - 1}
 
 static int put(struct nro_promtab *t, const char *fam, const char *sample, uint8_t type,
-	       const struct nro_prom_label *ls, size_t n, double v, int64_t exp)
+	       const struct nro_prom_label *ls, size_t n, double v, int64_t ts)
 {
-	struct nro_prom_sample s = {fam, sample, "help \\ text\nline", type, ls, n, v, exp, 1, 7};
+	struct nro_prom_sample s = {fam, sample, "help \\ text\nline", type, ls, n, v, ts, 1, 7};
 	return nro_promtab_set(t, &s);
 }
 
@@ -153,7 +157,7 @@ TEST(text_grouped_sorted_escaped_whatever_the_insert_order)
 	nro_promtab_free(b);
 }
 
-TEST(openmetrics_names_counters_without_total_and_ends_with_eof)
+TEST(openmetrics_names_counters_without_total)
 {
 	struct nro_promtab *t = nro_promtab_new(100);
 	fill(t, 0);
@@ -161,13 +165,11 @@ TEST(openmetrics_names_counters_without_total_and_ends_with_eof)
 	put(t, "evictions", "evictions", NRO_MT_COUNTER, none, 1, 1, 0);
 	put(t, "odd", "odd", NRO_MT_UNTYPED, none, 1, 1, 0);
 	const char *om = render(t, 1);
+	CHECK(strstr(om, "# EOF") == NULL); /* the caller's, after its last table */
 	CHECK(strstr(om, "# TYPE hits counter\nhits_total{code=\"200\"} 7\n") != NULL);
 	CHECK(strstr(om, "# HELP hits help \\\\ text\\nline\n") != NULL);
 	CHECK(strstr(om, "# TYPE evictions unknown\nevictions 1\n") != NULL);
 	CHECK(strstr(om, "# TYPE odd unknown\n") != NULL);
-	size_t n = strlen(om);
-	CHECK(n > 6 && strcmp(om + n - 6, "# EOF\n") == 0);
-	CHECK(strstr(render(t, 0), "# EOF") == NULL);
 	nro_promtab_free(t);
 }
 
@@ -189,19 +191,21 @@ TEST(sweeps_by_time_by_generation_and_deletes_one)
 {
 	struct nro_promtab *t = nro_promtab_new(100);
 	const struct nro_prom_label a[] = {L("k", "a")}, b[] = {L("k", "b")}, c[] = {L("k", "c")};
-	struct nro_prom_sample s = {"m", "m", "h", NRO_MT_GAUGE, a, 1, 1, 1000, 3, 1};
+	const int64_t age[] = {0, 0, 0, 500, 0}; /* source 3: 500 ms; 4: never */
+	struct nro_prom_sample s = {"m", "m", "h", NRO_MT_GAUGE, a, 1, 1, 500, 3, 1};
 	nro_promtab_set(t, &s);
-	s.labels = b, s.expires_ms = 5000, s.generation = 2;
+	s.labels = b, s.ts_ms = 4500, s.generation = 2;
 	nro_promtab_set(t, &s);
-	s.labels = c, s.expires_ms = 0, s.source = 4;
+	s.labels = c, s.ts_ms = 0, s.source = 4;
 	nro_promtab_set(t, &s);
-	CHECK(nro_promtab_sweep(t, 999) == 0);
-	CHECK(nro_promtab_sweep(t, 1000) == 1);
+	CHECK(nro_promtab_sweep(t, 999, age, 5) == 0);
+	CHECK(nro_promtab_sweep(t, 1000, age, 5) == 1);
 	CHECK(nro_promtab_count(t) == 2);
 	CHECK(strstr(render(t, 0), "k=\"a\"") == NULL);
 	CHECK(nro_promtab_sweep_source(t, 3, 2) == 0);
 	CHECK(nro_promtab_sweep_source(t, 3, 3) == 1);
-	CHECK(nro_promtab_sweep(t, INT64_MAX) == 0); /* expires 0: never */
+	CHECK(nro_promtab_sweep(t, INT64_MAX / 2, age, 5) == 0); /* max age 0: never */
+	CHECK(nro_promtab_sweep(t, INT64_MAX / 2, age, 4) == 0); /* past nsources: never */
 	s.labels = c;
 	CHECK(nro_promtab_del(t, &s) == 1);
 	CHECK(nro_promtab_del(t, &s) == 0);
@@ -218,12 +222,13 @@ TEST(many_series_stay_findable_across_sweeps)
 	char v[32];
 	struct nro_prom_label l = {"i", v, 1, 0};
 	struct nro_prom_sample s = {"m", "m", "h", NRO_MT_GAUGE, &l, 1, 0, 0, 1, 1};
+	const int64_t age[] = {0, 10};
 	for (int i = 0; i < 20000; i++) {
 		l.value_len = (size_t)snprintf(v, sizeof v, "%d", i);
-		s.expires_ms = i % 2 ? 10 : 0;
+		s.ts_ms = i % 2 ? 0 : 100;
 		CHECK(nro_promtab_set(t, &s) == NRO_PT_ADDED);
 	}
-	CHECK(nro_promtab_sweep(t, 10) == 10000);
+	CHECK(nro_promtab_sweep(t, 10, age, 2) == 10000);
 	int again = 0;
 	for (int i = 0; i < 20000; i++) {
 		l.value_len = (size_t)snprintf(v, sizeof v, "%d", i);
@@ -252,7 +257,7 @@ int main(void)
 	RUN(family_of_a_sample);
 	RUN(values);
 	RUN(text_grouped_sorted_escaped_whatever_the_insert_order);
-	RUN(openmetrics_names_counters_without_total_and_ends_with_eof);
+	RUN(openmetrics_names_counters_without_total);
 	RUN(updates_in_place_and_caps_new_series);
 	RUN(sweeps_by_time_by_generation_and_deletes_one);
 	RUN(many_series_stay_findable_across_sweeps);
