@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/buf.h"
 #include "base/file.h"
@@ -27,6 +28,7 @@
 #include "render/promtext.h"
 #include "run/sink.h"
 #include "wire/record.h"
+#include "wire/transport.h"
 
 #define PROG "sink-prom"
 #define DEFAULT_LISTEN "0.0.0.0:10270"
@@ -62,7 +64,7 @@ struct patterns {
 };
 
 static struct {
-	const char *listen, *tls_cert, *tls_key, *basic_auth_file;
+	const char *listen, *tls_cert, *tls_key, *basic_auth_file, *print;
 	struct patterns allow, deny;
 	uint64_t max_series;
 	int64_t default_interval_ms;
@@ -103,6 +105,9 @@ static const struct nro_optdef opts[] = {
 	{"max-series", 0, "NRO_PROM_MAX_SERIES", NRO_OPT_UINT, &cfg.max_series, NULL, "N",
 	 "keep at most N series (default 200000); new ones past it are dropped and counted "
 	 "in node_runtime_sink_series_dropped_total"},
+	{"print", 0, "NRO_PROM_PRINT", NRO_OPT_STR, &cfg.print, NULL, "text|openmetrics",
+	 "with -i -: no listener; once the input ends, print the exposition on stdout and exit "
+	 "(e.g. collector-cadvisor --once -o - | sink-prom -i - --print text | promtool check metrics)"},
 	{"default-interval", 0, "NRO_PROM_DEFAULT_INTERVAL", NRO_OPT_DUR, &cfg.default_interval_ms,
 	 NULL, "D",
 	 "poll interval assumed for a source that sends no health records (the analyzer's "
@@ -608,6 +613,30 @@ static void free_patterns(struct patterns *ps)
 		free((char *)ps->p[i]);
 }
 
+/* --print: the exposition of everything the input gave, on stdout. */
+static int print_once(struct prom *p)
+{
+	render(p);
+	struct snap *s = snap_get();
+	int om = strcmp(cfg.print, "openmetrics") == 0;
+	const struct nro_buf *b = s ? (om ? &s->om : &s->text) : NULL;
+	int rc = b && nro_write_all(STDOUT_FILENO, b->p, b->len) == 0 ? 0 : NRO_EXIT_TEMP;
+	snap_put(s);
+	return rc;
+}
+
+static void check_print(const struct nro_sink *s)
+{
+	if (!cfg.print)
+		return;
+	if (strcmp(cfg.print, "text") != 0 && strcmp(cfg.print, "openmetrics") != 0)
+		nro_die(NRO_EXIT_USAGE, "--print: unknown format '%s' (want text or openmetrics)",
+			cfg.print);
+	if (!s->tool.input || strcmp(s->tool.input, "-") != 0)
+		nro_die(NRO_EXIT_USAGE, "--print needs -i - (a record stream on stdin)");
+	atomic_store(&served.om_wanted, strcmp(cfg.print, "openmetrics") == 0);
+}
+
 int main(int argc, char **argv)
 {
 	nro_sink_init(&sink, PROG, SUMMARY, opts, argc, argv, "MEH");
@@ -616,16 +645,22 @@ int main(int argc, char **argv)
 	sink.from_start = 1;
 	if (cfg.default_interval_ms <= 0)
 		nro_die(NRO_EXIT_USAGE, "--default-interval: want a positive duration");
+	check_print(&sink);
 	if (cfg.basic_auth_file)
 		load_auth(cfg.basic_auth_file);
 	static struct prom p;
 	prom_init(&p);
 	render(&p); /* an answer from the first scrape on: the sink's own metrics */
 	block_signals();
-	struct nro_httpd *h = start_listener();
-	printf("%s\n", nro_httpd_url(h));
-	fflush(stdout);
+	struct nro_httpd *h = NULL;
+	if (!cfg.print) {
+		h = start_listener();
+		printf("%s\n", nro_httpd_url(h));
+		fflush(stdout);
+	}
 	int rc = nro_sink_run(&sink, deliver, &p);
+	if (cfg.print && rc == 0)
+		rc = print_once(&p);
 	nro_httpd_stop(h);
 	snap_publish(NULL);
 	nro_promtab_free(p.tab);
