@@ -19,7 +19,7 @@ DASHBOARD=$TOP/deploy/grafana/node-runtime-observer.json
 
 CASES=${SINK_PROM_CASES:-"v134_passes_promtool_check_metrics prom_text_fixtures_keep_names_and_lint
 openmetrics_print allow_deny_and_max_series real_prometheus_scrapes_the_pipeline
-tls_and_basic_auth bad_usage"}
+tls_and_basic_auth runs_under_s6 bad_usage"}
 
 suite() {
 	for c in $CASES; do
@@ -243,6 +243,32 @@ test_tls_and_basic_auth() {
 	assertEquals "unknown path" 404 "$code"
 	code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$T/c.pem" -X POST "$PROM_SINK_URL/metrics")
 	assertEquals "POST" 405 "$code"
+}
+
+test_runs_under_s6() {
+	scan=$T/svc
+	mkdir -p "$scan/.env" "$T/log"
+	cp -R "$TOP/svc/sink-prom" "$scan/sink-prom"
+	mkdir -p "$scan/sink-prom/env"
+	echo "$BIN" >"$scan/.env/NRO_BIN"
+	echo "$NRO_RUN_DIR" >"$scan/.env/NRO_RUN_DIR"
+	echo "$T/log" >"$scan/.env/NRO_LOG_DIR"
+	port=$(free_port)
+	echo "127.0.0.1:$port" >"$scan/sink-prom/env/NRO_PROM_LISTEN"
+	s6-svscan "$scan" >"$T/scan.err" 2>&1 &
+	scan_pid=$!
+	wait_path "$scan/sink-prom/supervise/status"
+	s6-svwait -U -t 20000 "$scan/sink-prom"
+	assertEquals "sink-prom ready under s6" 0 $?
+	assertEquals "healthz" ok "$(curl -fsS "http://127.0.0.1:$port/healthz")"
+	s6-svc -d "$scan/sink-prom"
+	s6-svwait -D -t 20000 "$scan/sink-prom"
+	assertEquals "stopped" 0 $?
+	assertEquals "exit code after SIGTERM" 0 "$(s6-svstat -o exitcode "$scan/sink-prom")"
+	s6-svscanctl -t "$scan"
+	wait "$scan_pid"
+	# its log (s6-log) is checked for sanitizer reports by tearDown
+	cp "$T/log/sink-prom/current" "$T/svc.err" 2>/dev/null || true
 }
 
 # ---- the real Prometheus ------------------------------------------------
