@@ -637,6 +637,21 @@ static void check_print(const struct nro_sink *s)
 	atomic_store(&served.om_wanted, strcmp(cfg.print, "openmetrics") == 0);
 }
 
+/* After the listener stopped: nothing else holds a snapshot. */
+static void release_all(struct prom *p)
+{
+	snap_publish(NULL);
+	nro_promtab_free(p->tab);
+	nro_promtab_free(p->own);
+	free_patterns(&cfg.allow);
+	free_patterns(&cfg.deny);
+	if (served.auth_file) {
+		explicit_bzero(served.auth_file, strlen(served.auth_file));
+		free(served.auth_file);
+		free(served.auth);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	nro_sink_init(&sink, PROG, SUMMARY, opts, argc, argv, "MEH");
@@ -662,15 +677,6 @@ int main(int argc, char **argv)
 	if (cfg.print && rc == 0)
 		rc = print_once(&p);
 	nro_httpd_stop(h);
-	snap_publish(NULL);
-	nro_promtab_free(p.tab);
-	nro_promtab_free(p.own);
-	free_patterns(&cfg.allow);
-	free_patterns(&cfg.deny);
-	if (served.auth_file) {
-		explicit_bzero(served.auth_file, strlen(served.auth_file));
-		free(served.auth_file);
-		free(served.auth);
-	}
+	release_all(&p);
 	return rc;
 }
