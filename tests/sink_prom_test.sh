@@ -38,16 +38,22 @@ suite() {
 oneTimeSetUp() {
 	nro_tmpdir
 	ROOT=$TMP
-	# the collectors' records of the v1.34 fixtures, made once (plain build):
-	# what is under test here is sink-prom
-	start_replay --dir "$V134" || return
+}
+
+# The collectors' records of the v1.34 fixtures (plain build: what is under
+# test here is sink-prom), made fresh for each case: records older than 3
+# poll intervals are stale to sink-prom, --print included.
+fresh_records() {
+	rm -f "$T/replay.url"
+	start_replay --dir "$V134" || return 1
 	for c in pods summary; do
-		"$PLAIN_BIN/collector-$c" --kubelet "$REPLAY_URL" --once -o - 2>>"$ROOT/setup.err"
-	done >"$ROOT/v134.rec"
+		"$PLAIN_BIN/collector-$c" --kubelet "$REPLAY_URL" --once -o - 2>>"$T/coll.err"
+	done >"$T/v134.rec"
 	"$PLAIN_BIN/collector-cadvisor" --allow all --kubelet "$REPLAY_URL" --once -o - \
-		>"$ROOT/v134-cadvisor.rec" 2>>"$ROOT/setup.err"
+		>"$T/v134-cadvisor.rec" 2>>"$T/coll.err"
 	kill "$REPLAY_PID"
 	wait "$REPLAY_PID" 2>/dev/null
+	REPLAY_PID=""
 }
 
 oneTimeTearDown() {
@@ -89,11 +95,12 @@ samples() {
 }
 
 test_v134_passes_promtool_check_metrics() {
-	cat "$ROOT/v134.rec" "$ROOT/v134-cadvisor.rec" |
+	fresh_records || return
+	cat "$T/v134.rec" "$T/v134-cadvisor.rec" |
 		"$BIN/sink-prom" -i - --print text >"$T/out.txt" 2>"$T/sink.err"
 	assertEquals "sink-prom exit: $(cat "$T/sink.err")" 0 $?
 	# the converted names (pods, summary) must lint clean
-	"$BIN/sink-prom" -i - --print text <"$ROOT/v134.rec" >"$T/otel.txt" 2>>"$T/sink.err"
+	"$BIN/sink-prom" -i - --print text <"$T/v134.rec" >"$T/otel.txt" 2>>"$T/sink.err"
 	promtool check metrics <"$T/otel.txt" >"$T/otel.lint" 2>&1
 	assertEquals "lint of the converted names: $(head -5 "$T/otel.lint")" 0 $?
 	# the whole exposition: nothing past what the kubelet's own families carry
@@ -114,7 +121,7 @@ test_v134_passes_promtool_check_metrics() {
 	node=$(jq -r .node.nodeName "$V134/stats_summary.json")
 	assertContains "$(cat "$T/out.txt")" "k8s_node_memory_available_bytes{k8s_node_name=\"$node\"} $want"
 	# output is stable: the same input renders byte for byte the same
-	cat "$ROOT/v134.rec" "$ROOT/v134-cadvisor.rec" | "$BIN/sink-prom" -i - --print text >"$T/again.txt" 2>>"$T/sink.err"
+	cat "$T/v134.rec" "$T/v134-cadvisor.rec" | "$BIN/sink-prom" -i - --print text >"$T/again.txt" 2>>"$T/sink.err"
 	cmp -s <(samples "$T/out.txt") <(samples "$T/again.txt")
 	assertTrue "a second render differs" $?
 }
@@ -161,15 +168,17 @@ test_prom_text_fixtures_keep_names_and_lint() {
 		n=$((n + 1))
 	done
 	assertTrue "fixtures checked: $n" "[ $n -ge 10 ]"
+	fresh_records || return
 	# the full cadvisor set: one sample line per fixture series (pre-1.16
 	# label names aside, none of v1.34's collapse)
 	raw=$(grep -v '^#' "$V134/metrics_cadvisor.txt" | grep -c .)
-	"$BIN/sink-prom" -i - --print text <"$ROOT/v134-cadvisor.rec" >"$T/cad.txt" 2>>"$T/sink.err"
+	"$BIN/sink-prom" -i - --print text <"$T/v134-cadvisor.rec" >"$T/cad.txt" 2>>"$T/sink.err"
 	assertEquals "v1.34 cadvisor series" "$raw" "$(samples "$T/cad.txt" | grep -c .)"
 }
 
 test_openmetrics_print() {
-	"$BIN/sink-prom" -i - --print openmetrics <"$ROOT/v134-cadvisor.rec" >"$T/om.txt" 2>"$T/sink.err"
+	fresh_records || return
+	"$BIN/sink-prom" -i - --print openmetrics <"$T/v134-cadvisor.rec" >"$T/om.txt" 2>"$T/sink.err"
 	assertEquals "exit" 0 $?
 	assertEquals "last line" "# EOF" "$(tail -n1 "$T/om.txt")"
 	# counters are named without _total on their HELP/TYPE lines
@@ -179,15 +188,16 @@ test_openmetrics_print() {
 }
 
 test_allow_deny_and_max_series() {
+	fresh_records || return
 	"$BIN/sink-prom" -i - --print text --allow 'container_*,k8s_node_memory_*' --deny 'container_fs_*' \
-		<"$ROOT/v134-cadvisor.rec" >"$T/f.txt" 2>"$T/sink.err"
+		<"$T/v134-cadvisor.rec" >"$T/f.txt" 2>"$T/sink.err"
 	fams=$(grep '^# TYPE' "$T/f.txt" | awk '{print $3}' | grep -v '^node_runtime_sink_')
 	assertContains "$fams" "container_memory_working_set_bytes"
 	assertNotContains "$fams" "container_fs_"
 	assertNotContains "$fams" "machine_"
 	filtered=$(sed -n 's/^node_runtime_sink_samples_filtered_total //p' "$T/f.txt")
 	assertTrue "filtered counted: '$filtered'" "[ '${filtered:-0}' -gt 0 ]"
-	"$BIN/sink-prom" -i - --print text --max-series 25 <"$ROOT/v134-cadvisor.rec" >"$T/m.txt" 2>>"$T/sink.err"
+	"$BIN/sink-prom" -i - --print text --max-series 25 <"$T/v134-cadvisor.rec" >"$T/m.txt" 2>>"$T/sink.err"
 	assertEquals "series kept" 25 "$(samples "$T/m.txt" | grep -c .)"
 	assertEquals "node_runtime_sink_series" 25 "$(sed -n 's/^node_runtime_sink_series //p' "$T/m.txt")"
 	total=$(grep -v '^#' "$V134/metrics_cadvisor.txt" | grep -c .)
