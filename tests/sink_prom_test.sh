@@ -399,6 +399,29 @@ test_real_prometheus_scrapes_the_pipeline() {
 		status=$(curl -sS --get --data-urlencode "query=$e" "$PROM/api/v1/query" | jq -r .status)
 		assertEquals "dashboard query: $e" success "$status"
 	done <"$T/exprs"
+	# scrapers that ask and never read hold neither delivery nor other scrapes
+	python3 -c '
+import socket, sys, time
+hp = sys.argv[1].split("//")[1].split(":")
+socks = []
+for i in range(8):
+    s = socket.create_connection((hp[0], int(hp[1])))
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+    socks.append(s)
+print("stalled", flush=True)
+time.sleep(60)' "$PROM_SINK_URL" >"$T/stall.out" 2>&1 &
+	PIDS="$PIDS $!"
+	wait_first_line "$T/stall.out" >/dev/null
+	d0=$(curl -fsS "$PROM_SINK_URL/metrics" | sed -n 's/^node_runtime_sink_delivered_total //p')
+	i=0
+	while :; do
+		d1=$(curl -fsS --max-time 5 "$PROM_SINK_URL/metrics" | sed -n 's/^node_runtime_sink_delivered_total //p')
+		[ "${d1:-0}" -gt "${d0:-0}" ] && break
+		i=$((i + 1))
+		[ $i -lt 80 ] || { fail "delivery stalled with 8 stalled scrapers: $d0 -> $d1"; break; }
+		sleep 0.25
+	done
 	# the pod leaves /pods and /stats/summary: its series go
 	curl -fsS -X POST "$REPLAY_URL/replay/step" >/dev/null
 	wait_query "count({pod=\"$GONE\"} or {k8s_pod_name=\"$GONE\"})" 'length == 0' || return
