@@ -19,7 +19,7 @@ DASHBOARD=$TOP/deploy/grafana/node-runtime-observer.json
 
 CASES=${SINK_PROM_CASES:-"v134_passes_promtool_check_metrics prom_text_fixtures_keep_names_and_lint
 openmetrics_print allow_deny_and_max_series real_prometheus_scrapes_the_pipeline
-tls_and_basic_auth runs_under_s6 bad_usage"}
+tls_and_basic_auth runs_under_s6 restart_restores_firing_alerts bad_usage"}
 
 suite() {
 	for c in $CASES; do
@@ -228,8 +228,9 @@ test_bad_usage() {
 
 # start_sink_prom ARGS...: in the background; sets PROM_SINK_URL
 start_sink_prom() {
-	"$BIN/sink-prom" --listen 127.0.0.1:0 "$@" >"$T/sink.url" 2>"$T/sink.err" &
-	PIDS="$PIDS $!"
+	"$BIN/sink-prom" --listen 127.0.0.1:0 "$@" >"$T/sink.url" 2>>"$T/sink.err" &
+	SINK_PID=$!
+	PIDS="$PIDS $SINK_PID"
 	PROM_SINK_URL=$(wait_first_line "$T/sink.url") || fail "sink-prom did not start: $(cat "$T/sink.err")"
 }
 
@@ -353,6 +354,31 @@ wait_query() {
 }
 
 GONE=e2e-statefulset-0
+
+# wait_metrics REGEX: polls sink-prom's /metrics until a line matches
+wait_metrics() {
+	i=0
+	until curl -fsS "$PROM_SINK_URL/metrics" 2>/dev/null | grep -qE "$1"; do
+		i=$((i + 1))
+		[ $i -lt 120 ] || { fail "no line matching '$1' in /metrics"; return 1; }
+		sleep 0.25
+	done
+}
+
+test_restart_restores_firing_alerts() {
+	make_scenario "$GONE"
+	start_pipeline || return
+	alert='^node_runtime_alert\{alertname="PodCrashLooping",container="alpine",namespace="scraper",'
+	wait_metrics "$alert" || return
+	# the event fired once; a new sink-prom learns it from the ring
+	kill -9 "$SINK_PID"
+	wait "$SINK_PID" 2>/dev/null
+	rm -f "$T/sink.url"
+	start_sink_prom
+	wait_metrics "$alert"
+	n=$(curl -fsS "$PROM_SINK_URL/metrics" | grep -c '^node_runtime_alert{')
+	assertEquals "one alert series per firing alert" 1 "$n"
+}
 
 test_real_prometheus_scrapes_the_pipeline() {
 	make_scenario "$GONE"
