@@ -26,6 +26,7 @@ LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
 LIBS_sink-otel     := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c -lz -lm
 LIBS_sink-nats     := -lnats $(LIBS_NNG) -lm
+LIBS_sink-prom     := $(LIBS_NNG) $(LIBS_HTTPD) -lm
 LIBS_unit          := $(LIBS_CURL) $(LIBS_NNG) $(LIBS_HTTPD) -lm
 
 SAN ?= 0
