@@ -38,6 +38,8 @@
 	"genev*,weave*,vethwe*,datapath,nodelocaldns,tap*,tun*,gke*,azv*,eni*,vnet*,ifb*,dummy*,"  \
 	"cbr0,kube-bridge"
 
+static const char default_net_exclude[] = DEFAULT_NET_EXCLUDE;
+
 struct node {
 	const char *proc_root, *sys_root, *host_root;
 	const char *mounts_opt, *net_include, *net_exclude;
@@ -47,6 +49,7 @@ struct node {
 	long hz;
 	unsigned problems;
 	char first_problem[200];
+	unsigned files_read; /* from --proc-root this poll: 0 means a wrong root */
 };
 
 /* ---- files ---------------------------------------------------------- */
@@ -72,6 +75,7 @@ static long slurp(struct node *n, const char *root, const char *path, size_t cap
 	int r = nro_read_file(full, n->buf, cap, &len, err, sizeof err);
 	if (r == NRO_READ_MISSING)
 		return -1;
+	n->files_read += root == n->proc_root;
 	if (r != NRO_READ_OK) {
 		problem(n, err, "");
 		return -1;
@@ -323,10 +327,15 @@ static int in_list(const char *list, const char *name)
 	return 0;
 }
 
+/* --net-include alone turns the default exclusions off: asking for veth*
+ * means wanting them; an explicit --net-exclude still applies. */
 static int net_wanted(const struct node *n, const char *ifname)
 {
-	if (n->net_include && *n->net_include && !in_list(n->net_include, ifname))
+	int include = n->net_include && *n->net_include;
+	if (include && !in_list(n->net_include, ifname))
 		return 0;
+	if (include && n->net_exclude == default_net_exclude)
+		return 1;
 	return !in_list(n->net_exclude, ifname);
 }
 
@@ -627,6 +636,7 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 	memset(&st, 0, sizeof st);
 	n->problems = 0;
 	n->first_problem[0] = '\0';
+	n->files_read = 0;
 	cpu(c, n, &st);
 	load(c, n);
 	pressure(c, n);
@@ -637,9 +647,9 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 	filesystems(c, n);
 	clock_state(c);
 	identity(c, n, &st);
-	if (!(st.have & NRO_STAT_HAVE_CPU) && c->entries == 0) {
+	if (n->files_read == 0) {
 		snprintf(res->message, sizeof res->message, "%s: nothing readable (%s)", n->proc_root,
-			 n->problems ? n->first_problem : "no /stat");
+			 n->problems ? n->first_problem : "no stat, meminfo, net/dev, ...");
 		res->err = NRO_ERR_PARSE;
 		return -1;
 	}
@@ -659,7 +669,7 @@ int main(int argc, char **argv)
 	n.sys_root = "/sys";
 	n.host_root = "/";
 	n.mounts_opt = DEFAULT_MOUNTS;
-	n.net_exclude = DEFAULT_NET_EXCLUDE;
+	n.net_exclude = default_net_exclude;
 	const struct nro_optdef opts[] = {
 		{"proc-root", 0, "NRO_PROC_ROOT", NRO_OPT_STR, &n.proc_root, NULL, "DIR",
 		 "the host's /proc (in a container: /host/proc; default /proc)"},
@@ -671,7 +681,8 @@ int main(int argc, char **argv)
 		 "comma-separated paths whose filesystems are reported, those that exist "
 		 "(default " DEFAULT_MOUNTS ")"},
 		{"net-include", 0, "NRO_NET_INCLUDE", NRO_OPT_STR, &n.net_include, NULL, "GLOBS",
-		 "report only interfaces matching these comma-separated globs (default all)"},
+		 "report only interfaces matching these comma-separated globs (default all but "
+		 "--net-exclude's; given alone, the default exclusions are off)"},
 		{"net-exclude", 0, "NRO_NET_EXCLUDE", NRO_OPT_STR, &n.net_exclude, NULL, "GLOBS",
 		 "never report these (default: loopback and per-pod/overlay interfaces: "
 		 DEFAULT_NET_EXCLUDE "; \"\" for none)"},
