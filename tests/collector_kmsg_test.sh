@@ -1,0 +1,221 @@
+#!/bin/bash
+# collector-kmsg on every kernel log of ../shared/fixtures/host/kmsg (raw
+# /dev/kmsg, dmesg, dmesg -T, syslog, pstore, bare messages) against the
+# table tests/kmsg_expected.tsv; the pod and container of cgroup OOM kills
+# against the paths in the text; one message in every accepted format; a
+# file appended to while it runs; a sequence gap; 8 KiB lines and binary
+# junk; stdin; this machine's /dev/kmsg. Plain build and, when built, ASan.
+#
+#   bash tests/collector_kmsg_test.sh
+#   NRO_BIN=build/san/bin bash tests/collector_kmsg_test.sh
+
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/jsoncollect_lib.sh"
+
+KMSG=${NRO_HOST_FIXTURES:-$TOP/../shared/fixtures/host}/kmsg
+TABLE=$TOP/tests/kmsg_expected.tsv
+
+oneTimeSetUp() { nro_tmpdir; }
+oneTimeTearDown() { rm -rf "$TMP"; }
+
+# kmsg B ARGS...: B/collector-kmsg --once -o - ARGS; JSON lines in $OUT.
+kmsg() {
+	_b=$1
+	shift
+	nrun=$((nrun + 1))
+	OUT="$TMP/out.$nrun.jl"
+	ERR="$TMP/err.$nrun"
+	"$_b/collector-kmsg" --once -o - --node n1 "$@" >"$TMP/out.$nrun.bin" 2>"$ERR"
+	RC=$?
+	"$_b/nro-dump" <"$TMP/out.$nrun.bin" >"$OUT" 2>>"$ERR"
+	assertEquals "nro-dump of collector-kmsg output ($_b)" 0 $?
+	if grep -qE 'Sanitizer|runtime error:' "$ERR"; then
+		fail "$_b/collector-kmsg $*: sanitizer report: $(head -c 2000 "$ERR")"
+	fi
+}
+
+# "key<TAB>value<TAB>count" of the states in $OUT, sorted.
+state_table() {
+	jq -r 'select(.kind=="state") | "\(.key)\t\(.value)"' "$OUT" | sort | uniq -c |
+		sed 's/^ *\([0-9]*\) \(.*\)/\2\t\1/'
+}
+
+health() { jq -r 'select(.kind=="health") | "\(.status) \(.message)"' "$OUT"; }
+metric() { jq -r --arg n "$1" --arg r "${2:-}" 'select(.name==$n and ($r == "" or .attrs.reason==$r)) | .value' "$OUT"; }
+
+test_every_fixture_is_in_the_table() {
+	for f in "$KMSG"/*; do
+		assertTrue "$(basename "$f") has rows in the table" "grep -q '^$(basename "$f")	' '$TABLE'"
+	done
+	n=$(ls "$KMSG" | wc -l)
+	assertTrue "about 40 kernel logs ($n)" "[ $n -ge 35 ]"
+}
+
+test_each_kernel_log_gives_exactly_its_problems() {
+	for b in $BINS; do
+		for f in "$KMSG"/*; do
+			name=$(basename "$f")
+			want=$(awk -F'\t' -v f="$name" '$1 == f && $2 != "-" { print $2 "\t" $3 "\t" $4 }' "$TABLE")
+			kmsg "$b" --from-start --kmsg "$f"
+			assertEquals "$name: exit" 0 "$RC"
+			assertEquals "$name ($b)" "$want" "$(state_table)"
+			assertEquals "$name: health ok" "ok " "$(health)"
+		done
+	done
+}
+
+# The pod UID and container ID come from the cgroup path in the text.
+test_oom_kill_names_pod_and_container() {
+	for f in oom-cgroup-5.x-kubepods-cadvisor.txt oom-cgroup-kubepods-slice-lxc-gpud-pr70.syslog.txt \
+		oom-memcg-legacy-3.10-kubepods-k8s56891.txt; do
+		uid=$(grep -oE 'pod[0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12}' \
+			"$KMSG/$f" | tail -n1 | cut -c4- | tr _ -)
+		cid=$(grep -oE '(task_memcg=|stats for )[^,:]*' "$KMSG/$f" | tail -n1 | grep -oE '[0-9a-f]{64}' | tail -n1)
+		assertNotNull "$f: the text names a pod" "$uid"
+		for b in $BINS; do
+			kmsg "$b" --from-start --kmsg "$KMSG/$f"
+			assertEquals "$f: pod and container" "$uid $cid" \
+				"$(jq -r 'select(.key=="host.kernel.oom_kill") | "\(.attrs["k8s.pod.uid"]) \(.attrs["container.id"])"' "$OUT")"
+		done
+	done
+	kmsg "${BINS%% *}" --from-start --kmsg "$KMSG/oom-global-5.4-newfmt-hotsos.txt"
+	assertEquals "a global OOM names no pod" "gnome-shell 955 null CONSTRAINT_NONE" \
+		"$(jq -r 'select(.key=="host.kernel.oom_kill") | "\(.value) \(.num) \(.attrs["k8s.pod.uid"]) \(.attrs.constraint)"' "$OUT")"
+}
+
+# One kernel message written in each format the replay accepts.
+test_every_text_format_gives_the_same_state() {
+	msg='INFO: task dockerd:3946 blocked for more than 120 seconds.'
+	printf '6,17,1600038458,-;%s\n' "$msg" >"$TMP/f.raw"
+	printf '[ 1600.038458] %s\n' "$msg" >"$TMP/f.dmesg"
+	printf '[Tue Dec  1 08:00:00 2026] %s\n' "$msg" >"$TMP/f.dmesgT"
+	printf 'Dec  1 08:00:00 node1 kernel: [ 1600.038458] %s\n' "$msg" >"$TMP/f.syslog"
+	printf 'Dec 01 08:00:00 node1 kernel: %s\n' "$msg" >"$TMP/f.journal"
+	printf '2026-12-01T08:00:00.000001+00:00 node1 kernel: %s\r\n' "$msg" >"$TMP/f.rfc3339"
+	printf '<3>[ 1600.038458] %s' "$msg" >"$TMP/f.pstore" # no final newline
+	printf 'Dec  1 08:00:00 node1 dockerd[12]: %s\n' "$msg" >"$TMP/f.notkernel"
+	for b in $BINS; do
+		for fmt in raw dmesg dmesgT syslog journal rfc3339 pstore; do
+			kmsg "$b" --from-start --kmsg "$TMP/f.$fmt"
+			assertEquals "$fmt" "host.kernel.task_hung dockerd 3946 120" \
+				"$(jq -r 'select(.kind=="state") | "\(.key) \(.value) \(.num) \(.attrs.seconds)"' "$OUT")"
+		done
+		kmsg "$b" --from-start --kmsg "$TMP/f.notkernel"
+		assertEquals "another program's syslog line is not the kernel's" "" "$(state_table)"
+		assertEquals "counted as not_kernel" 1 "$(metric nro.kmsg.skipped not_kernel)"
+	done
+}
+
+test_stdin_replay() {
+	for b in $BINS; do
+		nrun=$((nrun + 1))
+		OUT="$TMP/out.$nrun.jl"
+		"$b/collector-kmsg" --once -o - --kmsg - <"$KMSG/soft-lockup-runc-centos7-kubeasz300.syslog.txt" |
+			"$b/nro-dump" >"$OUT"
+		assertEquals "stdin" "$(awk -F'\t' '$1 ~ /^soft-lockup-runc/ { print $2 "\t" $3 "\t" $4 }' "$TABLE")" \
+			"$(state_table)"
+	done
+}
+
+test_sequence_gap_is_reported() {
+	printf '6,10,100,-;a\n6,11,200,-;b\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:01.0\n6,12,300,-;c\n6,20,400,-;nf_conntrack: table full, dropping packet\n6,21,500,-;d\n' \
+		>"$TMP/gap.kmsg"
+	for b in $BINS; do
+		kmsg "$b" --from-start --kmsg "$TMP/gap.kmsg"
+		assertEquals "gap state" "host.kernel.log_gap lost 7 13 20" \
+			"$(jq -r 'select(.key=="host.kernel.log_gap") | "\(.key) \(.value) \(.num) \(.attrs.from_seq) \(.attrs.to_seq)"' "$OUT")"
+		assertEquals "the record after the gap is read" "nf_conntrack 20" \
+			"$(jq -r 'select(.key=="host.kernel.conntrack_full") | "\(.value) \(.attrs["kmsg.seq"])"' "$OUT")"
+		assertEquals "lost counter" 7 "$(metric nro.kmsg.lost)"
+		assertEquals "lines (dictionary lines are not lines)" 5 "$(metric nro.kmsg.lines)"
+		assertContains "degraded" "$(health)" "degraded $TMP/gap.kmsg: 7 records lost (sequence gap)"
+	done
+}
+
+test_long_lines_and_binary_junk_are_skipped() {
+	{
+		echo '[  1.0] EXT4-fs (sda1): Remounting filesystem read-only'
+		printf '[  2.0] EXT4-fs (sdz9): Remounting filesystem read-only '
+		head -c 8192 /dev/zero | tr '\0' 'x'
+		echo
+		head -c 3000 /dev/urandom | tr '\n' 'n'
+		echo
+		printf 'nf_conntrack: table full\001\002, dropping packet\n'
+		echo '[  3.0] NETDEV WATCHDOG: eth0 (igb): transmit queue 0 timed out'
+	} >"$TMP/junk.log"
+	for b in $BINS; do
+		kmsg "$b" --from-start --kmsg "$TMP/junk.log"
+		assertEquals "exit" 0 "$RC"
+		assertEquals "only the two clean problems" "host.kernel.fs_readonly	sda1	1
+host.kernel.nic_tx_timeout	eth0	1" "$(state_table)"
+		assertEquals "one line too long" 1 "$(metric nro.kmsg.skipped too_long)"
+		assertEquals "binary lines" 2 "$(metric nro.kmsg.skipped binary)"
+		assertContains "degraded" "$(health)" "1 lines over 4096 bytes and 2 binary lines skipped"
+	done
+}
+
+# The collector follows a file as it grows: what was there before the
+# start is not read (no --from-start), what is appended is.
+test_appended_file_is_followed() {
+	log="$TMP/follow.log"
+	cp "$KMSG/conntrack-full-oldfmt-k8s18604.txt" "$log"
+	for b in $BINS; do
+		: >"$TMP/follow.bin"
+		rm -f "$TMP/ready"
+		mkfifo "$TMP/ready"
+		"$b/collector-kmsg" --kmsg "$log" --interval 1h -o - --node n1 -d 3 \
+			>"$TMP/follow.bin" 2>"$TMP/follow.err" 3>"$TMP/ready" &
+		pid=$!
+		read -r _ <"$TMP/ready"
+		cat "$KMSG/hung-task-dockerd-4.19-moby44552.txt" >>"$log"
+		printf '[ 9.0] EXT4-fs (sdb1): Remounting filesystem' >>"$log" # half a line ...
+		i=0
+		until "$b/nro-dump" <"$TMP/follow.bin" 2>/dev/null | grep -q task_hung || [ $i -ge 400 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+		printf ' read-only\n' >>"$log" # ... completed later
+		i=0
+		until "$b/nro-dump" <"$TMP/follow.bin" 2>/dev/null | grep -q fs_readonly || [ $i -ge 400 ]; do
+			sleep 0.05
+			i=$((i + 1))
+		done
+		kill -TERM $pid
+		wait $pid
+		assertEquals "SIGTERM: exit 0" 0 $?
+		OUT="$TMP/follow.jl"
+		"$b/nro-dump" <"$TMP/follow.bin" >"$OUT"
+		assertEquals "only the appended problems, the split line once" "host.kernel.fs_readonly	sdb1	1
+host.kernel.task_hung	dockerd	1" "$(state_table)"
+		if grep -qE 'Sanitizer|runtime error:' "$TMP/follow.err"; then
+			fail "sanitizer: $(head -c 2000 "$TMP/follow.err")"
+		fi
+		cp "$KMSG/conntrack-full-oldfmt-k8s18604.txt" "$log"
+	done
+}
+
+test_this_machines_kmsg() {
+	if ! (exec 3</dev/kmsg) 2>/dev/null; then
+		echo "no read access to /dev/kmsg here: skipped"
+		return 0
+	fi
+	for b in $BINS; do
+		kmsg "$b" --from-start
+		assertEquals "exit" 0 "$RC"
+		assertTrue "lines read ($(metric nro.kmsg.lines))" "[ $(metric nro.kmsg.lines) -gt 0 ]"
+		assertEquals "health target" "/dev/kmsg" "$(jq -r 'select(.kind=="health") | .target' "$OUT")"
+	done
+}
+
+test_usage_and_help() {
+	"$BIN/collector-kmsg" --once -o - --kmsg "$TMP/no/such/file" >/dev/null 2>"$TMP/usage.err"
+	assertEquals "missing --kmsg: exit 100" 100 $?
+	assertEquals "one line naming it" "collector-kmsg: fatal: --kmsg $TMP/no/such/file: No such file or directory" \
+		"$(cat "$TMP/usage.err")"
+	out=$("$BIN/collector-kmsg" --help)
+	assertContains "$out" "CAP_SYSLOG"
+	assertContains "$out" "NRO_KMSG"
+	assertContains "$out" "--from-start"
+}
+
+. shunit2
