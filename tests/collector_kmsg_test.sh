@@ -11,6 +11,7 @@
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/jsoncollect_lib.sh"
+. "$(dirname "$0")/host_lib.sh"
 
 KMSG=${NRO_HOST_FIXTURES:-$TOP/../shared/fixtures/host}/kmsg
 TABLE=$TOP/tests/kmsg_expected.tsv
@@ -18,21 +19,7 @@ TABLE=$TOP/tests/kmsg_expected.tsv
 oneTimeSetUp() { nro_tmpdir; }
 oneTimeTearDown() { rm -rf "$TMP"; }
 
-# kmsg B ARGS...: B/collector-kmsg --once -o - ARGS; JSON lines in $OUT.
-kmsg() {
-	_b=$1
-	shift
-	nrun=$((nrun + 1))
-	OUT="$TMP/out.$nrun.jl"
-	ERR="$TMP/err.$nrun"
-	"$_b/collector-kmsg" --once -o - --node n1 "$@" >"$TMP/out.$nrun.bin" 2>"$ERR"
-	RC=$?
-	"$_b/nro-dump" <"$TMP/out.$nrun.bin" >"$OUT" 2>>"$ERR"
-	assertEquals "nro-dump of collector-kmsg output ($_b)" 0 $?
-	if grep -qE 'Sanitizer|runtime error:' "$ERR"; then
-		fail "$_b/collector-kmsg $*: sanitizer report: $(head -c 2000 "$ERR")"
-	fi
-}
+kmsg() { collect "$1" collector-kmsg --node n1 "${@:2}"; }
 
 # "key<TAB>value<TAB>count" of the states in $OUT, sorted.
 state_table() {
@@ -40,7 +27,6 @@ state_table() {
 		sed 's/^ *\([0-9]*\) \(.*\)/\2\t\1/'
 }
 
-health() { jq -r 'select(.kind=="health") | "\(.status) \(.message)"' "$OUT"; }
 metric() { jq -r --arg n "$1" --arg r "${2:-}" 'select(.name==$n and ($r == "" or .attrs.reason==$r)) | .value' "$OUT"; }
 
 test_every_fixture_is_in_the_table() {
@@ -160,36 +146,17 @@ test_appended_file_is_followed() {
 	log="$TMP/follow.log"
 	cp "$KMSG/conntrack-full-oldfmt-k8s18604.txt" "$log"
 	for b in $BINS; do
-		: >"$TMP/follow.bin"
-		rm -f "$TMP/ready"
-		mkfifo "$TMP/ready"
-		"$b/collector-kmsg" --kmsg "$log" --interval 1h -o - --node n1 -d 3 \
-			>"$TMP/follow.bin" 2>"$TMP/follow.err" 3>"$TMP/ready" &
-		pid=$!
-		read -r _ <"$TMP/ready"
+		run_start "$b" collector-kmsg --kmsg "$log" --interval 1h --node n1
 		cat "$KMSG/hung-task-dockerd-4.19-moby44552.txt" >>"$log"
 		printf '[ 9.0] EXT4-fs (sdb1): Remounting filesystem' >>"$log" # half a line ...
-		i=0
-		until "$b/nro-dump" <"$TMP/follow.bin" 2>/dev/null | grep -q task_hung || [ $i -ge 400 ]; do
-			sleep 0.05
-			i=$((i + 1))
-		done
+		wait_for_lines "$RUN_OUT" task_hung 20 || fail "appended lines not read"
 		printf ' read-only\n' >>"$log" # ... completed later
-		i=0
-		until "$b/nro-dump" <"$TMP/follow.bin" 2>/dev/null | grep -q fs_readonly || [ $i -ge 400 ]; do
-			sleep 0.05
-			i=$((i + 1))
-		done
-		kill -TERM $pid
-		wait $pid
-		assertEquals "SIGTERM: exit 0" 0 $?
-		OUT="$TMP/follow.jl"
-		"$b/nro-dump" <"$TMP/follow.bin" >"$OUT"
+		wait_for_lines "$RUN_OUT" fs_readonly 20 || fail "the completed line not read"
+		run_stop
+		assertEquals "SIGTERM: exit 0" 0 "$RUN_RC"
+		OUT=$RUN_OUT
 		assertEquals "only the appended problems, the split line once" "host.kernel.fs_readonly	sdb1	1
 host.kernel.task_hung	dockerd	1" "$(state_table)"
-		if grep -qE 'Sanitizer|runtime error:' "$TMP/follow.err"; then
-			fail "sanitizer: $(head -c 2000 "$TMP/follow.err")"
-		fi
 		cp "$KMSG/conntrack-full-oldfmt-k8s18604.txt" "$log"
 	done
 }

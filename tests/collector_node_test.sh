@@ -12,30 +12,15 @@
 
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/jsoncollect_lib.sh"
+. "$(dirname "$0")/host_lib.sh"
 
 HOSTFX=${NRO_HOST_FIXTURES:-$TOP/../shared/fixtures/host}
 
 oneTimeSetUp() { nro_tmpdir; }
 oneTimeTearDown() { rm -rf "$TMP"; }
 
-# node B ARGS...: B/collector-node --once -o - ARGS; JSON lines in $OUT,
-# stderr in $ERR, exit code in RC; fails on a sanitizer report.
-node() {
-	_b=$1
-	shift
-	nrun=$((nrun + 1))
-	OUT="$TMP/out.$nrun.jl"
-	ERR="$TMP/err.$nrun"
-	"$_b/collector-node" --once -o - --node n1 "$@" >"$TMP/out.$nrun.bin" 2>"$ERR"
-	RC=$?
-	"$_b/nro-dump" <"$TMP/out.$nrun.bin" >"$OUT" 2>>"$ERR"
-	assertEquals "nro-dump of collector-node output ($_b)" 0 $?
-	if grep -qE 'Sanitizer|runtime error:' "$ERR"; then
-		fail "$_b/collector-node $*: sanitizer report: $(head -c 2000 "$ERR")"
-	fi
-}
+node() { collect "$1" collector-node --node n1 "${@:2}"; }
 
-health() { jq -r 'select(.kind=="health") | "\(.status) \(.message)"' "$OUT"; }
 # has NAME: a metric of that name is in $OUT
 has() { jq -r --arg n "$1" 'select(.name==$n) | .name' "$OUT" | grep -q .; }
 
@@ -87,25 +72,16 @@ test_live_proc_is_plausible_and_consistent() {
 # Two polls: utilization appears on the second, its states sum to 1.
 test_second_poll_gives_utilization() {
 	b=${BINS%% *}
-	"$b/collector-node" --interval 100ms -o - --node n1 >"$TMP/loop.bin" 2>"$TMP/loop.err" &
-	pid=$!
-	i=0
-	while [ $i -lt 400 ]; do
-		n=$("$b/nro-dump" <"$TMP/loop.bin" 2>/dev/null | grep -c '"kind":"health"')
-		[ "${n:-0}" -ge 2 ] && break
-		sleep 0.05
-		i=$((i + 1))
-	done
-	kill -TERM $pid
-	wait $pid
-	assertEquals "SIGTERM: exit 0" 0 $?
-	"$b/nro-dump" <"$TMP/loop.bin" >"$TMP/loop.jl"
+	run_start "$b" collector-node --interval 100ms --node n1
+	wait_for_lines "$RUN_OUT" '"kind":"health"' 20 2 || fail "no second poll"
+	run_stop
+	assertEquals "SIGTERM: exit 0" 0 "$RUN_RC"
 	sum=$(jq -s '[.[] | select(.name=="system.cpu.utilization")] | .[0:8] | map(.value) | add' \
-		"$TMP/loop.jl")
+		"$RUN_OUT")
 	assertTrue "utilization sums to 1 ($sum)" "awk -v s=$sum 'BEGIN { exit !(s > 0.999 && s < 1.001) }'"
-	first=$(jq -r 'select(.kind=="health") | .seq' "$TMP/loop.jl" | head -n1)
+	first=$(jq -r 'select(.kind=="health") | .seq' "$RUN_OUT" | head -n1)
 	assertEquals "no utilization before the first health record" 0 \
-		"$(jq -r "select(.name==\"system.cpu.utilization\" and .seq < $first)" "$TMP/loop.jl" | wc -l)"
+		"$(jq -r "select(.name==\"system.cpu.utilization\" and .seq < $first)" "$RUN_OUT" | wc -l)"
 }
 
 # A copy of a real tree with one file broken.
