@@ -3,6 +3,7 @@
  * ../shared/fixtures/host/kmsg, file named per row), then near misses. */
 #include "parse/kmsg.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/testing.h"
@@ -262,6 +263,48 @@ TEST(long_fields_are_cut_not_overrun)
 	CHECK(strlen(p.subject) == NRO_KP_TEXT - 1 && p.num == 12);
 }
 
+/* Random bytes and mixes of real fragments through the line parser and the
+ * table, each given exactly its bytes (ASan/UBSan catch any overrun). */
+TEST(garbage_never_crashes)
+{
+	static const char *const pieces[] = {
+		"6,", "1,", ";", "[", "]", " 12.5", "kernel:", "Dec  1 08:00:00 h kernel: ", "<6>",
+		"oom-kill:", ",task=", ",pid=", "Killed process ", "1 (", ")", "INFO: task ", ":",
+		" blocked for more than ", "BUG: soft lockup - CPU#", " stuck for ", "! [", "EXT4-fs (",
+		"): Remounting filesystem read-only", " error, dev ", ", sector", "/kubepods/",
+		"podfbdfe8e3-1c87-4ff2-907c-b2ec8e25d012", "/", "kubepods-pod", ".slice", ".scope",
+		"NETDEV WATCHDOG: ", " (", "Task in ", " killed as a result of limit of ",
+		"Memory cgroup stats for ", "Oops: ", " [#", "table full, dropping packet"};
+	unsigned seed = 777;
+	char buf[600];
+	struct nro_kmatch m;
+	memset(&m, 0, sizeof m);
+	for (int round = 0; round < 30000; round++) {
+		size_t n = 0, want = (seed = seed * 1103515245 + 12345) % sizeof buf;
+		while (n < want) {
+			seed = seed * 1103515245 + 12345;
+			if (round % 3 == 0) {
+				buf[n++] = (char)(seed >> 16);
+			} else {
+				const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+				for (; *p && n < want; p++)
+					buf[n++] = *p;
+			}
+		}
+		char *exact = malloc(n ? n : 1);
+		memcpy(exact, buf, n);
+		struct nro_kline k;
+		struct nro_kproblem p;
+		char uid[NRO_UID_MAX], cid[NRO_CID_MAX];
+		if (nro_kline_parse(exact, n, round & 1, &k) == NRO_KLINE_OK)
+			nro_kmsg_match(&m, k.msg, k.len, &p);
+		nro_kmsg_match(&m, exact, n, &p);
+		nro_cgroup_pod(exact, n, uid, cid);
+		CHECK(strlen(uid) < NRO_UID_MAX && strlen(cid) < NRO_CID_MAX);
+		free(exact);
+	}
+}
+
 int main(void)
 {
 	RUN(line_formats);
@@ -271,5 +314,6 @@ int main(void)
 	RUN(legacy_oom_report_context);
 	RUN(near_misses_are_not_problems);
 	RUN(long_fields_are_cut_not_overrun);
+	RUN(garbage_never_crashes);
 	return testing_done();
 }

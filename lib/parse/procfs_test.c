@@ -136,6 +136,54 @@ TEST(operstate_word)
 	CHECK_STR(w, "");
 }
 
+/* Random bytes and random mixes of real lines through every parser: under
+ * ASan/UBSan this is where an out-of-bounds read would show. */
+TEST(garbage_never_crashes)
+{
+	static const char *const pieces[] = {"cpu  1 2 3 4", "MemTotal: 1 kB", "some avg10=1.0 total=2",
+					     "eth0: 1 2", "26 29 0:5 / /d rw - ext4 x rw", ":", "\\0",
+					     "99999999999999999999", " ", "\n", "-", "kB", "/"};
+	unsigned seed = 12345;
+	char buf[512];
+	for (int round = 0; round < 20000; round++) {
+		size_t n = 0, want = (seed = seed * 1103515245 + 12345) % sizeof buf;
+		while (n < want) {
+			seed = seed * 1103515245 + 12345;
+			if (round % 2) {
+				buf[n++] = (char)(seed >> 16);
+			} else {
+				const char *p = pieces[(seed >> 16) % (sizeof pieces / sizeof pieces[0])];
+				for (; *p && n < want; p++)
+					buf[n++] = *p;
+			}
+		}
+		struct nro_proc_stat st;
+		struct nro_loadavg la;
+		struct nro_psi psi;
+		struct nro_netdev d;
+		struct nro_mount m;
+		uint64_t a, b, c, v = 0;
+		unsigned have = 0;
+		struct nro_kv_field f[] = {{"MemTotal", &v, 1}};
+		char w[16];
+		/* each parser gets exactly n bytes: no terminator to lean on */
+		char *exact = malloc(n ? n : 1);
+		memcpy(exact, buf, n);
+		nro_parse_proc_stat(exact, n, &st);
+		nro_parse_kv(exact, n, f, 1, &have);
+		nro_parse_loadavg(exact, n, &la);
+		nro_parse_psi(exact, n, &psi);
+		nro_parse_file_nr(exact, n, &a, &b, &c);
+		nro_parse_u64_file(exact, n, &v);
+		nro_parse_netdev_line(exact, n, &d);
+		nro_parse_mountinfo_line(exact, n, &m);
+		nro_parse_mounts_line(exact, n, &m);
+		nro_parse_word(exact, n, w, sizeof w);
+		free(exact);
+	}
+	CHECK(1); /* the check is ASan's: reaching here without a report */
+}
+
 int main(void)
 {
 	RUN(proc_stat_from_an_8_cpu_host);
@@ -145,5 +193,6 @@ int main(void)
 	RUN(net_dev_lines);
 	RUN(mountinfo_and_mounts_lines);
 	RUN(operstate_word);
+	RUN(garbage_never_crashes);
 	return testing_done();
 }
