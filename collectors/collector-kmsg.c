@@ -325,13 +325,17 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 
 /* ---- setup ----------------------------------------------------------- */
 
-static void open_source(struct kmsg *k)
+/* A pipe is read blocking with --once (to its end, however slow the
+ * writer), non-blocking when followed (poll() says when). */
+static void open_source(struct kmsg *k, int once)
 {
 	struct stat sb;
 	if (strcmp(k->path, "-") == 0) {
 		k->fd = 0;
 		k->src = SRC_STREAM;
-		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+		int fl = fcntl(0, F_GETFL);
+		if (fl >= 0)
+			fcntl(0, F_SETFL, once ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
 		return;
 	}
 	k->fd = open(k->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -379,7 +383,7 @@ int main(int argc, char **argv)
 		"kernel.dmesg_restrict=1 (the default on most distributions).",
 		"/dev/kmsg", 15000, opts, argc, argv);
 	c.target = k.path;
-	open_source(&k);
+	open_source(&k, c.t.once);
 	const struct nro_follow f = {follow_fd, follow_readable};
 	int r = nro_collector_run_follow(&c, poll, &f, &k);
 	if (k.ino_fd >= 0)

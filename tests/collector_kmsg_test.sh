@@ -69,6 +69,26 @@ test_oom_kill_names_pod_and_container() {
 		"$(jq -r 'select(.key=="host.kernel.oom_kill") | "\(.value) \(.num) \(.attrs["k8s.pod.uid"]) \(.attrs.constraint)"' "$OUT")"
 }
 
+# The pod UID and container ID of an OOM kill join the kubelet's /pods to
+# the pod and container names (what KernelOOMKill's rule will do), for the
+# systemd and cgroupfs layouts (tests/data/kmsg, built on v1.34/pods.json).
+test_oom_kill_joins_the_kubelets_pods() {
+	pods=$FIXTURES/v1.34/pods.json
+	for t in "oom-v1.34-systemd.kmsg scraper/e2e-deployment-6fb786454b-mrr5s/compute-pi-digits" \
+		"oom-v1.34-cgroupfs.dmesg kube-system/kube-scheduler-datagen-1-34/kube-scheduler"; do
+		set -- $t
+		for b in $BINS; do
+			kmsg "$b" --from-start --kmsg "$TOP/tests/data/kmsg/$1"
+			assertEquals "$1: one kill" 1 "$(jq -r 'select(.key=="host.kernel.oom_kill") | .value' "$OUT" | wc -l)"
+			uid=$(jq -r 'select(.key=="host.kernel.oom_kill") | .attrs["k8s.pod.uid"]' "$OUT")
+			cid=$(jq -r 'select(.key=="host.kernel.oom_kill") | .attrs["container.id"]' "$OUT")
+			assertEquals "$1: joined to /pods" "$2" "$(jq -r --arg u "$uid" --arg c "$cid" '.items[]
+				| select(.metadata.uid == $u) | .metadata.namespace + "/" + .metadata.name + "/" +
+				(.status.containerStatuses[] | select(.containerID | endswith("://" + $c)) | .name)' "$pods")"
+		done
+	done
+}
+
 # One kernel message written in each format the replay accepts.
 test_every_text_format_gives_the_same_state() {
 	msg='INFO: task dockerd:3946 blocked for more than 120 seconds.'
@@ -100,6 +120,26 @@ test_stdin_replay() {
 			"$b/nro-dump" >"$OUT"
 		assertEquals "stdin" "$(awk -F'\t' '$1 ~ /^soft-lockup-runc/ { print $2 "\t" $3 "\t" $4 }' "$TABLE")" \
 			"$(state_table)"
+	done
+}
+
+# --once on a pipe reads to its end, even when the writer starts late.
+test_once_waits_for_a_slow_pipe() {
+	f=$KMSG/hung-task-docker-3.16-npd.txt
+	for b in $BINS; do
+		rm -f "$TMP/in" "$TMP/rdy"
+		mkfifo "$TMP/in" "$TMP/rdy"
+		"$b/collector-kmsg" --kmsg - --once -o - -d 3 <"$TMP/in" 3>"$TMP/rdy" >"$TMP/slow.bin" 2>"$TMP/slow.err" &
+		pid=$!
+		exec 4>"$TMP/in"
+		read -r _ <"$TMP/rdy" # it is polling now, and nothing was written yet
+		cat "$f" >&4
+		exec 4>&-
+		wait $pid
+		assertEquals "exit" 0 $?
+		OUT=$TMP/slow.jl
+		"$b/nro-dump" <"$TMP/slow.bin" >"$OUT"
+		assertEquals "the late lines were read" "host.kernel.task_hung	docker	1" "$(state_table)"
 	done
 }
 
