@@ -49,4 +49,29 @@ test_node_and_kmsg_services() {
 	assertEquals "records decoded cleanly" "" "$(cat "$TMP/dump.err")"
 }
 
+# collector-node needs read access only; collector-kmsg refuses clearly
+# without CAP_SYSLOG. Run as nobody (only when the suite runs as root).
+test_privileges() {
+	if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
+		echo "not root, or no setpriv: skipped"
+		return 0
+	fi
+	d=$(mktemp -d /tmp/nro-priv.XXXXXX)
+	cp "$BIN/collector-node" "$BIN/collector-kmsg" "$BIN/nro-dump" "$d/"
+	chmod 755 "$d" "$d"/*
+	nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+	nobody "$d/collector-node" --once -o - 2>"$d/node.err" | nobody "$d/nro-dump" >"$d/node.jl"
+	assertEquals "collector-node as nobody: health" "ok" \
+		"$(jq -r 'select(.kind=="health") | .status' "$d/node.jl")"
+	assertTrue "collector-node as nobody: memory" "grep -q system.memory.limit '$d/node.jl'"
+	if [ "$(cat /proc/sys/kernel/dmesg_restrict 2>/dev/null)" = 1 ]; then
+		nobody "$d/collector-kmsg" --once -o - >/dev/null 2>"$d/kmsg.err"
+		assertEquals "collector-kmsg as nobody: exit 100" 100 $?
+		assertEquals "one line saying what it needs" \
+			"collector-kmsg: fatal: --kmsg /dev/kmsg: Operation not permitted (needs CAP_SYSLOG or root)" \
+			"$(cat "$d/kmsg.err")"
+	fi
+	rm -rf "$d"
+}
+
 . shunit2
