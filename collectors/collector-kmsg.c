@@ -40,6 +40,7 @@ struct kmsg {
 	int from_start;
 	enum source src;
 	int fd, ino_fd, eof;
+	int failed; /* a read error: no waiting on the fd until the next poll (no spin) */
 	char buf[BUF_LEN]; /* an incomplete line of a file or stream */
 	size_t len;
 	int discarding; /* inside a line past the cap */
@@ -199,6 +200,13 @@ static void feed_end(struct nro_collector *c, struct kmsg *k)
 
 /* ---- reading ----------------------------------------------------------- */
 
+static void read_failed(struct kmsg *k)
+{
+	if (!k->failed)
+		nro_warn("%s: %s; retrying every interval", k->path, strerror(errno));
+	k->failed = 1;
+}
+
 /* /dev/kmsg: one record per read; EPIPE means records were overwritten
  * before we read them (the sequence numbers tell how many). */
 static void read_device(struct nro_collector *c, struct kmsg *k)
@@ -209,7 +217,7 @@ static void read_device(struct nro_collector *c, struct kmsg *k)
 		if (r < 0 && (errno == EINTR || errno == EPIPE))
 			continue;
 		if (r < 0 && errno != EAGAIN)
-			nro_warn("%s: %s", k->path, strerror(errno));
+			read_failed(k);
 		if (r <= 0)
 			return;
 		k->after_raw = 0;
@@ -240,7 +248,7 @@ static void read_bytes(struct nro_collector *c, struct kmsg *k)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno != EAGAIN)
-			nro_warn("%s: %s", k->path, strerror(errno));
+			read_failed(k);
 		if (r == 0 && k->src == SRC_STREAM) {
 			feed_end(c, k);
 			k->eof = 1;
@@ -269,7 +277,7 @@ static void drain(struct nro_collector *c, struct kmsg *k)
 static int follow_fd(void *ctx)
 {
 	struct kmsg *k = ctx;
-	if (k->eof)
+	if (k->eof || k->failed)
 		return -1;
 	return k->src == SRC_FILE ? k->ino_fd : k->fd;
 }
@@ -315,6 +323,7 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 {
 	struct kmsg *k = ctx;
 	(void)res;
+	k->failed = 0;
 	drain(c, k);
 	if (c->t.once && k->src != SRC_DEVICE)
 		feed_end(c, k); /* a replay's last line need not end in '\n' */
