@@ -201,6 +201,24 @@ host.kernel.task_hung	dockerd	1" "$(state_table)"
 	done
 }
 
+# A followed file cut back to nothing (a copytruncate rotation) is read
+# again from its start.
+test_truncated_file_is_read_from_the_top() {
+	log="$TMP/trunc.log"
+	cp "$KMSG/hung-task-docker-3.16-npd.txt" "$log"
+	b=${BINS##* }
+	run_start "$b" collector-kmsg --kmsg "$log" --from-start --interval 1h --node n1
+	wait_for_lines "$RUN_OUT" task_hung 20 || fail "the file was not read"
+	: >"$log"
+	echo '[ 1.0] NETDEV WATCHDOG: eth1 (mlx5_core): transmit queue 3 timed out' >>"$log"
+	wait_for_lines "$RUN_OUT" nic_tx_timeout 20 || fail "the truncated file was not read again"
+	run_stop
+	assertEquals "SIGTERM: exit 0" 0 "$RUN_RC"
+	OUT=$RUN_OUT
+	assertEquals "both" "host.kernel.nic_tx_timeout	eth1	1
+host.kernel.task_hung	docker	1" "$(state_table)"
+}
+
 test_this_machines_kmsg() {
 	if ! (exec 3</dev/kmsg) 2>/dev/null; then
 		echo "no read access to /dev/kmsg here: skipped"
