@@ -41,6 +41,7 @@ struct kmsg {
 	enum source src;
 	int fd, ino_fd, eof;
 	int failed; /* a read error: no waiting on the fd until the next poll (no spin) */
+	int reopen; /* the file was renamed away and its successor is not there yet */
 	char buf[BUF_LEN]; /* an incomplete line of a file or stream */
 	size_t len;
 	int discarding; /* inside a line past the cap */
@@ -259,19 +260,76 @@ static void read_bytes(struct nro_collector *c, struct kmsg *k)
 	}
 }
 
+#define WATCH_MASK (IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF)
+
+/* Watches k->path (the file k->fd has open) and its directory (where a
+ * rotated file's successor appears); without inotify, new lines are read
+ * every interval. */
+static void watch(struct kmsg *k)
+{
+	char dir[1024];
+	const char *slash = strrchr(k->path, '/');
+	snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - k->path) + 1 : 1, slash ? k->path : ".");
+	if (k->ino_fd >= 0)
+		close(k->ino_fd);
+	k->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (k->ino_fd >= 0 && inotify_add_watch(k->ino_fd, k->path, WATCH_MASK) >= 0 &&
+	    inotify_add_watch(k->ino_fd, dir, IN_CREATE | IN_MOVED_TO) >= 0)
+		return;
+	if (k->ino_fd >= 0)
+		close(k->ino_fd);
+	k->ino_fd = -1;
+	nro_warn("--kmsg %s: no inotify, new lines are read every interval", k->path);
+}
+
+/* Reads the pending events; 1 if the file was renamed or deleted. */
+static int file_moved(struct kmsg *k)
+{
+	union {
+		struct inotify_event e;
+		char b[4096];
+	} ev;
+	int moved = 0;
+	ssize_t r;
+	while ((r = read(k->ino_fd, ev.b, sizeof ev.b)) > 0)
+		for (size_t at = 0; at + sizeof(struct inotify_event) <= (size_t)r;) {
+			struct inotify_event e;
+			memcpy(&e, ev.b + at, sizeof e);
+			moved |= (e.mask & (IN_MOVE_SELF | IN_DELETE_SELF)) != 0;
+			at += sizeof e + e.len;
+		}
+	return moved;
+}
+
+/* After a rename (logrotate): the old file was read to its end; read its
+ * successor from the start, or try again at the next poll. */
+static void reopen(struct nro_collector *c, struct kmsg *k)
+{
+	int fd = open(k->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	k->reopen = fd < 0;
+	if (fd < 0)
+		return;
+	feed_end(c, k);
+	close(k->fd);
+	k->fd = fd;
+	watch(k);
+}
+
 static void drain(struct nro_collector *c, struct kmsg *k)
 {
-	if (k->ino_fd >= 0) { /* the events only say "modified": read the file */
-		char ev[4096];
-		while (read(k->ino_fd, ev, sizeof ev) > 0)
-			;
-	}
 	if (k->eof)
 		return;
-	if (k->src == SRC_DEVICE)
+	if (k->src == SRC_DEVICE) {
 		read_device(c, k);
-	else
-		read_bytes(c, k);
+		return;
+	}
+	int moved = k->src == SRC_FILE && k->ino_fd >= 0 && file_moved(k);
+	read_bytes(c, k);
+	if (moved || k->reopen) {
+		reopen(c, k);
+		if (!k->reopen)
+			read_bytes(c, k);
+	}
 }
 
 static int follow_fd(void *ctx)
@@ -356,15 +414,8 @@ static void open_source(struct kmsg *k, int once)
 	k->src = S_ISCHR(sb.st_mode) ? SRC_DEVICE : S_ISREG(sb.st_mode) ? SRC_FILE : SRC_STREAM;
 	if (!k->from_start && k->src != SRC_STREAM)
 		lseek(k->fd, 0, SEEK_END);
-	if (k->src == SRC_FILE) {
-		k->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-		if (k->ino_fd >= 0 && inotify_add_watch(k->ino_fd, k->path, IN_MODIFY) < 0) {
-			close(k->ino_fd);
-			k->ino_fd = -1;
-		}
-		if (k->ino_fd < 0)
-			nro_warn("--kmsg %s: no inotify, new lines are read every interval", k->path);
-	}
+	if (k->src == SRC_FILE)
+		watch(k);
 }
 
 int main(int argc, char **argv)

@@ -219,6 +219,29 @@ test_truncated_file_is_read_from_the_top() {
 host.kernel.task_hung	docker	1" "$(state_table)"
 }
 
+# A followed file renamed away (logrotate): its last lines are read, then
+# the new file at the same path from its start.
+test_rotated_file_is_followed() {
+	log="$TMP/rot.log"
+	: >"$log"
+	b=${BINS##* }
+	run_start "$b" collector-kmsg --kmsg "$log" --interval 1h --node n1
+	echo '[ 1.0] EXT4-fs (sda1): Remounting filesystem read-only' >>"$log"
+	wait_for_lines "$RUN_OUT" fs_readonly 20 || fail "the first line was not read"
+	echo '[ 2.0] EXT4-fs error (device sda1): ext4_find_entry:1455: inode #2: comm ls: reading directory lblock 0' >>"$log"
+	mv "$log" "$log.1"
+	echo '[ 3.0] NETDEV WATCHDOG: eth1 (mlx5_core): transmit queue 3 timed out' >"$log"
+	wait_for_lines "$RUN_OUT" nic_tx_timeout 20 || fail "the new file was not followed"
+	echo '[ 4.0] INFO: task dockerd:3946 blocked for more than 120 seconds.' >>"$log"
+	wait_for_lines "$RUN_OUT" task_hung 20 || fail "the new file's appended line was not read"
+	run_stop
+	OUT=$RUN_OUT
+	assertEquals "all four, once each" "host.kernel.fs_error	sda1	1
+host.kernel.fs_readonly	sda1	1
+host.kernel.nic_tx_timeout	eth1	1
+host.kernel.task_hung	dockerd	1" "$(state_table)"
+}
+
 test_this_machines_kmsg() {
 	if ! (exec 3</dev/kmsg) 2>/dev/null; then
 		echo "no read access to /dev/kmsg here: skipped"
