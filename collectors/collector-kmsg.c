@@ -50,7 +50,9 @@ struct kmsg {
 	int have_seq;
 	uint64_t last_seq;
 	uint64_t lines, lost, skipped[SKIPS], problems[NKEYS];
-	uint64_t lost_reported, skipped_reported[SKIPS]; /* at the last poll */
+	uint64_t read_errors;
+	char read_error[128];
+	uint64_t lost_reported, skipped_reported[SKIPS], errors_reported; /* at the last poll */
 };
 
 /* ---- emitting ---------------------------------------------------------- */
@@ -203,8 +205,8 @@ static void feed_end(struct nro_collector *c, struct kmsg *k)
 
 static void read_failed(struct kmsg *k)
 {
-	if (!k->failed)
-		nro_warn("%s: %s; retrying every interval", k->path, strerror(errno));
+	snprintf(k->read_error, sizeof k->read_error, "%s", strerror(errno));
+	k->read_errors++;
 	k->failed = 1;
 }
 
@@ -365,8 +367,16 @@ static void report(struct nro_collector *c, struct kmsg *k)
 	uint64_t lost = k->lost - k->lost_reported;
 	uint64_t lng = k->skipped[SKIP_LONG] - k->skipped_reported[SKIP_LONG];
 	uint64_t bin = k->skipped[SKIP_BINARY] - k->skipped_reported[SKIP_BINARY];
+	uint64_t errs = k->read_errors - k->errors_reported;
 	k->lost_reported = k->lost;
 	memcpy(k->skipped_reported, k->skipped, sizeof k->skipped);
+	k->errors_reported = k->read_errors;
+	if (errs) { /* retried at every poll */
+		c->degraded = 1;
+		snprintf(c->degraded_msg, sizeof c->degraded_msg, "%s: read failed: %s", k->path,
+			 k->read_error);
+		return;
+	}
 	if (!lost && !lng && !bin)
 		return;
 	c->degraded = 1;
@@ -411,6 +421,8 @@ static void open_source(struct kmsg *k, int once)
 			errno == EPERM || errno == EACCES ? " (needs CAP_SYSLOG or root)" : "");
 	if (fstat(k->fd, &sb) != 0)
 		nro_die(NRO_EXIT_TEMP, "--kmsg %s: %s", k->path, strerror(errno));
+	if (S_ISDIR(sb.st_mode))
+		nro_die(NRO_EXIT_USAGE, "--kmsg %s: is a directory", k->path);
 	k->src = S_ISCHR(sb.st_mode) ? SRC_DEVICE : S_ISREG(sb.st_mode) ? SRC_FILE : SRC_STREAM;
 	if (!k->from_start && k->src != SRC_STREAM)
 		lseek(k->fd, 0, SEEK_END);

@@ -260,6 +260,9 @@ test_usage_and_help() {
 	assertEquals "missing --kmsg: exit 100" 100 $?
 	assertEquals "one line naming it" "collector-kmsg: fatal: --kmsg $TMP/no/such/file: No such file or directory" \
 		"$(cat "$TMP/usage.err")"
+	"$BIN/collector-kmsg" --once -o - --kmsg "$TMP" >/dev/null 2>"$TMP/usage.err"
+	assertEquals "a directory: exit 100" 100 $?
+	assertEquals "collector-kmsg: fatal: --kmsg $TMP: is a directory" "$(cat "$TMP/usage.err")"
 	out=$("$BIN/collector-kmsg" --help)
 	assertContains "$out" "CAP_SYSLOG"
 	assertContains "$out" "NRO_KMSG"
