@@ -21,12 +21,14 @@ run_start() {
 	read -r _ <"$TMP/run.ready"
 }
 
-# run_stop: SIGTERM; RUN_RC is its exit code. Fails on a sanitizer report.
+# run_stop: SIGTERM, which must be a clean exit 0; then OUT is $RUN_OUT
+# for the jq helpers. Fails on a sanitizer report.
 run_stop() {
 	kill -TERM "$RUN_PID"
 	wait "$RUN_PID"
-	RUN_RC=$?
+	assertEquals "SIGTERM: exit 0" 0 $?
 	wait "$RUN_DUMP"
+	OUT=$RUN_OUT
 	if grep -qE 'Sanitizer|runtime error:' "$RUN_ERR"; then
 		fail "sanitizer: $(head -c 2000 "$RUN_ERR")"
 	fi

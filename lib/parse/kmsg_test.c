@@ -9,56 +9,51 @@
 #include "base/testing.h"
 #include "wire/names_host.h"
 
-static const char *msg_of(const char *line, int after_raw, int *status)
-{
-	static char out[NRO_KMSG_LINE_MAX];
-	struct nro_kline k;
-	*status = nro_kline_parse(line, strlen(line), after_raw, &k);
-	snprintf(out, sizeof out, "%.*s", (int)k.len, k.msg ? k.msg : "");
-	return out;
-}
+/* line, after a raw record?, the status and message it must give */
+static const struct {
+	const char *line;
+	int after_raw, status;
+	const char *msg;
+} formats[] = {
+	{"4,2,3,-,caller=T1;hello", 0, NRO_KLINE_OK, "hello"}, /* 5.x caller id */
+	{"[  407.147725] blk_update_request: I/O error", 0, NRO_KLINE_OK, "blk_update_request: I/O error"},
+	{"[Tue Nov 20 22:30:22 2018] nf_conntrack: table full, dropping packet", 0, NRO_KLINE_OK,
+	 "nf_conntrack: table full, dropping packet"},
+	{"Jun  8 10:48:13 compute4 kernel: [1694413.621694] nf_conntrack: x", 0, NRO_KLINE_OK, "nf_conntrack: x"},
+	{"Sep  6 14:24:35 node2 kernel: EXT4-fs (sdi): I/O error", 0, NRO_KLINE_OK, "EXT4-fs (sdi): I/O error"},
+	{"Aug 30 06:58:55.050705 ... kernel: oom-kill:constraint=X", 0, NRO_KLINE_OK, "oom-kill:constraint=X"},
+	{"2026-12-01T08:00:00.1+00:00 n1 kernel: [ 1.0] Oops: 1 [#1]", 0, NRO_KLINE_OK, "Oops: 1 [#1]"},
+	{" kernel:[55716.328117] watchdog: BUG: soft lockup", 0, NRO_KLINE_OK, "watchdog: BUG: soft lockup"},
+	{"kernel: XFS (dm-4): Corruption detected.", 0, NRO_KLINE_OK, "XFS (dm-4): Corruption detected."},
+	{"<0>[ 3098.275469] Kernel panic - not syncing: Test", 0, NRO_KLINE_OK, "Kernel panic - not syncing: Test"},
+	{"INFO: task docker:20744 blocked", 0, NRO_KLINE_OK, "INFO: task docker:20744 blocked"},
+	{" [<ffffffff81510915>] ? schedule", 0, NRO_KLINE_OK, " [<ffffffff81510915>] ? schedule"},
+	{"[drm] Initialized", 0, NRO_KLINE_OK, "[drm] Initialized"},
+	{"12,34 ok;", 0, NRO_KLINE_OK, "12,34 ok;"}, /* digits, but not a raw prefix */
+	{"Sep  6 14:24:35 node2 systemd[1]: Started kubelet.", 0, NRO_KLINE_NOT_KERNEL, ""},
+	{" SUBSYSTEM=pci", 1, NRO_KLINE_DICT, ""},
+	{"ab\x01\x02\x7f", 0, NRO_KLINE_BINARY, ""},
+	{"[  407.147725] ", 0, NRO_KLINE_EMPTY, ""},
+	{"6,1,2,-;", 0, NRO_KLINE_EMPTY, ""},
+};
 
 TEST(line_formats)
 {
-	int st;
 	struct nro_kline k;
 	const char raw[] = "6,3973,227986636,-;IPv6: ADDRCONF(NETDEV_CHANGE): eth0: link becomes ready";
 	CHECK(nro_kline_parse(raw, sizeof raw - 1, 0, &k) == NRO_KLINE_OK);
 	CHECK(k.raw && k.seq == 3973 && k.ts_usec == 227986636 && k.pri == 6);
-	CHECK_STR(msg_of(raw, 0, &st), "IPv6: ADDRCONF(NETDEV_CHANGE): eth0: link becomes ready");
-	CHECK_STR(msg_of("4,2,3,-,caller=T1;hello", 0, &st), "hello"); /* 5.x caller id */
-	CHECK_STR(msg_of("[  407.147725] blk_update_request: I/O error", 0, &st),
-		  "blk_update_request: I/O error");
-	CHECK_STR(msg_of("[Tue Nov 20 22:30:22 2018] nf_conntrack: table full, dropping packet", 0, &st),
-		  "nf_conntrack: table full, dropping packet");
-	CHECK_STR(msg_of("Jun  8 10:48:13 compute4 kernel: [1694413.621694] nf_conntrack: x", 0, &st),
-		  "nf_conntrack: x");
-	CHECK_STR(msg_of("Sep  6 14:24:35 node2 kernel: EXT4-fs (sdi): I/O error", 0, &st),
-		  "EXT4-fs (sdi): I/O error");
-	CHECK_STR(msg_of("Aug 30 06:58:55.050705 ... kernel: oom-kill:constraint=X", 0, &st),
-		  "oom-kill:constraint=X");
-	CHECK_STR(msg_of("2026-12-01T08:00:00.1+00:00 n1 kernel: [ 1.0] Oops: 1 [#1]", 0, &st),
-		  "Oops: 1 [#1]");
-	CHECK_STR(msg_of(" kernel:[55716.328117] watchdog: BUG: soft lockup", 0, &st),
-		  "watchdog: BUG: soft lockup");
-	CHECK_STR(msg_of("kernel: XFS (dm-4): Corruption detected.", 0, &st),
-		  "XFS (dm-4): Corruption detected.");
-	CHECK_STR(msg_of("<0>[ 3098.275469] Kernel panic - not syncing: Test", 0, &st),
-		  "Kernel panic - not syncing: Test");
-	CHECK_STR(msg_of("INFO: task docker:20744 blocked", 0, &st), "INFO: task docker:20744 blocked");
-	CHECK_STR(msg_of(" [<ffffffff81510915>] ? schedule", 0, &st), " [<ffffffff81510915>] ? schedule");
-	msg_of("Sep  6 14:24:35 node2 systemd[1]: Started kubelet.", 0, &st);
-	CHECK(st == NRO_KLINE_NOT_KERNEL);
-	msg_of(" SUBSYSTEM=pci", 1, &st);
-	CHECK(st == NRO_KLINE_DICT);
-	msg_of("ab\x01\x02\x7f", 0, &st);
-	CHECK(st == NRO_KLINE_BINARY);
-	msg_of("[  407.147725] ", 0, &st);
-	CHECK(st == NRO_KLINE_EMPTY);
-	msg_of("6,1,2,-;", 0, &st);
-	CHECK(st == NRO_KLINE_EMPTY);
-	/* not a raw prefix: a message that happens to start with digits */
-	CHECK_STR(msg_of("12,34 ok;", 0, &st), "12,34 ok;");
+	CHECK(k.len == 55 && memcmp(k.msg, "IPv6: ADDRCONF", 14) == 0);
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+		const char *l = formats[i].line;
+		int st = nro_kline_parse(l, strlen(l), formats[i].after_raw, &k);
+		size_t n = st == NRO_KLINE_OK ? k.len : 0;
+		if (st != formats[i].status || n != strlen(formats[i].msg) ||
+		    memcmp(n ? k.msg : "", formats[i].msg, n) != 0) {
+			fprintf(stderr, "\"%s\" -> %d \"%.*s\"\n", l, st, (int)n, n ? k.msg : "");
+			CHECK(0);
+		}
+	}
 }
 
 TEST(cgroup_paths)
