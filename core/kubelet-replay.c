@@ -242,7 +242,7 @@ static int sidecar(const char *file, const char *kind, char *out, size_t outlen)
 	snprintf(p, sizeof p, "%s.%s", file, kind);
 	char *b;
 	size_t len;
-	if (nro_read_file(p, 256, &b, &len) != 0)
+	if (nro_file_read(p, 256, &b, &len) != 0)
 		return 0;
 	snprintf(out, outlen, "%s", b);
 	free(b);
@@ -488,7 +488,7 @@ static enum MHD_Result serve_file(struct MHD_Connection *c, const char *name,
 	struct body *b = calloc(1, sizeof *b);
 	if (!b)
 		return MHD_NO;
-	if (nro_read_file(f->path, BODY_FILE_MAX, &b->data, &b->len) != 0) {
+	if (nro_file_read(f->path, BODY_FILE_MAX, &b->data, &b->len) != 0) {
 		nro_warn("%s: %s", f->path, strerror(errno));
 		free(b);
 		return nro_httpd_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
@@ -629,7 +629,7 @@ static void load_token(const struct cfg *c)
 {
 	if (c->token_file) {
 		size_t len;
-		if (nro_read_file(c->token_file, TOKEN_MAX, &g.token, &len) != 0)
+		if (nro_file_read(c->token_file, TOKEN_MAX, &g.token, &len) != 0)
 			nro_die(NRO_EXIT_USAGE, "--token-file %s: %s", c->token_file, strerror(errno));
 		trim(g.token);
 		if (!g.token[0])

@@ -541,7 +541,7 @@ static void load_auth(const char *path)
 {
 	char *b;
 	size_t len, n = 0;
-	if (nro_read_file(path, AUTH_MAX, &b, &len) != 0)
+	if (nro_file_read(path, AUTH_MAX, &b, &len) != 0)
 		nro_die(NRO_EXIT_USAGE, "--basic-auth-file %s: %m", path);
 	served.auth_file = b;
 	served.auth = calloc(len / 2 + 2, sizeof *served.auth);

@@ -41,7 +41,8 @@ jc_stop_replay() {
 	REPLAY_PID=""
 }
 
-# collect B PROG ARGS...: runs B/PROG --once -o - --kubelet $URL ARGS; the
+# collect B PROG ARGS...: runs B/PROG --once -o - --kubelet $URL ARGS (no
+# --kubelet when URL is empty: the host collectors); the
 # decoded records land in $OUT (JSON lines), stderr in $ERR, the exit code
 # in RC. Fails the test when a sanitizer spoke or nro-dump refused a record.
 collect() {
@@ -51,7 +52,7 @@ collect() {
 	nrun=$((nrun + 1))
 	OUT="$TMP/out.$nrun.jl"
 	ERR="$TMP/err.$nrun"
-	"$_b/$_p" --once -o - --kubelet "$URL" "$@" >"$TMP/out.$nrun.bin" 2>"$ERR"
+	"$_b/$_p" --once -o - ${URL:+--kubelet "$URL"} "$@" >"$TMP/out.$nrun.bin" 2>"$ERR"
 	RC=$?
 	"$_b/nro-dump" <"$TMP/out.$nrun.bin" >"$OUT" 2>>"$ERR"
 	_drc=$?

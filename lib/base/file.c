@@ -50,7 +50,7 @@ static int grow(char **b, size_t *cap, size_t len, size_t max)
 	return 0;
 }
 
-int nro_read_file(const char *path, size_t max, char **out, size_t *outlen)
+int nro_file_read(const char *path, size_t max, char **out, size_t *outlen)
 {
 	size_t size;
 	int fd = open_capped(path, max, &size);

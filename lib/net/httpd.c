@@ -108,7 +108,7 @@ static int read_pem(const char *what, const char *path, char **out, char *err, s
 	size_t len;
 	if (!path)
 		return 0;
-	if (nro_read_file(path, PEM_MAX, out, &len) != 0) {
+	if (nro_file_read(path, PEM_MAX, out, &len) != 0) {
 		snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
 		return -1;
 	}

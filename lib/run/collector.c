@@ -362,7 +362,25 @@ static int run_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	return poll_once(c, poll, ctx);
 }
 
-int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)
+/* Waits until the deadline or a signal; with f, serves f's fd meanwhile. */
+static int wait_next(struct nro_collector *c, int64_t deadline, const struct nro_follow *f,
+		     void *ctx)
+{
+	for (;;) {
+		int w = nro_wait(&c->t, deadline, f ? f->fd(ctx) : -1);
+		if (w == NRO_SIG_HUP) {
+			rebuild_client(c);
+			continue;
+		}
+		if (w != NRO_WAIT_FD)
+			return w;
+		c->poll_ts_ms = nro_wall_ms(); /* records stamped when read */
+		f->readable(c, ctx);
+		nro_emit_flush(c);
+	}
+}
+
+static int run(struct nro_collector *c, nro_poll_fn poll, const struct nro_follow *f, void *ctx)
 {
 	int status = 0;
 	if (c->t.once) {
@@ -377,10 +395,7 @@ int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 		for (;;) {
 			poll_once(c, poll, ctx);
 			int64_t next = nro_sched_advance(&s, nro_mono_ms());
-			int w;
-			while ((w = nro_wait(&c->t, next, -1)) == NRO_SIG_HUP)
-				rebuild_client(c);
-			if (w == NRO_SIG_TERM)
+			if (wait_next(c, next, f, ctx) == NRO_SIG_TERM)
 				break;
 		}
 	}
@@ -390,4 +405,15 @@ done:
 	nro_kubelet_free(c->kubelet);
 	c->kubelet = NULL;
 	return status;
+}
+
+int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)
+{
+	return run(c, poll, NULL, ctx);
+}
+
+int nro_collector_run_follow(struct nro_collector *c, nro_poll_fn poll, const struct nro_follow *f,
+			     void *ctx)
+{
+	return run(c, poll, f, ctx);
 }

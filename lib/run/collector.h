@@ -101,4 +101,17 @@ typedef int (*nro_poll_fn)(struct nro_collector *c, void *ctx, struct nro_fetch 
  * files). Frees everything init allocated. */
 int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx);
 
+/* A collector that also follows a stream (collector-kmsg follows
+ * /dev/kmsg): between polls it waits on the fd that fd(ctx) returns (-1:
+ * none, asked before every wait) and calls readable() whenever it can be
+ * read; what readable() emits is flushed at once. The poll still runs
+ * every interval (health record; --once polls only, so the poll function
+ * reads what is there itself). */
+struct nro_follow {
+	int (*fd)(void *ctx);
+	void (*readable)(struct nro_collector *c, void *ctx);
+};
+int nro_collector_run_follow(struct nro_collector *c, nro_poll_fn poll, const struct nro_follow *f,
+			     void *ctx);
+
 #endif
