@@ -111,6 +111,20 @@ def serve(args):
     server.wait_for_termination()
 
 
+def junk_peer(c):
+    """Answers the client's HTTP/2 preface with junk, then holds the line
+    until the client hangs up (so the client reads the junk, not a reset)."""
+    try:
+        c.settimeout(10)
+        c.recv(65536)
+        c.sendall(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00" + os.urandom(64) + b"not http/2\r\n")
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+
+
 def garbage(args):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(args.socket)
@@ -118,12 +132,7 @@ def garbage(args):
     print("listening", flush=True)
     while True:
         c, _ = s.accept()
-        try:
-            c.recv(65536)
-            c.sendall(b"\x00\x00\x12\x04\x00\x00\x00\x00\x00" + os.urandom(64) + b"not http/2\r\n")
-        except OSError:
-            pass
-        c.close()
+        threading.Thread(target=junk_peer, args=(c,), daemon=True).start()
 
 
 def main():

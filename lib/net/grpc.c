@@ -229,8 +229,7 @@ static void transport_failed(struct nro_grpc *g, CURLcode c, const char *method,
 	const char *ce = g->curl_err[0] ? g->curl_err : curl_easy_strerror(c);
 	switch (c) {
 	case CURLE_COULDNT_CONNECT:
-	case CURLE_SEND_ERROR:
-	case CURLE_GOT_NOTHING:
+	case CURLE_SEND_ERROR: /* reset while sending */
 		fail(res, NRO_GRPC_CONNECT, NRO_ERR_CONNECT, "%s: runtime unreachable on %s: %s",
 		     method, g->socket_path, ce);
 		break;
@@ -238,7 +237,7 @@ static void transport_failed(struct nro_grpc *g, CURLcode c, const char *method,
 		fail(res, NRO_GRPC_TIMEOUT, NRO_ERR_TIMEOUT, "%s: no answer within the timeout: %s",
 		     method, ce);
 		break;
-	default:
+	default: /* it answered, but not in HTTP/2 (CURLE_GOT_NOTHING, CURLE_HTTP2, ...) */
 		fail(res, NRO_GRPC_PROTOCOL, NRO_ERR_PARSE, "%s: not a gRPC answer: %s", method, ce);
 		break;
 	}

@@ -1,0 +1,213 @@
+#!/bin/bash
+# collector-runtime against a stand-in CRI runtime (tests/cri_server.py:
+# Debian python3-grpcio serving runtime.v1.RuntimeService on a unix socket):
+# ready, runtime not ready, network not ready with the CNI message, no
+# conditions, answers slower than --timeout, a missing socket, garbage bytes
+# on the socket, a non-zero grpc-status; and a long-running collector that
+# follows the runtime's changes. Runs the plain build and, when built, the
+# ASan+UBSan build.
+#
+#   bash tests/collector_runtime_test.sh
+#   NRO_BIN=build/san/bin bash tests/collector_runtime_test.sh
+
+. "$(dirname "$0")/lib.sh"
+
+case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
+BINS=$BIN
+if [ -z "${NRO_BIN:-}" ] && [ -x "$TOP/build/san/bin/collector-runtime" ]; then
+	BINS="$BIN $TOP/build/san/bin"
+fi
+PY=/usr/bin/python3 # Debian's, where python3-grpcio and python3-protobuf live
+SRV_PID=""
+nrun=0
+
+oneTimeSetUp() {
+	nro_tmpdir
+	protoc-c --proto_path="$TOP/lib" --descriptor_set_out="$TMP/cri.desc" net/cri.proto ||
+		fail "protoc-c could not read lib/net/cri.proto"
+}
+oneTimeTearDown() { stop_server; rm -rf "$TMP"; }
+tearDown() { stop_server; }
+
+# start_server MODE...: the stand-in runtime on $SOCK answering as MODE.
+start_server() {
+	[ -n "${KEEP_SOCK:-}" ] || SOCK="$TMP/cri.$nrun.sock"
+	nrun=$((nrun + 1))
+	echo "$*" >"$TMP/mode"
+	: >"$TMP/calls"
+	if [ "$1" = garbage ]; then
+		$PY "$TOP/tests/cri_server.py" --garbage --socket "$SOCK" >"$TMP/srv.out" 2>"$TMP/srv.err" &
+	else
+		$PY "$TOP/tests/cri_server.py" --socket "$SOCK" --descriptors "$TMP/cri.desc" \
+			--mode-file "$TMP/mode" --log "$TMP/calls" >"$TMP/srv.out" 2>"$TMP/srv.err" &
+	fi
+	SRV_PID=$!
+	wait_first_line "$TMP/srv.out" >/dev/null && wait_path "$SOCK" ||
+		{ fail "cri_server did not start: $(cat "$TMP/srv.err")"; return 1; }
+}
+
+stop_server() {
+	[ -n "$SRV_PID" ] || return 0
+	kill "$SRV_PID" 2>/dev/null
+	wait "$SRV_PID" 2>/dev/null
+	SRV_PID=""
+}
+
+flavour() { case "$1" in */build/san/bin) echo san ;; *) echo plain ;; esac; }
+
+# collect B ARGS...: B/collector-runtime --once -o - ARGS; JSON lines in $OUT,
+# stderr in $ERR, exit code in RC. Fails the test on a sanitizer report.
+collect() {
+	_b=$1
+	shift
+	nrun=$((nrun + 1))
+	OUT="$TMP/out.$nrun.jl"
+	ERR="$TMP/err.$nrun"
+	"$_b/collector-runtime" --once -o - --node n1 "$@" >"$TMP/out.$nrun.bin" 2>"$ERR"
+	RC=$?
+	"$BIN/nro-dump" <"$TMP/out.$nrun.bin" >"$OUT" 2>>"$ERR" || fail "nro-dump refused the output"
+	if grep -qE 'Sanitizer|runtime error:' "$ERR"; then
+		fail "$_b/collector-runtime $*: sanitizer report: $(head -c 2000 "$ERR")"
+	fi
+}
+
+jl() { jq -r "$1" "$OUT"; }
+# "key value reason|message" per state
+states() {
+	jl 'select(.kind=="state") | "\(.key) \(.value) \(.attrs.reason // "-")|\(.attrs.message // "-")"'
+}
+reach() { jl 'select(.kind=="state" and .key=="cri.reachable") | "\(.value) \(.attrs.error // "-")"'; }
+error_of() { jl 'select(.kind=="error") | "\(.code) \(.target)"'; }
+
+test_ready_runtime() {
+	start_server ready || return
+	for b in $BINS; do
+		w=$(flavour "$b")
+		collect "$b" --runtime-endpoint "unix://$SOCK"
+		assertEquals "$w: exit" 0 "$RC"
+		assertEquals "$w: states" "cri.reachable true -|-
+cri.runtime containerd -|-
+cri.condition.RuntimeReady true -|-
+cri.condition.NetworkReady true -|-" "$(states)"
+		assertEquals "$w: runtime version" "v1.7.24 v1 unix://$SOCK" \
+			"$(jl 'select(.key=="cri.runtime") | "\(.attrs.version) \(.attrs.api_version) \(.attrs.endpoint)"')"
+		assertEquals "$w: objects are the node" "Node n1" \
+			"$(jl 'select(.kind=="state") | "\(.object.kind) \(.object.name)"' | sort -u)"
+		assertEquals "$w: a latency per call" "Version s
+Status s" "$(jl 'select(.kind=="metric" and .name=="cri.call.duration" and .value >= 0) | "\(.attrs."rpc.method") \(.unit)"')"
+		assertEquals "$w: health" "ok unix://$SOCK 10000" \
+			"$(jl 'select(.kind=="health") | "\(.status) \(.target) \(.interval_ms)"')"
+	done
+	# what the runtime was asked: the version field, and a deadline it can honour
+	assertContains "$(cat "$TMP/calls")" "Version version=v1 grpc-timeout=yes"
+	assertContains "$(cat "$TMP/calls")" "Status verbose=False grpc-timeout=yes"
+}
+
+test_runtime_not_ready() {
+	start_server runtime-not-ready || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK"
+		assertEquals "$(flavour "$b"): exit (the runtime answered)" 0 "$RC"
+		assertEquals "cri.condition.RuntimeReady false ContainerdNotReady|containerd is starting" \
+			"$(states | grep RuntimeReady)"
+		assertEquals "num" 0 "$(jl 'select(.key=="cri.condition.RuntimeReady") | .num')"
+	done
+}
+
+test_network_not_ready_with_the_cni_message() {
+	start_server network-not-ready || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK"
+		assertEquals "$(flavour "$b"): exit" 0 "$RC"
+		assertEquals "cri.condition.NetworkReady false NetworkPluginNotReady|Network plugin returns error: cni plugin not initialized" \
+			"$(states | grep NetworkReady)"
+		assertEquals "runtime still ready" "cri.condition.RuntimeReady true -|-" "$(states | grep RuntimeReady)"
+	done
+}
+
+test_missing_conditions_are_not_ready() {
+	start_server no-conditions || return
+	collect "$BIN" -r "unix://$SOCK"
+	assertEquals "exit" 0 "$RC"
+	assertEquals "cri.condition.RuntimeReady false ConditionMissing|the runtime's Status has no such condition
+cri.condition.NetworkReady false ConditionMissing|the runtime's Status has no such condition" \
+		"$(states | grep condition)"
+}
+
+test_slow_answer_past_timeout() {
+	start_server slow 5 || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK" --timeout 300ms
+		assertEquals "$(flavour "$b"): exit (transient)" 111 "$RC"
+		assertEquals "false timeout" "$(reach)"
+		assertEquals "timeout unix://$SOCK" "$(error_of)"
+		assertContains "$(cat "$ERR")" "collector-runtime: warning: unix://$SOCK: /runtime.v1.RuntimeService/Version: no answer within the timeout"
+		assertEquals "no condition guessed" "" "$(states | grep condition)"
+	done
+}
+
+test_socket_missing() {
+	for b in $BINS; do
+		collect "$b" -r "unix://$TMP/absent.sock"
+		assertEquals "$(flavour "$b"): exit (transient)" 111 "$RC"
+		assertEquals "false connect" "$(reach)"
+		assertEquals "connect unix://$TMP/absent.sock" "$(error_of)"
+		assertEquals "health failed" failed "$(jl 'select(.kind=="health") | .status')"
+	done
+}
+
+test_garbage_on_the_socket() {
+	start_server garbage || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK"
+		assertEquals "$(flavour "$b"): exit (failed poll, not a crash)" 1 "$RC"
+		assertEquals "false protocol" "$(reach)"
+		assertEquals "parse unix://$SOCK" "$(error_of)"
+	done
+}
+
+test_non_zero_grpc_status() {
+	start_server grpc-error 14 runtime is shutting down || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK"
+		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "false grpc 14" \
+			"$(jl 'select(.key=="cri.reachable") | "\(.value) \(.attrs.error) \(.attrs.grpc_status)"')"
+		assertContains "$(jl 'select(.kind=="error") | .message')" \
+			"grpc-status 14 UNAVAILABLE: runtime is shutting down"
+	done
+	echo "grpc-error 12" >"$TMP/mode"
+	collect "$BIN" -r "unix://$SOCK"
+	assertContains "$(jl 'select(.kind=="error") | .message')" "grpc-status 12 UNIMPLEMENTED"
+}
+
+test_follows_the_runtime_across_polls() {
+	start_server ready || return
+	out="$TMP/live.jl"
+	"$BIN/collector-runtime" -o - --node n1 -r "unix://$SOCK" --interval 100ms \
+		2>"$TMP/live.err" > >("$BIN/nro-dump" >"$out") &
+	live=$!
+	wait_for_lines "$out" '"cri.condition.NetworkReady","value":"true"' 10 || fail "no ready poll"
+	echo network-not-ready >"$TMP/mode"
+	wait_for_lines "$out" '"cri.condition.NetworkReady","value":"false"' 10 || fail "not-ready not seen"
+	stop_server
+	wait_for_lines "$out" '"cri.reachable","value":"false".*"error":"connect"' 10 || fail "runtime gone not seen"
+	KEEP_SOCK=1 start_server ready || return
+	wait_for_lines "$out" '"cri.reachable","value":"true"' 10 \
+		"$(( $(grep -c '"cri.reachable","value":"true"' "$out") + 1 ))" || fail "runtime back not seen"
+	kill -TERM "$live"
+	wait "$live"
+	assertEquals "exit on TERM" 0 $?
+	assertNotContains "$(cat "$TMP/live.err")" "Sanitizer"
+}
+
+test_bad_endpoint_is_usage() {
+	"$BIN/collector-runtime" --once -o - -r tcp://127.0.0.1:1234 >/dev/null 2>"$TMP/usage.err"
+	assertEquals "exit" 100 $?
+	assertEquals "collector-runtime: fatal: --runtime-endpoint: not a unix:///PATH endpoint: tcp://127.0.0.1:1234" \
+		"$(cat "$TMP/usage.err")"
+	NRO_RUNTIME_ENDPOINT=npipe:////./pipe/x "$BIN/collector-runtime" --once -o - >/dev/null 2>&1
+	assertEquals "env is read too" 100 $?
+}
+
+. shunit2
