@@ -25,7 +25,7 @@ LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
 LIBS_unit          := $(LIBS_CURL) $(LIBS_NNG) $(LIBS_HTTPD) -lm
 LIBS_collector-runtime := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c -lm
-LIBS_collector-systemd := $(LIBS_NNG) -lsystemd -lm
+LIBS_collector-systemd := $(LIBS_CURL) $(LIBS_NNG) -lsystemd -lm
 
 SAN ?= 0
 ifeq ($(SAN),1)
