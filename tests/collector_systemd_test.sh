@@ -1,0 +1,260 @@
+#!/bin/bash
+# collector-systemd against a private dbus-daemon (Debian dbus-daemon, its
+# own config, a socket in the suite's temp dir) and a stand-in systemd on it
+# (tests/systemd_standin.py, python3-dbus) whose units carry the properties
+# of real `systemctl show` dumps (../shared/fixtures/host/systemd/):
+# a resync, a push when kubelet.service fails and when it comes back,
+# NRestarts climbing, the bus daemon killed and restarted (reconnect and
+# resync), systemd itself leaving and re-joining the bus, absent units said
+# once. Runs the plain build and, when built, the ASan+UBSan build.
+#
+#   bash tests/collector_systemd_test.sh
+#   NRO_BIN=build/san/bin bash tests/collector_systemd_test.sh
+
+. "$(dirname "$0")/lib.sh"
+
+case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
+BINS=$BIN
+if [ -z "${NRO_BIN:-}" ] && [ -x "$TOP/build/san/bin/collector-systemd" ]; then
+	BINS="$BIN $TOP/build/san/bin"
+fi
+PY=/usr/bin/python3 # Debian's, where python3-dbus and python3-gi live
+SD=$TOP/../shared/fixtures/host/systemd
+KUBELET_SHOW=$SD/kubelet-running-NRestarts29-kata-containers2075.partial.show
+CRASHLOOP_SHOW=$SD/kubelet-crashloop-NRestarts49116-kata-tests3654.partial.show
+CONTAINERD_SHOW=$SD/hotsos-k8s-master-containerd.service.show
+BUS_PID=""
+SA_PID=""
+LIVE_PID=""
+n=0
+
+oneTimeSetUp() {
+	nro_tmpdir
+	BUS_SOCK=$TMP/bus.sock
+	BUS=unix:path=$BUS_SOCK
+	export DBUS_SYSTEM_BUS_ADDRESS=$BUS # for the stand-in and its controls
+	cat >"$TMP/bus.conf" <<EOF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>$BUS</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+  </policy>
+</busconfig>
+EOF
+}
+oneTimeTearDown() { tearDown; rm -rf "$TMP"; }
+tearDown() { stop_live; stop_standin; stop_bus; }
+
+start_bus() {
+	n=$((n + 1))
+	rm -f "$BUS_SOCK"
+	dbus-daemon --config-file="$TMP/bus.conf" --nofork --print-address=1 \
+		>"$TMP/bus.$n.addr" 2>"$TMP/bus.$n.err" &
+	BUS_PID=$!
+	wait_first_line "$TMP/bus.$n.addr" >/dev/null ||
+		{ fail "dbus-daemon did not start: $(cat "$TMP/bus.$n.err")"; return 1; }
+}
+
+stop_bus() {
+	[ -n "$BUS_PID" ] || return 0
+	kill "$BUS_PID" 2>/dev/null
+	wait "$BUS_PID" 2>/dev/null
+	BUS_PID=""
+}
+
+# start_standin: systemd with kubelet.service (active/running: the partial
+# dump has no ActiveState, its MainPID says it runs) and containerd.service;
+# crio.service and docker.service do not exist.
+start_standin() {
+	n=$((n + 1))
+	$PY "$TOP/tests/systemd_standin.py" \
+		--unit "kubelet.service=$KUBELET_SHOW" --set kubelet.service:LoadState=loaded \
+		--set kubelet.service:ActiveState=active --set kubelet.service:SubState=running \
+		--unit "containerd.service=$CONTAINERD_SHOW" "$@" \
+		>"$TMP/sa.$n.out" 2>"$TMP/sa.$n.err" &
+	SA_PID=$!
+	wait_first_line "$TMP/sa.$n.out" >/dev/null ||
+		{ fail "stand-in systemd did not start: $(cat "$TMP/sa.$n.err")"; return 1; }
+}
+
+stop_standin() {
+	[ -n "$SA_PID" ] || return 0
+	kill "$SA_PID" 2>/dev/null
+	wait "$SA_PID" 2>/dev/null
+	SA_PID=""
+}
+
+update() { $PY "$TOP/tests/systemd_standin.py" --update "$@" || fail "update $*"; }
+
+flavour() { case "$1" in */build/san/bin) echo san ;; *) echo plain ;; esac; }
+
+# start_live B ARGS...: B/collector-systemd publishing to $LIVE (JSON lines).
+start_live() {
+	_b=$1
+	shift
+	n=$((n + 1))
+	LIVE=$TMP/live.$n.jl
+	LIVE_ERR=$TMP/live.$n.err
+	: >"$LIVE"
+	"$_b/collector-systemd" -o - --node n1 --bus "$BUS" "$@" 2>"$LIVE_ERR" \
+		> >("$BIN/nro-dump" >"$LIVE") &
+	LIVE_PID=$!
+}
+
+stop_live() {
+	[ -n "$LIVE_PID" ] || return 0
+	kill -TERM "$LIVE_PID" 2>/dev/null
+	wait "$LIVE_PID"
+	LIVE_RC=$?
+	LIVE_PID=""
+	if grep -qE 'Sanitizer|runtime error:' "$LIVE_ERR"; then
+		fail "sanitizer report: $(head -c 2000 "$LIVE_ERR")"
+	fi
+}
+
+# "unit value num sub result restarts code status healthy" per state
+unit_states() {
+	jq -r 'select(.kind=="state" and .key=="systemd.unit") |
+		"\(.object.kind)/\(.object.name) \(.value) \(.num) \(.attrs.sub_state) \(.attrs.result) \(.attrs.restarts) \(.attrs.exec_main_code) \(.attrs.exec_main_status) \(.attrs.healthy)"' "$1"
+}
+
+test_resync_publishes_every_present_unit() {
+	start_bus && start_standin || return
+	for b in $BINS; do
+		w=$(flavour "$b")
+		n=$((n + 1))
+		"$b/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/once.$n.bin" 2>"$TMP/once.$n.err"
+		assertEquals "$w: exit" 0 $?
+		"$BIN/nro-dump" <"$TMP/once.$n.bin" >"$TMP/once.$n.jl" || fail "nro-dump refused the records"
+		assertEquals "$w: one state per unit, from the dumps" \
+			"Service/kubelet.service active 29 running success 29 0 0 true
+Service/containerd.service active 0 running success 0 0 0 true" "$(unit_states "$TMP/once.$n.jl")"
+		# containerd's ActiveEnterTimestamp=Fri 2022-02-11 19:06:30 UTC
+		assertEquals "$w: since" "2022-02-11T19:06:30.000Z" \
+			"$(jq -r 'select(.object.name=="containerd.service") | .since' "$TMP/once.$n.jl")"
+		assertEquals "$w: health" "ok 60000" \
+			"$(jq -r 'select(.kind=="health") | "\(.status) \(.interval_ms)"' "$TMP/once.$n.jl")"
+		assertEquals "$w: absent units said" "collector-systemd: info: unit crio.service not found; skipped until it appears
+collector-systemd: info: unit docker.service not found; skipped until it appears" \
+			"$(grep -v '^dbus-daemon' "$TMP/once.$n.err")"
+		assertNotContains "$(cat "$TMP/once.$n.err")" "Sanitizer"
+	done
+}
+
+test_failed_kubelet_is_pushed_then_back_to_active() {
+	start_bus && start_standin || return
+	for b in $BINS; do
+		w=$(flavour "$b")
+		# a resync interval of an hour: anything after the first resync is a push
+		start_live "$b" --interval 1h
+		wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "$w: no first resync"; return; }
+		update kubelet.service ActiveState=failed SubState=failed Result=exit-code \
+			ExecMainCode=1 ExecMainStatus=1
+		wait_for_lines "$LIVE" '"value":"failed"' 10 || fail "$w: failed not pushed"
+		update kubelet.service ActiveState=active SubState=running Result=success \
+			ExecMainCode=0 ExecMainStatus=0
+		wait_for_lines "$LIVE" '"value":"active"' 10 3 || fail "$w: recovery not pushed"
+		stop_live
+		assertEquals "$w: exit on TERM" 0 "$LIVE_RC"
+		assertEquals "$w: the flips, in order, and nothing else" \
+			"Service/kubelet.service active 29 running success 29 0 0 true
+Service/containerd.service active 0 running success 0 0 0 true
+Service/kubelet.service failed 29 failed exit-code 29 1 1 false
+Service/kubelet.service active 29 running success 29 0 0 true" "$(unit_states "$LIVE")"
+		assertEquals "$w: one health record (the resync), none per push" 1 \
+			"$(grep -c '"kind":"health"' "$LIVE")"
+	done
+}
+
+test_restarts_climbing_are_each_published() {
+	start_bus && start_standin || return
+	start_live "$BIN" --interval 1h
+	wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "no first resync"; return; }
+	# the crash-looping kubelet's own dump: Result=exit-code, NRestarts=49116
+	$PY "$TOP/tests/systemd_standin.py" --update-from kubelet.service "$CRASHLOOP_SHOW" || fail update
+	update kubelet.service ActiveState=activating SubState=auto-restart
+	wait_for_lines "$LIVE" '"num":49116' 10 || fail "crash-loop dump not pushed"
+	update kubelet.service NRestarts=49117
+	wait_for_lines "$LIVE" '"num":49117' 10 || fail "49117 not pushed"
+	update kubelet.service NRestarts=49118
+	wait_for_lines "$LIVE" '"num":49118' 10 || fail "49118 not pushed"
+	stop_live
+	assertEquals "the count climbs" "29 49116 49117 49118" \
+		"$(jq -r 'select(.object.name=="kubelet.service") | .num' "$LIVE" | uniq | tr '\n' ' ' | sed 's/ $//')"
+	assertEquals "last one: auto-restart, exit 1" \
+		"Service/kubelet.service activating 49118 auto-restart exit-code 49118 1 1 false" \
+		"$(unit_states "$LIVE" | tail -1)"
+}
+
+test_bus_killed_and_restarted_reconnects_and_resyncs() {
+	start_bus && start_standin || return
+	for b in $BINS; do
+		w=$(flavour "$b")
+		start_live "$b" --interval 1h
+		wait_for_lines "$LIVE" '"status":"ok"' 10 || { fail "$w: no first resync"; return; }
+		stop_standin
+		stop_bus
+		wait_for_lines "$LIVE" '"kind":"error","ts":"[^"]*","seq":[0-9]*,"node":"n1","source":"collector-systemd","code":"connect"' 10 ||
+			fail "$w: the loss was not reported"
+		start_bus && start_standin || return
+		update kubelet.service NRestarts=31 # a change made while it was away
+		wait_for_lines "$LIVE" '"status":"ok"' 15 2 || fail "$w: no resync after the restart"
+		wait_for_lines "$LIVE" '"num":31' 10 || fail "$w: the change made while away is missing"
+		stop_live
+		assertContains "$w: log" "$(cat "$LIVE_ERR")" "collector-systemd: warning: lost unix:path=$BUS_SOCK; reconnecting"
+		assertContains "$w: log" "$(cat "$LIVE_ERR")" "collector-systemd: info: reconnected to unix:path=$BUS_SOCK"
+		assertEquals "$w: health failed then ok" "ok failed ok" \
+			"$(jq -r 'select(.kind=="health") | .status' "$LIVE" | uniq | tr '\n' ' ' | sed 's/ $//')"
+	done
+}
+
+test_systemd_rejoining_the_bus_resyncs() {
+	start_bus && start_standin || return
+	start_live "$BIN" --interval 1h
+	wait_for_lines "$LIVE" '"status":"ok"' 10 || { fail "no first resync"; return; }
+	stop_standin # like a daemon-reexec: the name goes, the bus stays
+	wait_for_lines "$LIVE_ERR" 'org.freedesktop.systemd1 left the bus' 10 || fail "leaving not seen"
+	start_standin --set kubelet.service:NRestarts=40 || return
+	wait_for_lines "$LIVE" '"num":40' 10 || fail "no resync when systemd came back"
+	stop_live
+	assertEquals "two resyncs, both ok" 2 "$(grep -c '"status":"ok"' "$LIVE")"
+}
+
+test_absent_units_are_said_once() {
+	start_bus && start_standin || return
+	start_live "$BIN" --interval 100ms
+	wait_for_lines "$LIVE" '"kind":"health"' 10 5 || fail "fewer than 5 resyncs"
+	stop_live
+	assertEquals "crio said once over 5 resyncs" 1 "$(grep -c 'unit crio.service not found' "$LIVE_ERR")"
+	assertEquals "docker said once" 1 "$(grep -c 'unit docker.service not found' "$LIVE_ERR")"
+	assertEquals "never published" 0 "$(grep -c 'crio.service' "$LIVE")"
+}
+
+test_units_flag_and_bad_values() {
+	start_bus && start_standin || return
+	NRO_UNITS=kubelet "$BIN/collector-systemd" --once -o - --bus "$BUS" 2>"$TMP/u.err" |
+		"$BIN/nro-dump" >"$TMP/u.jl"
+	assertEquals "a bare name is a .service" "Service/kubelet.service" \
+		"$(jq -r 'select(.kind=="state") | "\(.object.kind)/\(.object.name)"' "$TMP/u.jl")"
+	"$BIN/collector-systemd" --once -o - --units 'kubelet,bad name' >/dev/null 2>"$TMP/bad.err"
+	assertEquals "exit" 100 $?
+	assertEquals 'collector-systemd: fatal: --units: not a unit name: "bad name"' "$(cat "$TMP/bad.err")"
+	"$BIN/collector-systemd" --once -o - --bus "unix:path=$TMP/absent.sock" >"$TMP/nobus.bin" 2>"$TMP/nobus.err"
+	assertEquals "no bus: transient" 111 $?
+	assertEquals "error record" "connect" "$("$BIN/nro-dump" <"$TMP/nobus.bin" | jq -r 'select(.kind=="error") | .code')"
+}
+
+. shunit2
