@@ -11,6 +11,7 @@
 #   NRO_BIN=build/san/bin bash tests/collector_runtime_test.sh
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/services_lib.sh"
 
 case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
 BINS=$BIN
@@ -27,7 +28,7 @@ oneTimeSetUp() {
 		fail "protoc-c could not read lib/net/cri.proto"
 }
 oneTimeTearDown() { stop_server; rm -rf "$TMP"; }
-tearDown() { stop_server; }
+tearDown() { s6_stop; stop_server; }
 
 # start_server MODE...: the stand-in runtime on $SOCK answering as MODE.
 start_server() {
@@ -208,6 +209,17 @@ test_bad_endpoint_is_usage() {
 		"$(cat "$TMP/usage.err")"
 	NRO_RUNTIME_ENDPOINT=npipe:////./pipe/x "$BIN/collector-runtime" --once -o - >/dev/null 2>&1
 	assertEquals "env is read too" 100 $?
+}
+
+test_under_s6_from_its_service_directory() {
+	start_server network-not-ready || return
+	s6_start collector-runtime "NRO_RUNTIME_ENDPOINT=unix://$SOCK" NRO_NODE_NAME=n1 NRO_INTERVAL=200ms || return
+	wait_for_lines "$S6_OUT" '"key":"cri.condition.NetworkReady","value":"false"' 10 ||
+		fail "no Status through records.ipc"
+	echo ready >"$TMP/mode"
+	wait_for_lines "$S6_OUT" '"key":"cri.condition.NetworkReady","value":"true"' 10 ||
+		fail "the recovery did not reach records.ipc"
+	s6_stop
 }
 
 . shunit2

@@ -12,6 +12,7 @@
 #   NRO_BIN=build/san/bin bash tests/collector_systemd_test.sh
 
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/services_lib.sh"
 
 case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
 BINS=$BIN
@@ -56,7 +57,7 @@ oneTimeSetUp() {
 EOF
 }
 oneTimeTearDown() { tearDown; rm -rf "$TMP"; }
-tearDown() { stop_live; stop_standin; stop_bus; }
+tearDown() { s6_stop; stop_live; stop_standin; stop_bus; }
 
 start_bus() {
 	n=$((n + 1))
@@ -255,6 +256,18 @@ test_units_flag_and_bad_values() {
 	"$BIN/collector-systemd" --once -o - --bus "unix:path=$TMP/absent.sock" >"$TMP/nobus.bin" 2>"$TMP/nobus.err"
 	assertEquals "no bus: transient" 111 $?
 	assertEquals "error record" "connect" "$("$BIN/nro-dump" <"$TMP/nobus.bin" | jq -r 'select(.kind=="error") | .code')"
+}
+
+test_under_s6_from_its_service_directory() {
+	start_bus && start_standin || return
+	s6_start collector-systemd "NRO_DBUS_ADDRESS=$BUS" NRO_NODE_NAME=n1 || return
+	wait_for_lines "$S6_OUT" '"kind":"health"' 10 || fail "no resync through records.ipc"
+	update kubelet.service ActiveState=failed SubState=failed
+	wait_for_lines "$S6_OUT" '"object":\{"kind":"Service","name":"kubelet.service"\},"key":"systemd.unit","value":"failed"' 10 ||
+		fail "the failure did not reach records.ipc"
+	s6_stop
+	assertContains "log line format" "$(cat "$TMP"/s6log/collector-systemd/current)" \
+		"collector-systemd: info: unit crio.service not found; skipped until it appears"
 }
 
 . shunit2
