@@ -13,11 +13,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/services_lib.sh"
 
-case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
-BINS=$BIN
-if [ -z "${NRO_BIN:-}" ] && [ -x "$TOP/build/san/bin/collector-runtime" ]; then
-	BINS="$BIN $TOP/build/san/bin"
-fi
+services_bins collector-runtime
 PY=/usr/bin/python3 # Debian's, where python3-grpcio and python3-protobuf live
 SRV_PID=""
 nrun=0
@@ -47,14 +43,7 @@ start_server() {
 		{ fail "cri_server did not start: $(cat "$TMP/srv.err")"; return 1; }
 }
 
-stop_server() {
-	[ -n "$SRV_PID" ] || return 0
-	kill "$SRV_PID" 2>/dev/null
-	wait "$SRV_PID" 2>/dev/null
-	SRV_PID=""
-}
-
-flavour() { case "$1" in */build/san/bin) echo san ;; *) echo plain ;; esac; }
+stop_server() { stop_pid SRV_PID; }
 
 # collect B ARGS...: B/collector-runtime --once -o - ARGS; JSON lines in $OUT,
 # stderr in $ERR, exit code in RC. Fails the test on a sanitizer report.

@@ -14,11 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/services_lib.sh"
 
-case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
-BINS=$BIN
-if [ -z "${NRO_BIN:-}" ] && [ -x "$TOP/build/san/bin/collector-systemd" ]; then
-	BINS="$BIN $TOP/build/san/bin"
-fi
+services_bins collector-systemd
 PY=/usr/bin/python3 # Debian's, where python3-dbus and python3-gi live
 SD=$TOP/../shared/fixtures/host/systemd
 KUBELET_SHOW=$SD/kubelet-running-NRestarts29-kata-containers2075.partial.show
@@ -69,12 +65,7 @@ start_bus() {
 		{ fail "dbus-daemon did not start: $(cat "$TMP/bus.$n.err")"; return 1; }
 }
 
-stop_bus() {
-	[ -n "$BUS_PID" ] || return 0
-	kill "$BUS_PID" 2>/dev/null
-	wait "$BUS_PID" 2>/dev/null
-	BUS_PID=""
-}
+stop_bus() { stop_pid BUS_PID; }
 
 # start_standin: systemd with kubelet.service (active/running: the partial
 # dump has no ActiveState, its MainPID says it runs) and containerd.service;
@@ -91,16 +82,9 @@ start_standin() {
 		{ fail "stand-in systemd did not start: $(cat "$TMP/sa.$n.err")"; return 1; }
 }
 
-stop_standin() {
-	[ -n "$SA_PID" ] || return 0
-	kill "$SA_PID" 2>/dev/null
-	wait "$SA_PID" 2>/dev/null
-	SA_PID=""
-}
+stop_standin() { stop_pid SA_PID; }
 
 update() { $PY "$TOP/tests/systemd_standin.py" --update "$@" || fail "update $*"; }
-
-flavour() { case "$1" in */build/san/bin) echo san ;; *) echo plain ;; esac; }
 
 # start_live B ARGS...: B/collector-systemd publishing to $LIVE (JSON lines).
 start_live() {

@@ -85,34 +85,21 @@ int nro_grpc_parse_status(const char *s, size_t len)
 	return v;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void nro_grpc_decode_message(const char *s, size_t len, char *out, size_t outlen)
 {
-	size_t o = 0;
 	if (outlen == 0)
 		return;
-	for (size_t i = 0; i < len && o + 1 < outlen; i++) {
-		int hi, lo;
-		if (s[i] == '%' && i + 2 < len && (hi = hexval(s[i + 1])) >= 0 &&
-		    (lo = hexval(s[i + 2])) >= 0) {
-			char ch = (char)(hi << 4 | lo);
-			out[o++] = ch == '\n' || ch == '\r' || ch == '\0' ? ' ' : ch; /* one line */
-			i += 2;
-		} else {
-			out[o++] = s[i];
-		}
-	}
+	out[0] = '\0';
+	int n = 0;
+	/* libcurl's percent-decoding keeps a malformed escape as it is */
+	char *d = curl_easy_unescape(NULL, s, len > INT32_MAX ? INT32_MAX : (int)len, &n);
+	if (!d)
+		return;
+	size_t o = 0;
+	for (int i = 0; i < n && o + 1 < outlen; i++)
+		out[o++] = d[i] == '\n' || d[i] == '\r' || d[i] == '\0' ? ' ' : d[i]; /* one line */
 	out[o] = '\0';
+	curl_free(d);
 }
 
 /* ---- the call ------------------------------------------------------------ */
