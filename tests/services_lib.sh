@@ -58,26 +58,4 @@ s6_stop() {
 	kill "$S6_DUMP" 2>/dev/null
 	wait "$S6_DUMP" 2>/dev/null
 	SCAN_PID=""
-
-# services_bins PROG: sets BINS to $BIN, plus the sanitizer build when it has
-# PROG and NRO_BIN did not already choose a build.
-services_bins() {
-	case "$BIN" in /*) ;; *) BIN="$TOP/$BIN" ;; esac
-	BINS=$BIN
-	if [ -z "${NRO_BIN:-}" ] && [ -x "$TOP/build/san/bin/$1" ]; then
-		BINS="$BIN $TOP/build/san/bin"
-	fi
-}
-
-flavour() { case "$1" in */build/san/bin) echo san ;; *) echo plain ;; esac; }
-
-# stop_pid VAR: kills and reaps the process whose pid is in $VAR, if any, and
-# empties VAR.
-stop_pid() {
-	eval "_pid=\${$1}"
-	[ -n "$_pid" ] || return 0
-	kill "$_pid" 2>/dev/null
-	wait "$_pid" 2>/dev/null
-	eval "$1=''"
-}
 }
