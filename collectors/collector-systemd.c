@@ -379,6 +379,14 @@ static int refresh(struct nro_collector *c, struct systemd *s, struct unit *u, i
 	memset(&p, 0, sizeof p);
 	if (resolve(s, u, res) != 0 || get_all(s, u, UNIT_IFACE, &p, res) != 0)
 		return -1;
+	if (!p.active[0]) { /* a value that is not a string was skipped: publish nothing */
+		if (!res->message[0]) {
+			res->err = NRO_ERR_PARSE;
+			snprintf(res->message, sizeof res->message,
+				 "GetAll %s: no ActiveState string among its properties", u->name);
+		}
+		return -1;
+	}
 	if (skip_absent(u, &p))
 		return 0;
 	if (watch(s, u, res) != 0 || get_all(s, u, SERVICE_IFACE, &p, res) != 0)

@@ -209,4 +209,15 @@ test_under_s6_from_its_service_directory() {
 	s6_stop
 }
 
+# the analyzer takes the states as they are (its rules read them: issue 7)
+test_states_pass_through_the_analyzer() {
+	start_server network-not-ready || return
+	collect "$BIN" -r "unix://$SOCK"
+	"$BIN/analyzer" -i - -o - --ring none <"$TMP/out.$nrun.bin" 2>/dev/null | "$BIN/nro-dump" >"$TMP/an.jl"
+	direct=$(states)
+	OUT=$TMP/an.jl
+	assertEquals "same states" "$direct" "$(states)"
+	assertContains "$direct" "cri.condition.NetworkReady false NetworkPluginNotReady"
+}
+
 . shunit2

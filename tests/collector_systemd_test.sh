@@ -254,4 +254,30 @@ test_under_s6_from_its_service_directory() {
 		"collector-systemd: info: unit crio.service not found; skipped until it appears"
 }
 
+test_wrong_property_types_are_an_error_not_a_state() {
+	start_bus && start_standin --bad-types kubelet.service || return
+	for b in $BINS; do
+		w=$(flavour "$b")
+		n=$((n + 1))
+		"$b/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/bad.$n.bin" 2>"$TMP/bad.$n.err"
+		assertEquals "$w: exit (failed resync, no crash)" 1 $?
+		"$BIN/nro-dump" <"$TMP/bad.$n.bin" >"$TMP/bad.$n.jl" || fail "nro-dump refused the records"
+		assertEquals "$w: the other unit is still published" "Service/containerd.service active 0 running success 0 0 0 true" \
+			"$(unit_states "$TMP/bad.$n.jl")"
+		assertEquals "$w: error" "parse GetAll kubelet.service: no ActiveState string among its properties" \
+			"$(jq -r 'select(.kind=="error") | "\(.code) \(.message)"' "$TMP/bad.$n.jl")"
+		assertNotContains "$(cat "$TMP/bad.$n.err")" "Sanitizer"
+	done
+}
+
+# the analyzer takes the states as they are (its rules read them: issue 7)
+test_states_pass_through_the_analyzer() {
+	start_bus && start_standin || return
+	"$BIN/collector-systemd" --once -o - --node n1 --bus "$BUS" 2>/dev/null >"$TMP/pt.bin"
+	"$BIN/nro-dump" <"$TMP/pt.bin" >"$TMP/pt.direct.jl"
+	"$BIN/analyzer" -i - -o - --ring none <"$TMP/pt.bin" 2>"$TMP/pt.err" | "$BIN/nro-dump" >"$TMP/pt.an.jl"
+	assertEquals "same unit states" "$(unit_states "$TMP/pt.direct.jl")" "$(unit_states "$TMP/pt.an.jl")"
+	assertNotNull "some states" "$(unit_states "$TMP/pt.an.jl")"
+}
+
 . shunit2

@@ -13,6 +13,7 @@ Tests drive it through a private interface on the manager object:
   systemd_standin.py --update NAME Prop=Value ...   (emits PropertiesChanged)
   systemd_standin.py --update-from NAME SHOWFILE    (every property we serve)
   systemd_standin.py --calls                        (prints GetAll calls per unit)
+--bad-types NAME serves some of NAME's properties with the wrong D-Bus types.
 Both sides find the bus in DBUS_SYSTEM_BUS_ADDRESS.
 """
 import argparse
@@ -73,11 +74,15 @@ def read_show(path):
 
 
 class Unit(dbus.service.Object):
-    def __init__(self, bus, name, props):
+    def __init__(self, bus, name, props, bad_types=False):
         self.name = name
         self.path = MANAGER_PATH + "/unit/" + escape(name)
         self.props = {k: typed(k, v) for k, v in props.items()}
         self.props["Id"] = dbus.String(name)
+        if bad_types:  # what a broken peer could send: the collector must cope
+            self.props["NRestarts"] = dbus.String("many")
+            self.props["ActiveEnterTimestamp"] = dbus.Int16(-1)
+            self.props["ActiveState"] = dbus.UInt32(1)
         self.getall_calls = 0
         dbus.service.Object.__init__(self, bus, self.path)
 
@@ -178,7 +183,7 @@ def serve(args):
         name, _, path = u.partition("=")
         props = read_show(path)
         props.update(parse_assignments(sets.get(name, [])))
-        units[name] = Unit(bus, name, props)
+        units[name] = Unit(bus, name, props, bad_types=name in (args.bad_types or []))
     Manager(bus, units)
     # own the name last: a client that sees it finds every object in place
     name = dbus.service.BusName(BUS_NAME, bus, do_not_queue=True)  # noqa: F841 (kept: released when collected)
@@ -207,6 +212,8 @@ def main():
     p.add_argument("--update", nargs="+", metavar="ARG")
     p.add_argument("--update-from", nargs=2, metavar=("NAME", "SHOWFILE"))
     p.add_argument("--calls", action="store_true")
+    p.add_argument("--bad-types", action="append", metavar="NAME",
+                   help="serve NAME's ActiveState, NRestarts, ActiveEnterTimestamp with wrong types")
     args = p.parse_args()
     if args.update or args.update_from or args.calls:
         control(args)
