@@ -19,6 +19,7 @@ Both sides find the bus in DBUS_SYSTEM_BUS_ADDRESS.
 import argparse
 import datetime
 import sys
+import time
 
 import dbus
 import dbus.service
@@ -152,7 +153,9 @@ class Manager(dbus.service.Object):
 
     @dbus.service.method(TEST, in_signature="sa{ss}", out_signature="")
     def Update(self, name, changes):
+        sent = time.time() * 1000  # when the signal left, for bench/services.sh
         self.units[str(name)].update({str(k): str(v) for k, v in changes.items()})
+        print("emitted %s %.3f" % (name, sent), flush=True)
 
     @dbus.service.method(TEST, in_signature="", out_signature="a{su}")
     def Calls(self):
