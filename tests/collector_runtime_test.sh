@@ -154,6 +154,27 @@ test_garbage_on_the_socket() {
 	done
 }
 
+test_answer_that_is_no_protobuf() {
+	start_server bad-message || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK"
+		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "false protocol" "$(reach)"
+		assertContains "$(jl 'select(.kind=="error") | "\(.code) \(.message)"')" \
+			"parse unix://$SOCK: /runtime.v1.RuntimeService/Version: answer of 6 bytes is not a runtime.v1.VersionResponse"
+	done
+}
+
+test_answer_past_the_cap() {
+	start_server huge || return
+	for b in $BINS; do
+		collect "$b" -r "unix://$SOCK"
+		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertContains "$(jl 'select(.kind=="error") | "\(.code) \(.message)"')" \
+			"too_large unix://$SOCK: /runtime.v1.RuntimeService/Version: response larger than 1048576 bytes"
+	done
+}
+
 test_non_zero_grpc_status() {
 	start_server grpc-error 14 runtime is shutting down || return
 	for b in $BINS; do

@@ -11,6 +11,7 @@ What it answers is read from MODE_FILE on every call, so a test changes the
 runtime's health without restarting it:
   ready | runtime-not-ready | network-not-ready | no-conditions
   slow SECONDS | grpc-error CODE MESSAGE
+  bad-message (bytes that are no protobuf) | huge (a 2 MiB Version answer)
 Every call appends "method key=value ..." to LOG_FILE.
 
   cri_server.py --socket PATH --descriptors FILE --mode-file F --log F
@@ -67,9 +68,18 @@ class Runtime:
         return mode[0], md
 
     def version(self, req, context):
-        self.common("Version version=%s" % req.version, context)
+        mode, _ = self.common("Version version=%s" % req.version, context)
         return self.m["VersionResponse"](version="0.1.0", runtime_name="containerd",
-                                         runtime_version="v1.7.24", runtime_api_version="v1")
+                                         runtime_version="v" + "1" * (2 << 20) if mode == "huge" else "v1.7.24",
+                                         runtime_api_version="v1")
+
+    def serializer(self, cls):
+        """cls's own serializer, unless the mode asks for a broken message."""
+        def serialize(msg):
+            if self.mode()[0] == "bad-message":
+                return b"\x0a\xff\x01abc"  # field 1, length 255, 3 bytes there
+            return cls.SerializeToString(msg)
+        return serialize
 
     def status(self, req, context):
         mode, _ = self.common("Status verbose=%s" % req.verbose, context)
@@ -98,12 +108,13 @@ def serve(args):
     handler = grpc.method_handlers_generic_handler("runtime.v1.RuntimeService", {
         "Version": grpc.unary_unary_rpc_method_handler(
             rt.version, request_deserializer=msgs["VersionRequest"].FromString,
-            response_serializer=msgs["VersionResponse"].SerializeToString),
+            response_serializer=rt.serializer(msgs["VersionResponse"])),
         "Status": grpc.unary_unary_rpc_method_handler(
             rt.status, request_deserializer=msgs["StatusRequest"].FromString,
-            response_serializer=msgs["StatusResponse"].SerializeToString),
+            response_serializer=rt.serializer(msgs["StatusResponse"])),
     })
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
+                         options=[("grpc.max_send_message_length", 8 << 20)])
     server.add_generic_rpc_handlers((handler,))
     server.add_insecure_port("unix:" + args.socket)
     server.start()

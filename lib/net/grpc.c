@@ -214,11 +214,14 @@ static void transport_failed(struct nro_grpc *g, CURLcode c, const char *method,
 			     struct nro_grpc_result *res)
 {
 	const char *ce = g->curl_err[0] ? g->curl_err : curl_easy_strerror(c);
+	long os_errno = 0;
+	curl_easy_getinfo(g->h, CURLINFO_OS_ERRNO, &os_errno);
 	switch (c) {
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SEND_ERROR: /* reset while sending */
-		fail(res, NRO_GRPC_CONNECT, NRO_ERR_CONNECT, "%s: runtime unreachable on %s: %s",
-		     method, g->socket_path, ce);
+		/* the socket's own errno says more than curl's "localhost port 80" */
+		fail(res, NRO_GRPC_CONNECT, NRO_ERR_CONNECT, "%s: cannot connect to %s: %s", method,
+		     g->socket_path, os_errno ? strerror((int)os_errno) : ce);
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		fail(res, NRO_GRPC_TIMEOUT, NRO_ERR_TIMEOUT, "%s: no answer within the timeout: %s",

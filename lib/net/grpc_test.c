@@ -155,7 +155,7 @@ TEST(missing_socket_is_connect)
 	CHECK(nro_grpc_unary(g, "/runtime.v1.RuntimeService/Status", NULL, 0, 1000, &body, &res) == -1);
 	CHECK(res.fail == NRO_GRPC_CONNECT);
 	CHECK(res.err == NRO_ERR_CONNECT);
-	CHECK(strstr(res.message, "/nonexistent/nro/cri.sock") != NULL);
+	CHECK(strstr(res.message, "cannot connect to /nonexistent/nro/cri.sock: No such file or directory") != NULL);
 	nro_grpc_free(g);
 	nro_buf_free(&body);
 }
