@@ -50,7 +50,7 @@ static const char *endpoint_path(const char *ep)
 }
 
 /* Picks the endpoint for this poll: the flag, else the first default whose
- * socket exists (crictl tries them in order), else the first default. */
+ * socket exists (crictl tries them in order); NULL if there is none. */
 static const char *choose_endpoint(const struct runtime *r)
 {
 	if (r->endpoint_opt)
@@ -60,12 +60,25 @@ static const char *choose_endpoint(const struct runtime *r)
 		if (stat(endpoint_path(default_endpoints[i]), &st) == 0 && S_ISSOCK(st.st_mode))
 			return default_endpoints[i];
 	}
-	return default_endpoints[0];
+	return NULL;
 }
 
-static int connect_endpoint(struct runtime *r, struct nro_fetch *res)
+/* Fills g as a failed connect when no default socket exists. */
+static void no_runtime(struct runtime *r, struct nro_grpc_result *g)
 {
-	const char *ep = choose_endpoint(r);
+	memset(g, 0, sizeof *g);
+	g->fail = NRO_GRPC_CONNECT;
+	g->err = NRO_ERR_CONNECT;
+	g->grpc_status = -1;
+	snprintf(r->endpoint, sizeof r->endpoint, "%s", default_endpoints[0]);
+	snprintf(g->message, sizeof g->message,
+		 "no CRI socket found (tried %s, %s, %s); set --runtime-endpoint",
+		 endpoint_path(default_endpoints[0]), endpoint_path(default_endpoints[1]),
+		 endpoint_path(default_endpoints[2]));
+}
+
+static int connect_endpoint(struct runtime *r, const char *ep, struct nro_fetch *res)
+{
 	if (r->g && strcmp(ep, r->endpoint) == 0)
 		return 0;
 	nro_grpc_free(r->g);
@@ -224,9 +237,14 @@ static void emit_durations(struct nro_collector *c, const struct runtime *r)
 
 static int poll_runtime(struct nro_collector *c, struct runtime *r, struct nro_fetch *res)
 {
-	if (connect_endpoint(r, res) != 0)
-		return -1;
 	struct nro_grpc_result g;
+	const char *ep = choose_endpoint(r);
+	if (!ep) {
+		no_runtime(r, &g);
+		return unreachable(c, r, &g, res);
+	}
+	if (connect_endpoint(r, ep, res) != 0)
+		return -1;
 	Runtime__V1__VersionRequest vreq = RUNTIME__V1__VERSION_REQUEST__INIT;
 	vreq.version = "v1";
 	ProtobufCMessage *v = call(r, "Version", &vreq.base, &runtime__v1__version_response__descriptor,

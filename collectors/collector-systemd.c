@@ -11,11 +11,12 @@
  * (and sends the health record), catching anything missed. A unit that does
  * not exist is said once and skipped until it appears. If the bus goes away
  * the collector reconnects with backoff and resyncs; if systemd itself
- * re-appears on the bus (daemon-reexec), it resyncs too.
+ * re-appears on the bus (daemon-reexec), it resyncs too. SIGHUP resyncs.
  */
 #include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 
@@ -63,9 +64,13 @@ struct systemd {
 	int64_t retry_ms, next_retry_ms;
 };
 
+/* The address, for messages: sd_bus_open_system() reads the variable too. */
 static const char *bus_name(const struct systemd *s)
 {
-	return s->bus_opt ? s->bus_opt : "the system bus";
+	if (s->bus_opt)
+		return s->bus_opt;
+	const char *env = getenv("DBUS_SYSTEM_BUS_ADDRESS");
+	return env && *env ? env : "unix:path=/run/dbus/system_bus_socket";
 }
 
 /* ---- --units ------------------------------------------------------------- */
@@ -535,7 +540,7 @@ int main(int argc, char **argv)
 		"result, exec_main_code, exec_main_status, healthy). Changes are pushed by\n"
 		"PropertiesChanged as they happen; --interval (default 60s) is the resync.\n"
 		"Units that do not exist are said once and skipped. Reconnects when the bus\n"
-		"goes away. Socket: the system bus, /run/dbus/system_bus_socket (in a pod,\n"
+		"goes away; SIGHUP resyncs. Socket: the system bus, /run/dbus/system_bus_socket (in a pod,\n"
 		"mount the host's); needs connect permission on it and the bus's default\n"
 		"policy (reading properties), no more: it never calls a method that changes\n"
 		"a unit.",

@@ -210,6 +210,17 @@ test_follows_the_runtime_across_polls() {
 	assertNotContains "$(cat "$TMP/live.err")" "Sanitizer"
 }
 
+test_default_search_says_what_it_tried() {
+	for f in /run/containerd/containerd.sock /run/crio/crio.sock /var/run/cri-dockerd.sock; do
+		[ -e "$f" ] && { startSkipping; echo "a runtime socket exists here ($f): skipped"; }
+	done
+	collect "$BIN"
+	assertEquals "exit (transient)" 111 "$RC"
+	assertEquals "false connect" "$(reach)"
+	assertEquals "connect unix:///run/containerd/containerd.sock: no CRI socket found (tried /run/containerd/containerd.sock, /run/crio/crio.sock, /var/run/cri-dockerd.sock); set --runtime-endpoint" \
+		"$(jl 'select(.kind=="error") | "\(.code) \(.message)"')"
+}
+
 test_bad_endpoint_is_usage() {
 	"$BIN/collector-runtime" --once -o - -r tcp://127.0.0.1:1234 >/dev/null 2>"$TMP/usage.err"
 	assertEquals "exit" 100 $?
