@@ -252,4 +252,30 @@ test_states_pass_through_the_analyzer() {
 	assertContains "$direct" "cri.condition.NetworkReady false NetworkPluginNotReady"
 }
 
+# End to end: TYPE fires when the runtime answers as MODE and resolves when
+# it is ready again (for and resolve_after set to 0 so no wait is needed).
+check_event() { # TYPE MODE
+	has_rule "$1" || return 0
+	start_server "$2" || return
+	EV=$TMP/events.$1.jl
+	"$BIN/collector-runtime" -o - --node n1 -r "unix://$SOCK" --interval 100ms 2>"$TMP/ev.err" \
+		> >("$BIN/analyzer" -i - -o - --ring none --set "$1.for=0s" --set "$1.resolve_after=0s" \
+			2>>"$TMP/ev.err" | "$BIN/nro-dump" -k E >"$EV") &
+	live=$!
+	wait_for_lines "$EV" "\"type\":\"$1\".*\"state\":\"firing\"" 10 || fail "$1: no firing event"
+	echo ready >"$TMP/mode"
+	wait_for_lines "$EV" "\"type\":\"$1\".*\"state\":\"resolved\"" 10 || fail "$1: no resolution"
+	kill -TERM "$live"
+	wait "$live"
+	stop_server
+}
+
+test_container_runtime_unhealthy_fires_and_resolves() {
+	check_event ContainerRuntimeUnhealthy runtime-not-ready
+}
+
+test_node_network_issue_fires_and_resolves() {
+	check_event NodeNetworkIssue network-not-ready
+}
+
 . shunit2

@@ -280,4 +280,24 @@ test_states_pass_through_the_analyzer() {
 	assertNotNull "some states" "$(unit_states "$TMP/pt.an.jl")"
 }
 
+# End to end: the collector's pushes through the analyzer become the event
+# (for and resolve_after set to 0 so no wait is needed).
+test_systemd_service_failed_fires_and_resolves() {
+	has_rule SystemdServiceFailed || return 0
+	start_bus && start_standin || return
+	EV=$TMP/events.jl
+	"$BIN/collector-systemd" -o - --node n1 --bus "$BUS" --interval 1h 2>"$TMP/ev.err" \
+		> >("$BIN/analyzer" -i - -o - --ring none --set SystemdServiceFailed.for=0s \
+			--set SystemdServiceFailed.resolve_after=0s 2>>"$TMP/ev.err" | "$BIN/nro-dump" -k E >"$EV") &
+	LIVE_PID=$!
+	LIVE_ERR=$TMP/ev.err
+	update kubelet.service ActiveState=failed SubState=failed Result=exit-code
+	wait_for_lines "$EV" '"type":"SystemdServiceFailed".*"state":"firing"' 10 || fail "no firing event"
+	update kubelet.service ActiveState=active SubState=running Result=success
+	wait_for_lines "$EV" '"type":"SystemdServiceFailed".*"state":"resolved"' 10 || fail "no resolution"
+	stop_live
+	assertEquals "about the unit" "Service kubelet.service" \
+		"$(jq -r 'select(.type=="SystemdServiceFailed") | "\(.object.kind) \(.object.name)"' "$EV" | sort -u)"
+}
+
 . shunit2
