@@ -398,7 +398,7 @@ static int refresh(struct nro_collector *c, struct systemd *s, struct unit *u, i
 		return -1;
 	if (!force && u->published && memcmp(&p, &u->last, sizeof p) == 0)
 		return 0;
-	u->last = p;
+	memcpy(&u->last, &p, sizeof p); /* padding too: memcmp compares it */
 	u->published = 1;
 	publish(c, u);
 	return 0;
