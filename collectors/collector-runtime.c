@@ -292,10 +292,10 @@ int main(int argc, char **argv)
 	struct nro_collector c;
 	nro_collector_init_local(&c, "collector-runtime",
 				 "Ask the container runtime over its CRI socket (gRPC, RuntimeService\n"
-				 "Version and Status) whether it is ready: cri.reachable, cri.runtime,\n"
-				 "cri.condition.RuntimeReady and .NetworkReady (reason, message), and the\n"
-				 "call latency cri.call.duration. An unreachable, slow or garbled runtime\n"
-				 "is a failed poll and cri.reachable = false.\n"
+				 "Version and Status, every --interval, default 10s) whether it is ready:\n"
+				 "cri.reachable, cri.runtime, cri.condition.RuntimeReady and .NetworkReady\n"
+				 "(reason, message), and the call latency cri.call.duration. An unreachable,\n"
+				 "slow or garbled runtime is a failed poll and cri.reachable = false.\n"
 				 "Socket: --runtime-endpoint, else the first present of (crictl's order)\n"
 				 "unix:///run/containerd/containerd.sock, unix:///run/crio/crio.sock,\n"
 				 "unix:///var/run/cri-dockerd.sock. Needs connect permission on it, no more.",

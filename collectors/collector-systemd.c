@@ -540,10 +540,10 @@ int main(int argc, char **argv)
 		"result, exec_main_code, exec_main_status, healthy). Changes are pushed by\n"
 		"PropertiesChanged as they happen; --interval (default 60s) is the resync.\n"
 		"Units that do not exist are said once and skipped. Reconnects when the bus\n"
-		"goes away; SIGHUP resyncs. Socket: the system bus, /run/dbus/system_bus_socket (in a pod,\n"
-		"mount the host's); needs connect permission on it and the bus's default\n"
-		"policy (reading properties), no more: it never calls a method that changes\n"
-		"a unit.",
+		"goes away; SIGHUP resyncs.\n"
+		"Socket: the system bus, /run/dbus/system_bus_socket (in a pod, mount the\n"
+		"host's). Needs connect permission on it and the bus's default policy\n"
+		"(reading properties, Subscribe), no more: it never changes a unit.",
 		"systemd", 60000, opts, argc, argv);
 	if (s.timeout_ms <= 0)
 		nro_die(NRO_EXIT_USAGE, "--timeout must be above 0");

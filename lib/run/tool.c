@@ -141,7 +141,8 @@ void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, un
 	};
 	const struct nro_optdef poll_opts[] = {
 		{"node", 0, "NRO_NODE_NAME", NRO_OPT_STR, &t->node, NULL, "NAME",
-		 "node name (default: from the kubelet's data, else hostname)"},
+		 groups & NRO_COMMON_KUBELET ? "node name (default: from the kubelet's data, else hostname)"
+					     : "node name (default: the hostname; in a pod set it from spec.nodeName)"},
 		{"interval", 0, "NRO_INTERVAL", NRO_OPT_DUR, &t->interval_ms, NULL, "D",
 		 "poll interval"},
 		{"once", 0, NULL, NRO_OPT_FLAG, &t->once, NULL, NULL,
