@@ -221,6 +221,21 @@ test_default_search_says_what_it_tried() {
 		"$(jl 'select(.kind=="error") | "\(.code) \(.message)"')"
 }
 
+test_needs_only_connect_permission_on_the_socket() {
+	can_drop_root || return 0
+	start_server ready || return
+	chmod 711 "$TMP"
+	chmod 666 "$SOCK"
+	as_nobody "$BIN/collector-runtime" --once -o - --node n1 -r "unix://$SOCK" >"$TMP/nobody.bin" 2>"$TMP/nobody.err"
+	assertEquals "as nobody, socket writable: exit $(cat "$TMP/nobody.err")" 0 $?
+	assertEquals "true" "$("$BIN/nro-dump" <"$TMP/nobody.bin" | jq -r 'select(.key=="cri.reachable") | .value')"
+	chmod 600 "$SOCK" # the control: without connect permission it must fail
+	as_nobody "$BIN/collector-runtime" --once -o - --node n1 -r "unix://$SOCK" >/dev/null 2>"$TMP/nobody.err"
+	assertEquals "as nobody, socket not writable: exit" 111 $?
+	assertContains "$(cat "$TMP/nobody.err")" "cannot connect to $SOCK: Permission denied"
+	chmod 700 "$TMP"
+}
+
 test_bad_endpoint_is_usage() {
 	"$BIN/collector-runtime" --once -o - -r tcp://127.0.0.1:1234 >/dev/null 2>"$TMP/usage.err"
 	assertEquals "exit" 100 $?

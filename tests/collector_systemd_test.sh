@@ -23,7 +23,7 @@ CONTAINERD_SHOW=$SD/hotsos-k8s-master-containerd.service.show
 BUS_PID=""
 SA_PID=""
 LIVE_PID=""
-n=0
+k=0 # file counter (not n: wait_for_lines uses n)
 
 oneTimeSetUp() {
 	nro_tmpdir
@@ -51,18 +51,30 @@ oneTimeSetUp() {
   </policy>
 </busconfig>
 EOF
+	# the system bus's own rules for systemd's name, in short: anyone may read
+	# properties and GetUnit/LoadUnit/Subscribe; only root owns the name or
+	# calls anything else (as /usr/share/dbus-1/system.d/org.freedesktop.systemd1.conf)
+	sed -e 's|<allow own="\*"/>|<deny own="*"/>|' \
+		-e 's|<allow send_type="method_call"/>|<deny send_type="method_call"/>\
+    <allow send_destination="org.freedesktop.DBus"/>\
+    <allow send_destination="org.freedesktop.systemd1" send_interface="org.freedesktop.DBus.Properties" send_member="GetAll"/>\
+    <allow send_destination="org.freedesktop.systemd1" send_interface="org.freedesktop.systemd1.Manager" send_member="GetUnit"/>\
+    <allow send_destination="org.freedesktop.systemd1" send_interface="org.freedesktop.systemd1.Manager" send_member="LoadUnit"/>\
+    <allow send_destination="org.freedesktop.systemd1" send_interface="org.freedesktop.systemd1.Manager" send_member="Subscribe"/>|' \
+		-e 's|</busconfig>|  <policy user="root"><allow own="*"/><allow send_type="method_call"/></policy>\
+</busconfig>|' "$TMP/bus.conf" >"$TMP/bus.strict.conf"
 }
 oneTimeTearDown() { tearDown; rm -rf "$TMP"; }
 tearDown() { s6_stop; stop_live; stop_standin; stop_bus; }
 
-start_bus() {
-	n=$((n + 1))
+start_bus() { # [CONFIG]
+	k=$((k + 1))
 	rm -f "$BUS_SOCK"
-	dbus-daemon --config-file="$TMP/bus.conf" --nofork --print-address=1 \
-		>"$TMP/bus.$n.addr" 2>"$TMP/bus.$n.err" &
+	dbus-daemon --config-file="${1:-$TMP/bus.conf}" --nofork --print-address=1 \
+		>"$TMP/bus.$k.addr" 2>"$TMP/bus.$k.err" &
 	BUS_PID=$!
-	wait_first_line "$TMP/bus.$n.addr" >/dev/null ||
-		{ fail "dbus-daemon did not start: $(cat "$TMP/bus.$n.err")"; return 1; }
+	wait_first_line "$TMP/bus.$k.addr" >/dev/null ||
+		{ fail "dbus-daemon did not start: $(cat "$TMP/bus.$k.err")"; return 1; }
 }
 
 stop_bus() { stop_pid BUS_PID; }
@@ -71,28 +83,28 @@ stop_bus() { stop_pid BUS_PID; }
 # dump has no ActiveState, its MainPID says it runs) and containerd.service;
 # crio.service and docker.service do not exist.
 start_standin() {
-	n=$((n + 1))
+	k=$((k + 1))
 	$PY "$TOP/tests/systemd_standin.py" \
 		--unit "kubelet.service=$KUBELET_SHOW" --set kubelet.service:LoadState=loaded \
 		--set kubelet.service:ActiveState=active --set kubelet.service:SubState=running \
 		--unit "containerd.service=$CONTAINERD_SHOW" "$@" \
-		>"$TMP/sa.$n.out" 2>"$TMP/sa.$n.err" &
+		>"$TMP/sa.$k.out" 2>"$TMP/sa.$k.err" &
 	SA_PID=$!
-	wait_first_line "$TMP/sa.$n.out" >/dev/null ||
-		{ fail "stand-in systemd did not start: $(cat "$TMP/sa.$n.err")"; return 1; }
+	wait_first_line "$TMP/sa.$k.out" >/dev/null ||
+		{ fail "stand-in systemd did not start: $(cat "$TMP/sa.$k.err")"; return 1; }
 }
 
 stop_standin() { stop_pid SA_PID; }
 
-update() { $PY "$TOP/tests/systemd_standin.py" --update "$@" || fail "update $*"; }
+update() { _o=$($PY "$TOP/tests/systemd_standin.py" --update "$@" 2>&1) || fail "update $*: $_o"; }
 
 # start_live B ARGS...: B/collector-systemd publishing to $LIVE (JSON lines).
 start_live() {
 	_b=$1
 	shift
-	n=$((n + 1))
-	LIVE=$TMP/live.$n.jl
-	LIVE_ERR=$TMP/live.$n.err
+	k=$((k + 1))
+	LIVE=$TMP/live.$k.jl
+	LIVE_ERR=$TMP/live.$k.err
 	: >"$LIVE"
 	"$_b/collector-systemd" -o - --node n1 --bus "$BUS" "$@" 2>"$LIVE_ERR" \
 		> >("$BIN/nro-dump" >"$LIVE") &
@@ -120,22 +132,22 @@ test_resync_publishes_every_present_unit() {
 	start_bus && start_standin || return
 	for b in $BINS; do
 		w=$(flavour "$b")
-		n=$((n + 1))
-		"$b/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/once.$n.bin" 2>"$TMP/once.$n.err"
+		k=$((k + 1))
+		"$b/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/once.$k.bin" 2>"$TMP/once.$k.err"
 		assertEquals "$w: exit" 0 $?
-		"$BIN/nro-dump" <"$TMP/once.$n.bin" >"$TMP/once.$n.jl" || fail "nro-dump refused the records"
+		"$BIN/nro-dump" <"$TMP/once.$k.bin" >"$TMP/once.$k.jl" || fail "nro-dump refused the records"
 		assertEquals "$w: one state per unit, from the dumps" \
 			"Service/kubelet.service active 29 running success 29 0 0 true
-Service/containerd.service active 0 running success 0 0 0 true" "$(unit_states "$TMP/once.$n.jl")"
+Service/containerd.service active 0 running success 0 0 0 true" "$(unit_states "$TMP/once.$k.jl")"
 		# containerd's ActiveEnterTimestamp=Fri 2022-02-11 19:06:30 UTC
 		assertEquals "$w: since" "2022-02-11T19:06:30.000Z" \
-			"$(jq -r 'select(.object.name=="containerd.service") | .since' "$TMP/once.$n.jl")"
+			"$(jq -r 'select(.object.name=="containerd.service") | .since' "$TMP/once.$k.jl")"
 		assertEquals "$w: health" "ok 60000" \
-			"$(jq -r 'select(.kind=="health") | "\(.status) \(.interval_ms)"' "$TMP/once.$n.jl")"
+			"$(jq -r 'select(.kind=="health") | "\(.status) \(.interval_ms)"' "$TMP/once.$k.jl")"
 		assertEquals "$w: absent units said" "collector-systemd: info: unit crio.service not found; skipped until it appears
 collector-systemd: info: unit docker.service not found; skipped until it appears" \
-			"$(grep -v '^dbus-daemon' "$TMP/once.$n.err")"
-		assertNotContains "$(cat "$TMP/once.$n.err")" "Sanitizer"
+			"$(grep -v '^dbus-daemon' "$TMP/once.$k.err")"
+		assertNotContains "$(cat "$TMP/once.$k.err")" "Sanitizer"
 	done
 }
 
@@ -258,16 +270,31 @@ test_wrong_property_types_are_an_error_not_a_state() {
 	start_bus && start_standin --bad-types kubelet.service || return
 	for b in $BINS; do
 		w=$(flavour "$b")
-		n=$((n + 1))
-		"$b/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/bad.$n.bin" 2>"$TMP/bad.$n.err"
+		k=$((k + 1))
+		"$b/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/bad.$k.bin" 2>"$TMP/bad.$k.err"
 		assertEquals "$w: exit (failed resync, no crash)" 1 $?
-		"$BIN/nro-dump" <"$TMP/bad.$n.bin" >"$TMP/bad.$n.jl" || fail "nro-dump refused the records"
+		"$BIN/nro-dump" <"$TMP/bad.$k.bin" >"$TMP/bad.$k.jl" || fail "nro-dump refused the records"
 		assertEquals "$w: the other unit is still published" "Service/containerd.service active 0 running success 0 0 0 true" \
-			"$(unit_states "$TMP/bad.$n.jl")"
+			"$(unit_states "$TMP/bad.$k.jl")"
 		assertEquals "$w: error" "parse GetAll kubelet.service: no ActiveState string among its properties" \
-			"$(jq -r 'select(.kind=="error") | "\(.code) \(.message)"' "$TMP/bad.$n.jl")"
-		assertNotContains "$(cat "$TMP/bad.$n.err")" "Sanitizer"
+			"$(jq -r 'select(.kind=="error") | "\(.code) \(.message)"' "$TMP/bad.$k.jl")"
+		assertNotContains "$(cat "$TMP/bad.$k.err")" "Sanitizer"
 	done
+}
+
+test_reads_as_an_unprivileged_user_under_the_system_bus_rules() {
+	can_drop_root || return 0
+	start_bus "$TMP/bus.strict.conf" && start_standin || return
+	chmod 711 "$TMP"
+	as_nobody "$BIN/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/nobody.bin" 2>"$TMP/nobody.err"
+	assertEquals "as nobody: exit $(cat "$TMP/nobody.err")" 0 $?
+	assertEquals "as nobody: both units" "kubelet.service containerd.service" \
+		"$("$BIN/nro-dump" <"$TMP/nobody.bin" | jq -r 'select(.kind=="state") | .object.name' | tr '\n' ' ' | sed 's/ $//')"
+	# the control: the policy is enforced (nobody may not call what it does not need)
+	as_nobody $PY "$TOP/tests/systemd_standin.py" --calls >/dev/null 2>"$TMP/nobody.ctl"
+	assertNotEquals "a call outside the policy is refused" 0 $?
+	assertContains "$(cat "$TMP/nobody.ctl")" "AccessDenied"
+	chmod 700 "$TMP"
 }
 
 # the analyzer takes the states as they are (its rules read them: issue 7)

@@ -69,3 +69,13 @@ has_rule() {
 	startSkipping
 	return 1
 }
+
+# can_drop_root: the tests of "connect permission only" run the collector as
+# the unprivileged user nobody (setpriv); they skip, saying so, unless root.
+can_drop_root() {
+	[ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent passwd nobody >/dev/null && return 0
+	echo "not root, or no setpriv or nobody: ${_shunit_test_:-test} skipped"
+	startSkipping
+	return 1
+}
+as_nobody() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups -- "$@"; }
