@@ -16,6 +16,7 @@
 services_bins collector-runtime
 PY=/usr/bin/python3 # Debian's, where python3-grpcio and python3-protobuf live
 SRV_PID=""
+CTD_PID=""
 nrun=0
 
 oneTimeSetUp() {
@@ -24,7 +25,7 @@ oneTimeSetUp() {
 		fail "protoc-c could not read lib/net/cri.proto"
 }
 oneTimeTearDown() { stop_server; rm -rf "$TMP"; }
-tearDown() { s6_stop; stop_server; }
+tearDown() { s6_stop; stop_server; stop_pid CTD_PID; }
 
 # start_server MODE...: the stand-in runtime on $SOCK answering as MODE.
 start_server() {
@@ -254,6 +255,69 @@ test_under_s6_from_its_service_directory() {
 	wait_for_lines "$S6_OUT" '"key":"cri.condition.NetworkReady","value":"true"' 10 ||
 		fail "the recovery did not reach records.ipc"
 	s6_stop
+}
+
+# start_containerd: the real containerd (Debian's), as root, everything under
+# $TMP/ctd: its socket, root and state, an empty CNI config directory (so its
+# CRI plugin says the network is not ready), the native snapshotter.
+start_containerd() {
+	if [ "$(id -u)" != 0 ] || ! command -v containerd >/dev/null; then
+		echo "not root, or no containerd: ${_shunit_test_:-test} skipped"
+		startSkipping
+		return 1
+	fi
+	CTD=$TMP/ctd
+	mkdir -p "$CTD/cni" "$CTD/cni-bin"
+	cat >"$CTD/config.toml" <<EOF
+version = 2
+root = "$CTD/root"
+state = "$CTD/state"
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper"]
+[grpc]
+  address = "$CTD/containerd.sock"
+[ttrpc]
+  address = "$CTD/containerd.sock.ttrpc"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CTD/opt"
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  snapshotter = "native"
+[plugins."io.containerd.grpc.v1.cri".cni]
+  bin_dir = "$CTD/cni-bin"
+  conf_dir = "$CTD/cni"
+EOF
+	containerd --config "$CTD/config.toml" >"$CTD/log" 2>&1 &
+	CTD_PID=$!
+	wait_path "$CTD/containerd.sock" || { fail "containerd did not start: $(tail -5 "$CTD/log")"; return 1; }
+}
+
+# what a kubelet on a node whose CNI is not set up yet sees, from the real thing
+test_real_containerd_cni_not_initialized_then_ready() {
+	start_containerd || return 0
+	out=$TMP/ctd.jl
+	"$BIN/collector-runtime" -o - --node n1 -r "unix://$CTD/containerd.sock" --interval 200ms \
+		2>"$TMP/ctd.err" > >("$BIN/nro-dump" >"$out") &
+	live=$!
+	wait_for_lines "$out" '"cri.condition.NetworkReady","value":"false"' 20 || fail "no NetworkReady from containerd"
+	want_version=$(containerd --version | awk '{print $3}')
+	for b in $BINS; do
+		collect "$b" -r "unix://$CTD/containerd.sock"
+		assertEquals "$(flavour "$b"): exit" 0 "$RC"
+		assertEquals "$(flavour "$b"): containerd's own words" "cri.reachable true -|-
+cri.runtime containerd -|-
+cri.condition.RuntimeReady true -|-
+cri.condition.NetworkReady false NetworkPluginNotReady|Network plugin returns error: cni plugin not initialized" "$(states)"
+		assertEquals "version" "$want_version v1" \
+			"$(jl 'select(.key=="cri.runtime") | "\(.attrs.version) \(.attrs.api_version)"')"
+	done
+	# a CNI configuration appears: containerd loads it, the network is ready
+	echo '{"cniVersion": "0.4.0", "name": "nro-test", "plugins": [{"type": "loopback"}]}' \
+		>"$CTD/cni/10-nro-test.conflist"
+	wait_for_lines "$out" '"cri.condition.NetworkReady","value":"true"' 20 || fail "NetworkReady never true"
+	kill -TERM "$live"
+	wait "$live"
+	assertEquals "exit on TERM" 0 $?
+	stop_pid CTD_PID
 }
 
 # the analyzer takes the states as they are (its rules read them: issue 7)
