@@ -202,7 +202,7 @@ test_follows_the_runtime_across_polls() {
 	wait_for_lines "$out" '"cri.condition.NetworkReady","value":"false"' 10 || fail "not-ready not seen"
 	stop_server
 	wait_for_lines "$out" '"cri.reachable","value":"false".*"error":"connect"' 10 || fail "runtime gone not seen"
-	KEEP_SOCK=1 start_server ready || return
+	KEEP_SOCK=1 start_server ready || { kill "$live"; return; }
 	wait_for_lines "$out" '"cri.reachable","value":"true"' 10 \
 		"$(( $(grep -c '"cri.reachable","value":"true"' "$out") + 1 ))" || fail "runtime back not seen"
 	kill -TERM "$live"
