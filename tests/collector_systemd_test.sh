@@ -230,6 +230,16 @@ test_systemd_rejoining_the_bus_resyncs() {
 	assertEquals "two resyncs, both ok" 2 "$(grep -c '"status":"ok"' "$LIVE")"
 }
 
+test_sighup_resyncs() {
+	start_bus && start_standin || return
+	start_live "$BIN" --interval 1h
+	wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "no first resync"; return; }
+	kill -HUP "$LIVE_PID"
+	wait_for_lines "$LIVE" '"kind":"health"' 10 2 || fail "no resync on SIGHUP"
+	stop_live
+	assertEquals "every unit again" 4 "$(grep -c '"key":"systemd.unit"' "$LIVE")"
+}
+
 test_absent_units_are_said_once() {
 	start_bus && start_standin || return
 	start_live "$BIN" --interval 100ms
