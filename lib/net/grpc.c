@@ -272,6 +272,28 @@ static int check_answer(const char *method, const struct call *x, struct nro_buf
 	return 0;
 }
 
+/* The request's headers, or NULL when out of memory. The server learns the
+ * deadline too and gives up when we do (grpc-timeout: at most 8 digits). */
+static struct curl_slist *request_headers(int64_t timeout_ms)
+{
+	char deadline[64];
+	if (timeout_ms <= 99999999)
+		snprintf(deadline, sizeof deadline, "grpc-timeout: %lldm", (long long)timeout_ms);
+	else
+		snprintf(deadline, sizeof deadline, "grpc-timeout: %lldS",
+			 (long long)(timeout_ms / 1000 > 99999999 ? 99999999 : timeout_ms / 1000));
+	const char *lines[] = {"content-type: application/grpc", "te: trailers", deadline};
+	struct curl_slist *hdrs = NULL, *l;
+	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+		if (!(l = curl_slist_append(hdrs, lines[i]))) {
+			curl_slist_free_all(hdrs);
+			return NULL;
+		}
+		hdrs = l;
+	}
+	return hdrs;
+}
+
 int nro_grpc_unary(struct nro_grpc *g, const char *method, const uint8_t *req, size_t reqlen,
 		   int64_t timeout_ms, struct nro_buf *resp, struct nro_grpc_result *res)
 {
@@ -287,20 +309,13 @@ int nro_grpc_unary(struct nro_grpc *g, const char *method, const uint8_t *req, s
 	if (reqlen)
 		memcpy(framed + NRO_GRPC_FRAME, req, reqlen);
 
-	char url[512], deadline[64];
+	char url[512];
 	snprintf(url, sizeof url, "http://localhost%s", method);
-	/* the server learns the deadline too and gives up when we do */
-	snprintf(deadline, sizeof deadline, "grpc-timeout: %lldm", (long long)timeout_ms);
-	struct curl_slist *hdrs = NULL, *l;
-	const char *lines[] = {"content-type: application/grpc", "te: trailers", deadline};
-	for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
-		if (!(l = curl_slist_append(hdrs, lines[i]))) {
-			curl_slist_free_all(hdrs);
-			free(framed);
-			fail(res, NRO_GRPC_PROTOCOL, NRO_ERR_OTHER, "%s: out of memory", method);
-			return -1;
-		}
-		hdrs = l;
+	struct curl_slist *hdrs = request_headers(timeout_ms);
+	if (!hdrs) {
+		free(framed);
+		fail(res, NRO_GRPC_PROTOCOL, NRO_ERR_OTHER, "%s: out of memory", method);
+		return -1;
 	}
 
 	struct call x = {.body = resp, .grpc_status = -1};
