@@ -111,6 +111,12 @@ start_live() {
 	LIVE_PID=$!
 }
 
+# live_resynced B ARGS...: start_live, then wait (bounded) for its first resync.
+live_resynced() {
+	start_live "$@"
+	wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "$(flavour "$1"): no first resync"; return 1; }
+}
+
 stop_live() {
 	[ -n "$LIVE_PID" ] || return 0
 	kill -TERM "$LIVE_PID" 2>/dev/null
@@ -156,8 +162,7 @@ test_failed_kubelet_is_pushed_then_back_to_active() {
 	for b in $BINS; do
 		w=$(flavour "$b")
 		# a resync interval of an hour: anything after the first resync is a push
-		start_live "$b" --interval 1h
-		wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "$w: no first resync"; return; }
+		live_resynced "$b" --interval 1h || return
 		update kubelet.service ActiveState=failed SubState=failed Result=exit-code \
 			ExecMainCode=1 ExecMainStatus=1
 		wait_for_lines "$LIVE" '"value":"failed"' 10 || fail "$w: failed not pushed"
@@ -178,8 +183,7 @@ Service/kubelet.service active 29 running success 29 0 0 true" "$(unit_states "$
 
 test_restarts_climbing_are_each_published() {
 	start_bus && start_standin || return
-	start_live "$BIN" --interval 1h
-	wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "no first resync"; return; }
+	live_resynced "$BIN" --interval 1h || return
 	# the crash-looping kubelet's own dump: Result=exit-code, NRestarts=49116
 	$PY "$TOP/tests/systemd_standin.py" --update-from kubelet.service "$CRASHLOOP_SHOW" || fail update
 	update kubelet.service ActiveState=activating SubState=auto-restart
@@ -200,8 +204,7 @@ test_bus_killed_and_restarted_reconnects_and_resyncs() {
 	start_bus && start_standin || return
 	for b in $BINS; do
 		w=$(flavour "$b")
-		start_live "$b" --interval 1h
-		wait_for_lines "$LIVE" '"status":"ok"' 10 || { fail "$w: no first resync"; return; }
+		live_resynced "$b" --interval 1h || return
 		stop_standin
 		stop_bus
 		wait_for_lines "$LIVE" '"kind":"error","ts":"[^"]*","seq":[0-9]*,"node":"n1","source":"collector-systemd","code":"connect"' 10 ||
@@ -220,8 +223,7 @@ test_bus_killed_and_restarted_reconnects_and_resyncs() {
 
 test_systemd_rejoining_the_bus_resyncs() {
 	start_bus && start_standin || return
-	start_live "$BIN" --interval 1h
-	wait_for_lines "$LIVE" '"status":"ok"' 10 || { fail "no first resync"; return; }
+	live_resynced "$BIN" --interval 1h || return
 	stop_standin # like a daemon-reexec: the name goes, the bus stays
 	wait_for_lines "$LIVE_ERR" 'org.freedesktop.systemd1 left the bus' 10 || fail "leaving not seen"
 	start_standin --set kubelet.service:NRestarts=40 || return
@@ -232,8 +234,7 @@ test_systemd_rejoining_the_bus_resyncs() {
 
 test_sighup_resyncs() {
 	start_bus && start_standin || return
-	start_live "$BIN" --interval 1h
-	wait_for_lines "$LIVE" '"kind":"health"' 10 || { fail "no first resync"; return; }
+	live_resynced "$BIN" --interval 1h || return
 	kill -HUP "$LIVE_PID"
 	wait_for_lines "$LIVE" '"kind":"health"' 10 2 || fail "no resync on SIGHUP"
 	stop_live
