@@ -400,11 +400,21 @@ static int run(struct nro_collector *c, nro_poll_fn poll, const struct nro_follo
 		}
 	}
 done:
+	nro_collector_close(c);
+	return status;
+}
+
+int nro_collector_poll(struct nro_collector *c, nro_poll_fn poll, void *ctx)
+{
+	return poll_once(c, poll, ctx);
+}
+
+void nro_collector_close(struct nro_collector *c)
+{
 	nro_out_close(&c->out, 200);
 	nro_enc_free(&c->enc);
 	nro_kubelet_free(c->kubelet);
 	c->kubelet = NULL;
-	return status;
 }
 
 int nro_collector_run(struct nro_collector *c, nro_poll_fn poll, void *ctx)

@@ -113,5 +113,11 @@ struct nro_follow {
 };
 int nro_collector_run_follow(struct nro_collector *c, nro_poll_fn poll, const struct nro_follow *f,
 			     void *ctx);
+/* For collectors with a loop of their own (collector-systemd waits on a bus
+ * as well as the clock): one poll reported as the loop reports it (a health
+ * record, plus an error record on failure); returns 0, or the --once exit
+ * code. Then nro_collector_close() frees what init allocated. */
+int nro_collector_poll(struct nro_collector *c, nro_poll_fn poll, void *ctx);
+void nro_collector_close(struct nro_collector *c);
 
 #endif
