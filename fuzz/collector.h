@@ -1,7 +1,7 @@
 /*
  * The harness of the collector targets (fuzz_pods, fuzz_summary, ...): a
- * target #includes its collector's source with main renamed, so it calls the
- * collector's own static poll function, unchanged. Here the kubelet client
+ * target compiles its collector's source in (fuzz/collector_source.h), so
+ * it calls the collector's own static poll function, unchanged. Here the kubelet client
  * (lib/net/kubelet.h) is replaced by one that serves the fuzz input from
  * memory, and the collector writes its records into a memory file; after
  * each poll every record written must decode (nro_decode), and a failed

@@ -1,15 +1,11 @@
 /*
- * collector-configz's own poll (collectors/collector-configz.c, included
- * with main renamed) on any /configz answer. Input: byte 0 picks the HTTP
+ * collector-configz's own poll (collectors/collector-configz.c, compiled in by
+ * fuzz/collector_source.h) on any /configz answer. Input: byte 0 picks the HTTP
  * status (200 for 0-5; 6: 404 and 7: 403, the fallback to default eviction
  * thresholds), the rest is the body. See fuzz/collector.h.
  */
-#define main collector_configz_main
-#include "../collectors/collector-configz.c"
-#undef main
-
-#include "collector.h"
-#include "fuzz.h"
+#define FUZZ_COLLECTOR_SOURCE "../collectors/collector-configz.c"
+#include "collector_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

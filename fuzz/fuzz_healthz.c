@@ -1,15 +1,11 @@
 /*
- * collector-healthz's own poll (collectors/collector-healthz.c, included
- * with main renamed) on any /healthz?verbose answer. Input: byte 0 even:
+ * collector-healthz's own poll (collectors/collector-healthz.c, compiled in by
+ * fuzz/collector_source.h) on any /healthz?verbose answer. Input: byte 0 even:
  * HTTP 200, odd: HTTP 500 (the body then arrives as the client's 4 KiB
  * error_body); the rest is the body. See fuzz/collector.h.
  */
-#define main collector_healthz_main
-#include "../collectors/collector-healthz.c"
-#undef main
-
-#include "collector.h"
-#include "fuzz.h"
+#define FUZZ_COLLECTOR_SOURCE "../collectors/collector-healthz.c"
+#include "collector_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,13 +1,10 @@
 /*
- * collector-pods' own poll (collectors/collector-pods.c, included with main
- * renamed) on any /pods body: the input is the body. See fuzz/collector.h.
+ * collector-pods' own poll (collectors/collector-pods.c, compiled in by
+ * fuzz/collector_source.h) on any /pods body: the input is the body.
+ * See fuzz/collector.h.
  */
-#define main collector_pods_main
-#include "../collectors/collector-pods.c"
-#undef main
-
-#include "collector.h"
-#include "fuzz.h"
+#define FUZZ_COLLECTOR_SOURCE "../collectors/collector-pods.c"
+#include "collector_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -1,17 +1,13 @@
 /*
- * collector-spec's own poll (collectors/collector-spec.c, included with
- * main renamed) on any /spec body, or, when /spec is gone (404), on any
+ * collector-spec's own poll (collectors/collector-spec.c, compiled in by
+ * fuzz/collector_source.h) on any /spec body, or, when /spec is gone (404), on any
  * /metrics/cadvisor body for its fallback, streamed in chunks. Input: byte
  * 0 even: the rest is /spec; odd: /spec answers 404 and the rest is
  * /metrics/cadvisor in chunks of (byte 0 >> 1) + 1 bytes. See
  * fuzz/collector.h.
  */
-#define main collector_spec_main
-#include "../collectors/collector-spec.c"
-#undef main
-
-#include "collector.h"
-#include "fuzz.h"
+#define FUZZ_COLLECTOR_SOURCE "../collectors/collector-spec.c"
+#include "collector_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

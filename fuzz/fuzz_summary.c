@@ -1,14 +1,10 @@
 /*
- * collector-summary's own poll (collectors/collector-summary.c, included
- * with main renamed) on any /stats/summary body. Input: byte 0 picks --psi
+ * collector-summary's own poll (collectors/collector-summary.c, compiled in by
+ * fuzz/collector_source.h) on any /stats/summary body. Input: byte 0 picks --psi
  * (node, all, none), the rest is the body. See fuzz/collector.h.
  */
-#define main collector_summary_main
-#include "../collectors/collector-summary.c"
-#undef main
-
-#include "collector.h"
-#include "fuzz.h"
+#define FUZZ_COLLECTOR_SOURCE "../collectors/collector-summary.c"
+#include "collector_source.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
