@@ -18,7 +18,8 @@ static void scalars(const struct nro_json *j, int i)
 	double d;
 	int b;
 	static char out[1 << 16];
-	if (nro_json_i64(j, i, &s) == 0 && s >= 0)
+	/* an unsigned reading takes no sign, not even "-0" */
+	if (nro_json_i64(j, i, &s) == 0 && s >= 0 && j->js[j->tok[i].start] != '-')
 		FUZZ_CHECK(nro_json_u64(j, i, &u) == 0 && u == (uint64_t)s);
 	if (nro_json_f64(j, i, &d) == 0)
 		FUZZ_CHECK(d == d && d - d == 0); /* finite */
