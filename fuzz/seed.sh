@@ -54,6 +54,8 @@ done
 jq '.node' "$F/v1.34/stats_summary.json" >"$C/json/seed-summary-node"
 printf '{"a":"\\u00e9\\ud83d\\ude00\\n","t":"2026-11-25T21:00:00.123+01:00","n":[1,-2.5e3,18446744073709551615,true,null]}' \
 	>"$C/json/seed-escapes"
+printf '{"podPidsLimit":-0,"a":[0,-1,-0.0,9223372036854775808,-9223372036854775808]}' \
+	>"$C/json/seed-negative-zero"
 
 # ---- Prometheus text: heads of each version, histograms, summaries ------
 # prom input: byte 0 (line cap, filter), 4 bytes seeding the chunk splits
