@@ -2,8 +2,8 @@
 # make fuzz: runs each libFuzzer target in build/fuzz/ for FUZZ_SECONDS
 # (default 60), one at a time, at nice 19 (FUZZ_NICE), starting from the
 # committed corpus fuzz/corpus/<target>/. New inputs go to
-# build/fuzz/corpus/<target>/; with FUZZ_MERGE=1 the ones that add coverage
-# are merged back into fuzz/corpus/<target>/ (libFuzzer -merge=1). A crash,
+# build/fuzz/corpus/<target>/; with FUZZ_MERGE=1 fuzz/corpus/<target>/ becomes
+# its seeds plus the fewest inputs that cover every edge reached so far. A crash,
 # leak, timeout or failed check leaves its input in build/fuzz/artifacts/
 # (docs/fuzzing.md says where to keep it). Prints one line per target:
 # "TARGET: N execs in S s, corpus C files, OK|CRASH (artifact)", S the
@@ -30,6 +30,23 @@ max_len() {
 	esac
 }
 
+# Rewrites fuzz/corpus/$1 as its seed-* files plus a smallest set of inputs
+# (from it and from $3) that covers every edge they reach: set-cover merge
+# on edges alone (-use_counters=0), so the committed corpus stays small.
+merge_into_corpus() {
+	into=build/fuzz/merge/$1
+	rm -rf "$into"
+	mkdir -p "$into"
+	cp "fuzz/corpus/$1"/seed-* "$into"/ 2>/dev/null
+	if nice -n "$nice" "$2" -set_cover_merge=1 -use_counters=0 -max_len="$(max_len "$1")" \
+		"$into" "fuzz/corpus/$1" "$3" >>"$4" 2>&1; then
+		find "fuzz/corpus/$1" -maxdepth 1 -type f ! -name 'seed-*' -delete
+		cp "$into"/* "fuzz/corpus/$1"/
+	else
+		echo "fuzz: merging $1 failed (see $4); fuzz/corpus/$1 left as it was" >&2
+	fi
+}
+
 targets=$*
 [ -n "$targets" ] || targets=$(ls fuzz/fuzz_*.c | sed 's|fuzz/fuzz_\(.*\)\.c|\1|')
 found=0
@@ -53,10 +70,7 @@ for t in $targets; do
 		found=1
 		verdict="CRASH (exit $rc: $(ls -t "$art" | head -1), log $log)"
 	fi
-	if [ "$merge" = 1 ]; then
-		nice -n "$nice" "$bin" -merge=1 -max_len="$(max_len "$t")" "fuzz/corpus/$t" "$work" \
-			>>"$log" 2>&1
-	fi
+	[ "$merge" = 1 ] && merge_into_corpus "$t" "$bin" "$work" "$log"
 	echo "$t: ${execs:-?} execs in ${took} s, corpus $(ls "fuzz/corpus/$t" | wc -l) files, $verdict"
 done
 exit $found
