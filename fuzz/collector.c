@@ -41,7 +41,9 @@ void fuzz_kubelet_serve(const char *path, long status, const uint8_t *body, size
 
 struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen)
 {
-	(void)cfg, (void)err, (void)errlen;
+	(void)cfg;
+	(void)err;
+	(void)errlen;
 	static struct nro_kubelet k;
 	return &k;
 }

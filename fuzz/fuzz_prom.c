@@ -71,8 +71,12 @@ static void parse(struct nro_prom *p, const char *body, size_t len, struct fuzz_
 	}
 	if (o->rc == 0)
 		o->rc = nro_prom_finish(p);
-	o->lines = p->lines, o->samples = p->samples, o->malformed = p->malformed;
-	o->filtered = p->filtered, o->bad_line = p->bad_line, o->bad_why = p->bad_why;
+	o->lines = p->lines;
+	o->samples = p->samples;
+	o->malformed = p->malformed;
+	o->filtered = p->filtered;
+	o->bad_line = p->bad_line;
+	o->bad_why = p->bad_why;
 	o->eof = p->eof;
 }
 
