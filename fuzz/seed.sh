@@ -5,6 +5,8 @@
 # Seeds are kept small: whole fixtures only where they are small, else a few
 # entries cut out of them. Inputs libFuzzer found (make fuzz FUZZ_MERGE=1)
 # live in the same folders; this script only adds or replaces seed-* files.
+# The record and ring seeds carry the time (and the ring a random epoch) of
+# the run that wrote them, so they differ from one run to the next.
 # Usage: sh fuzz/seed.sh [FIXTURES_DIR]
 set -eu
 cd "$(dirname "$0")/.."
