@@ -27,7 +27,8 @@ void fuzz_kubelet_serve(const char *path, long status, const uint8_t *body, size
  * without options, signals or a socket): output to a memory file. */
 struct nro_collector *fuzz_collector(const char *prog, const char *target);
 /* Runs one poll as the runtime does (then the error and health records),
- * checks every record written, and returns poll's result. */
+ * checks every record written, and returns poll's result; then polls the
+ * same body again, which must publish the same records (but their seqs). */
 int fuzz_poll(struct nro_collector *c, nro_poll_fn poll, void *ctx);
 
 #endif
