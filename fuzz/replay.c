@@ -20,28 +20,24 @@
 static int replay_file(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	if (!f) {
+	struct stat st;
+	if (!f || fstat(fileno(f), &st) != 0) {
 		perror(path);
+		if (f)
+			fclose(f);
 		return -1;
 	}
-	uint8_t *buf = malloc(INPUT_MAX);
-	size_t n = buf ? fread(buf, 1, INPUT_MAX, f) : 0;
-	int bad = !buf || ferror(f) || !feof(f);
+	size_t n = (size_t)st.st_size;
+	/* exactly the input's size, so ASan sees a read one past its end */
+	uint8_t *in = st.st_size <= INPUT_MAX ? malloc(n ? n : 1) : NULL;
+	int bad = !in || fread(in, 1, n, f) != n;
 	fclose(f);
 	if (bad) {
 		fprintf(stderr, "%s: unreadable or larger than %u bytes\n", path, INPUT_MAX);
-		free(buf);
+		free(in);
 		return -1;
 	}
 	fprintf(stderr, "replay: %s\n", path);
-	/* an exact-size copy, so ASan sees a read one past the input */
-	uint8_t *in = malloc(n ? n : 1);
-	if (!in) {
-		free(buf);
-		return -1;
-	}
-	memcpy(in, buf, n);
-	free(buf);
 	LLVMFuzzerTestOneInput(in, n);
 	free(in);
 	return 0;
