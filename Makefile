@@ -6,6 +6,7 @@
 #   make san      build everything with AddressSanitizer + UBSan into build/san/
 #   make bench    performance figures (ratios), never part of make test
 #   make install  the tools into $(PREFIX)/bin (kubelet-replay with INSTALL_REPLAY=1)
+#   make fuzz     libFuzzer targets (clang) for FUZZ_SECONDS each (docs/fuzzing.md)
 
 CC      ?= cc
 CSTD    := -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE
@@ -157,4 +158,53 @@ bench: all
 clean:
 	rm -rf build bin
 
+# ---- fuzzing (docs/fuzzing.md) --------------------------------------------
+# Every fuzz/fuzz_<target>.c is built twice: as a replay binary
+# $(OUT)/fuzz/replay-<target> (this compiler and flags, fuzz/replay.c's main;
+# part of `unit`, run by tests/fuzz_replay_test.sh over the saved corpora
+# and reproducers) and, by `make fuzz`, as a libFuzzer binary in build/fuzz/.
+FUZZ_ALL        := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
+FUZZ_COLLECTORS := pods summary configz spec healthz
+fuzz_objs = $(1)/fuzz/fuzz_$(2).o $(1)/fuzz/fuzz.o \
+	$(if $(filter $(FUZZ_COLLECTORS),$(2)),$(1)/fuzz/collector.o)
+LIBS_fuzz       := $(LIBS_NNG) -lm
+FUZZ_REPLAY     := $(FUZZ_ALL:%=$(OUT)/fuzz/replay-%)
+
+define fuzz_replay_rule
+$$(OUT)/fuzz/replay-$(1): $$(call fuzz_objs,$$(OUT),$(1)) $$(OUT)/fuzz/replay.o $$(LIB_A)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_fuzz)
+endef
+$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_replay_rule,$(t))))
+unit: $(FUZZ_REPLAY)
+
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_SECONDS ?= 60
+FUZZ_MERGE   ?= 0
+FUZZ_CC      ?= clang
+FUZZ_OUT     := build/fuzz
+# clang 14 knows no -Wformat-truncation, and its -Wformat=2 also flags the
+# va_list forwarding in lib/base/log.c that gcc's accepts
+FUZZ_CFLAGS  := $(CSTD) $(WARN) -Wno-unknown-warning-option -Wno-format-nonliteral \
+                -O1 -g -Ilib -MMD -MP -fno-omit-frame-pointer \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_OUT)/%.o)
+
+$(FUZZ_OUT)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_OUT)/libnro.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+define fuzz_bin_rule
+$$(FUZZ_OUT)/fuzz_$(1): $$(call fuzz_objs,$$(FUZZ_OUT),$(1)) $$(FUZZ_OUT)/libnro.a
+	$$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $$(LIBS_fuzz)
+endef
+$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_bin_rule,$(t))))
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/fuzz_%)
+fuzz: deps fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) sh fuzz/run.sh $(FUZZ_TARGETS)
+
 -include $(wildcard $(OUT)/*/*.d $(OUT)/lib/*/*.d)
+-include $(wildcard $(FUZZ_OUT)/*/*.d $(FUZZ_OUT)/lib/*/*.d)
