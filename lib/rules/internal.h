@@ -50,10 +50,19 @@ struct source {
 
 /* A series a rule reads: its name and the labels that tell its samples
  * apart on one object ("probe_type,result"; NULL for none). */
+enum { SERIES_GAUGE, SERIES_COUNTER, SERIES_TREND };
 struct series_def {
 	const char *name;
 	const char *dims;
-	int counter; /* a counter: deltas, a decrease is a reset */
+	int counter; /* SERIES_*: a counter keeps increases (a decrease is a reset),
+		      * a trend its recent values; a gauge only its last two */
+};
+
+/* The recent samples of a counter or trend, oldest first from head - len. */
+struct window {
+	int64_t t[FACT_WINDOW];
+	double v[FACT_WINDOW], d[FACT_WINDOW]; /* value, and increase (NaN: none) */
+	int len, head;
 };
 
 /* One series on one object: the last two samples and a short window. */
@@ -66,9 +75,7 @@ struct fact {
 	int n;              /* samples seen: 1, then 2 and more */
 	struct source *src; /* who sent the last sample, and in which poll */
 	uint64_t gen;
-	int64_t wt[FACT_WINDOW];
-	double wv[FACT_WINDOW], wd[FACT_WINDOW]; /* value, and increase (counters) */
-	int wlen, whead;
+	struct window *w;   /* counters and trends only; NULL for gauges */
 };
 
 enum { EV_MEM, EV_NODEFS, EV_NODEFS_INODES, EV_IMAGEFS, EV_IMAGEFS_INODES, EV_PID, EV_COUNT };

@@ -248,7 +248,8 @@ static const struct series_def ephemeral_series[] = {
 	{NRO_M_CTR_ROOTFS_USAGE, NULL, 0}, {NRO_M_CTR_LOGS_USAGE, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def volume_series[] = {
 	{NRO_M_VOL_AVAILABLE, NULL, 0}, {NRO_M_VOL_CAPACITY, NULL, 0},
-	{NRO_M_NODE_FS_AVAILABLE, NULL, 0}, {NRO_M_NODE_FS_CAPACITY, NULL, 0}, {NULL, NULL, 0}};
+	{NRO_M_NODE_FS_AVAILABLE, NULL, SERIES_TREND}, {NRO_M_NODE_FS_CAPACITY, NULL, 0},
+	{NULL, NULL, 0}};
 
 const struct rule_def rules_resources[] = {
 	{.type = "ContainerCPUThrottled", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,
