@@ -756,7 +756,8 @@ int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx)
 		const struct fact *f = e->value;
 		if (strcmp(f->def->name, series) != 0)
 			continue;
-		fn(ctx, f);
+		if (fn)
+			fn(ctx, f);
 		n++;
 	}
 	return n;

@@ -164,7 +164,7 @@ int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *
 int fact_last_increase(const struct fact *f, double *inc);
 /* Least-squares value of the window's samples at time at; 0 without 3. */
 int fact_predict(const struct fact *f, int64_t at, double *v);
-/* Calls fn for every fact of o named series; returns how many. */
+/* Calls fn (unless NULL) for every fact of o named series; returns how many. */
 typedef void (*fact_fn)(void *ctx, const struct fact *f);
 int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx);
 /* The i-th '|'-separated label value of f (empty if absent) into out. */
@@ -228,6 +228,8 @@ struct eval {
 /* What a rule concluded about its object (one alert; several per object
  * with different sub, e.g. one per probe type). */
 struct verdict {
+	int unknown;  /* data too young to judge (one sample of a counter): an
+		       * alert keeps its state, as after a restart */
 	int breach;
 	int severity;
 	int has_value, has_threshold;

@@ -89,10 +89,12 @@ static void eval_too_many_pods(struct eval *e)
 
 static void eval_pleg_latency(struct eval *e)
 {
-	double p99;
-	if (!fact_quantile(e->obj, NRO_M_PLEG_RELIST_BUCKET, 0.99, 5 * MIN_MS, e->now, &p99))
+	double p99 = 0;
+	int known = fact_quantile(e->obj, NRO_M_PLEG_RELIST_BUCKET, 0.99, 5 * MIN_MS, e->now, &p99);
+	if (!known && !fact_each(e->obj, NRO_M_PLEG_RELIST_BUCKET, NULL, NULL))
 		return;
 	struct verdict v = verdict_for(e);
+	v.unknown = !known; /* buckets without new observations in the window */
 	v.source = "collector-metrics";
 	v.breach = p99 >= e->p->threshold; /* as the mixin: 10s is the top finite bucket */
 	v.has_value = v.has_threshold = 1;
@@ -163,12 +165,11 @@ static void rising_take(void *ctx, const struct fact *f)
 	char label[64];
 	double added;
 	fact_dim(f, 0, label, sizeof label);
-	if (!fact_last_increase(f, &added))
-		return;
 	struct verdict v = verdict_for(e);
 	v.source = f->src ? f->src->name : e->def->source;
 	v.sub = label;
 	v.detail_key = x->detail_key;
+	v.unknown = !fact_last_increase(f, &added);
 	v.breach = added > e->p->threshold;
 	v.has_value = v.has_threshold = 1;
 	v.value = added;

@@ -320,6 +320,7 @@ struct if_errors {
 	struct eval *e;
 	char ifs[16][64];
 	double added[16];
+	int known[16];
 	int n;
 };
 
@@ -329,8 +330,7 @@ static void if_take(void *ctx, const struct fact *f)
 	char ifname[64];
 	double inc;
 	fact_dim(f, 0, ifname, sizeof ifname);
-	if (!fact_last_increase(f, &inc))
-		return;
+	int known = fact_last_increase(f, &inc);
 	int i = 0;
 	while (i < x->n && strcmp(x->ifs[i], ifname) != 0)
 		i++;
@@ -338,9 +338,11 @@ static void if_take(void *ctx, const struct fact *f)
 		if (x->n == 16)
 			return;
 		snprintf(x->ifs[x->n], sizeof x->ifs[0], "%s", ifname);
+		x->known[x->n] = 1;
 		x->added[x->n++] = 0;
 	}
 	x->added[i] += inc;
+	x->known[i] &= known;
 }
 
 static void interface_errors(struct eval *e)
@@ -352,6 +354,7 @@ static void interface_errors(struct eval *e)
 		v.source = "collector-summary";
 		v.sub = x.ifs[i];
 		v.detail_key = "interface";
+		v.unknown = !x.known[i];
 		v.breach = x.added[i] > e->p->threshold;
 		v.has_value = v.has_threshold = 1;
 		v.value = x.added[i];

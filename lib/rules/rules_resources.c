@@ -28,16 +28,19 @@ static void ctr_words(const struct fobj *o, char *out, size_t n)
 static void eval_throttled(struct eval *e)
 {
 	double thr, per, limit;
-	if (!fact_increase(fact_get(e->obj, NRO_M_CFS_THROTTLED, NULL), 5 * MIN_MS, e->now, &thr) ||
-	    !fact_increase(fact_get(e->obj, NRO_M_CFS_PERIODS, NULL), 5 * MIN_MS, e->now, &per) ||
-	    per <= 0)
-		return; /* no CFS quota, or no periods ran: nothing to judge */
-	double pct = thr / per * 100.0;
+	const struct fact *ft = fact_get(e->obj, NRO_M_CFS_THROTTLED, NULL),
+			  *fp = fact_get(e->obj, NRO_M_CFS_PERIODS, NULL);
+	if (!ft || !fp)
+		return; /* no CFS quota: nothing to judge */
+	int known = fact_increase(ft, 5 * MIN_MS, e->now, &thr) &&
+		    fact_increase(fp, 5 * MIN_MS, e->now, &per) && per > 0;
+	double pct = known ? thr / per * 100.0 : 0;
 	char who[400], lim[48] = "no CPU limit known";
 	ctr_words(e->obj, who, sizeof who);
 	if (fact_value(e->obj, NRO_M_CTR_CPU_LIMIT, &limit))
 		snprintf(lim, sizeof lim, "CPU limit %g cores", limit);
 	struct verdict v = verdict_for(e);
+	v.unknown = !known; /* one sample yet, or no periods ran in the window */
 	v.source = "collector-cadvisor";
 	v.breach = pct > e->p->threshold;
 	v.has_value = v.has_threshold = 1;
