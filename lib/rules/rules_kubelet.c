@@ -202,14 +202,14 @@ static const char *const health_states[] = {NRO_K_HEALTHZ, NULL};
 static const char *const syncloop_states[] = {NRO_K_SYNCLOOP, NRO_K_HEALTHZ_SYNCLOOP, NULL};
 static const char *const max_pods_states[] = {NRO_K_POD_PHASE, NRO_K_CONFIG_MAX_PODS, NULL};
 static const struct series_def pleg_series[] = {
-	{NRO_M_PLEG_RELIST_BUCKET, "le", 1}, {NULL, NULL, 0}};
+	{NRO_M_PLEG_RELIST_BUCKET, "le", SERIES_COUNTER}, {NULL, NULL, 0}};
 static const struct series_def cert_series[] = {
 	{NRO_M_CERT_CLIENT_TTL, NULL, 0}, {NRO_M_CERT_SERVER_TTL, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def eviction_series[] = {
-	{NRO_M_EVICTIONS, "eviction_signal", 1}, {NULL, NULL, 0}};
+	{NRO_M_EVICTIONS, "eviction_signal", SERIES_COUNTER}, {NULL, NULL, 0}};
 static const struct series_def runtime_series[] = {
-	{NRO_M_RUNTIME_ERRORS, "operation_type", 1},
-	{NRO_M_RUNTIME_ERRORS_OLD, "operation_type", 1},
+	{NRO_M_RUNTIME_ERRORS, "operation_type", SERIES_COUNTER},
+	{NRO_M_RUNTIME_ERRORS_OLD, "operation_type", SERIES_COUNTER},
 	{NULL, NULL, 0}};
 
 const struct rule_def rules_kubelet[] = {

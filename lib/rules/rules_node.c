@@ -389,7 +389,7 @@ static const struct series_def cpu_series[] = {
 	{NRO_M_NODE_CPU_USAGE, NULL, 0}, {NRO_M_MACHINE_CPU_CORES, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def pleg_series[] = {{NRO_M_PLEG_LAST_SEEN, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def net_series[] = {
-	{NRO_M_NODE_NET_ERRORS, "interface,direction", 1}, {NULL, NULL, 0}};
+	{NRO_M_NODE_NET_ERRORS, "interface,direction", SERIES_COUNTER}, {NULL, NULL, 0}};
 static const char *const health_states[] = {NRO_K_HEALTHZ, NRO_K_HEALTHZ_SYNCLOOP, NRO_K_SYNCLOOP,
 					    NULL};
 static const char *const eviction_states[] = {NRO_K_EVICTION_HARD "*", NULL};

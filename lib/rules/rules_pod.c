@@ -194,7 +194,7 @@ static const char *const pod_states[] = {NRO_K_POD_PHASE, NRO_K_POD_READY, NULL}
 static const char *const ctr_states[] = {NRO_K_CTR_STATE, NRO_K_CTR_RESTARTS, NRO_K_CTR_LAST_TERM,
 					 NULL};
 static const struct series_def probe_series[] = {
-	{NRO_M_PROBE_TOTAL, "probe_type,result", 1}, {NULL, NULL, 0}};
+	{NRO_M_PROBE_TOTAL, "probe_type,result", SERIES_COUNTER}, {NULL, NULL, 0}};
 
 const struct rule_def rules_pod[] = {
 	{.type = "PodCrashLooping", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,

@@ -241,7 +241,7 @@ static void eval_volume_filling(struct eval *e)
 }
 
 static const struct series_def throttle_series[] = {
-	{NRO_M_CFS_THROTTLED, NULL, 1}, {NRO_M_CFS_PERIODS, NULL, 1},
+	{NRO_M_CFS_THROTTLED, NULL, SERIES_COUNTER}, {NRO_M_CFS_PERIODS, NULL, SERIES_COUNTER},
 	{NRO_M_CTR_CPU_LIMIT, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def memory_series[] = {
 	{NRO_M_CTR_MEM_WORKING_SET, NULL, 0}, {NRO_M_CTR_MEM_LIMIT, NULL, 0},
