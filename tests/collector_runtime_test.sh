@@ -123,6 +123,15 @@ test_missing_conditions_are_not_ready() {
 cri.condition.NetworkReady false ConditionMissing|the runtime's Status has no such condition"
 }
 
+test_other_conditions_and_unusable_types() {
+	check_conditions odd-types "cri.condition.CustomReady false Custom|-
+cri.condition.RuntimeReady true -|-
+cri.condition.NetworkReady true -|-"
+	assertEquals "a type that cannot be a key is skipped and said" \
+		"degraded Status: 1 conditions without a usable type skipped" \
+		"$(jl 'select(.kind=="health") | "\(.status) \(.message)"')"
+}
+
 test_slow_answer_past_timeout() {
 	start_server slow 5 || return
 	for b in $BINS; do

@@ -267,7 +267,8 @@ test_units_flag_and_bad_values() {
 
 test_under_s6_from_its_service_directory() {
 	start_bus && start_standin || return
-	s6_start collector-systemd "NRO_DBUS_ADDRESS=$BUS" NRO_NODE_NAME=n1 || return
+	# resync often: a record sent before the dial connects is not received
+	s6_start collector-systemd "NRO_DBUS_ADDRESS=$BUS" NRO_NODE_NAME=n1 NRO_INTERVAL=300ms || return
 	wait_for_lines "$S6_OUT" '"kind":"health"' 10 || fail "no resync through records.ipc"
 	update kubelet.service ActiveState=failed SubState=failed
 	wait_for_lines "$S6_OUT" '"object":\{"kind":"Service","name":"kubelet.service"\},"key":"systemd.unit","value":"failed"' 10 ||
