@@ -158,7 +158,7 @@ test_garbage_on_the_socket() {
 	start_server garbage || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit (failed poll, not a crash)" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (102: an answer that does not decode)" 102 "$RC"
 		assertEquals "false protocol" "$(reach)"
 		assertEquals "parse unix://$SOCK" "$(error_of)"
 	done
@@ -168,7 +168,7 @@ test_answer_that_is_no_protobuf() {
 	start_server bad-message || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (102: does not decode)" 102 "$RC"
 		assertEquals "false protocol" "$(reach)"
 		assertContains "$(jl 'select(.kind=="error") | "\(.code) \(.message)"')" \
 			"parse unix://$SOCK: /runtime.v1.RuntimeService/Version: answer of 6 bytes is not a runtime.v1.VersionResponse"
@@ -179,7 +179,7 @@ test_answer_past_the_cap() {
 	start_server huge || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (100: past the cap)" 100 "$RC"
 		assertContains "$(jl 'select(.kind=="error") | "\(.code) \(.message)"')" \
 			"too_large unix://$SOCK: /runtime.v1.RuntimeService/Version: response larger than 1048576 bytes"
 	done
@@ -189,7 +189,7 @@ test_non_zero_grpc_status() {
 	start_server grpc-error 14 runtime is shutting down || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (111: UNAVAILABLE is transient)" 111 "$RC"
 		assertEquals "false grpc 14" \
 			"$(jl 'select(.key=="cri.reachable") | "\(.value) \(.attrs.error) \(.attrs.grpc_status)"')"
 		assertContains "$(jl 'select(.kind=="error") | .message')" \
