@@ -22,6 +22,7 @@ LIBS_HTTPD := -lmicrohttpd -lgnutls
 LIBS_collectors    := $(LIBS_CURL) $(LIBS_NNG) -lm
 LIBS_analyzer      := $(LIBS_NNG) -lm
 LIBS_nro-dump      := $(LIBS_NNG) -lm
+LIBS_nro-alerts    := $(LIBS_NNG) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
