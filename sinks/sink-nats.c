@@ -467,6 +467,9 @@ static void set_servers(natsOptions *o)
 		if (*p) {
 			if (!strstr(p, "://") && strchr(p, ':') == NULL)
 				nro_die(NRO_EXIT_USAGE, "--url: '%s' is not nats://HOST:PORT", p);
+			if (strchr(p, '@')) /* the secret would be in argv and the logs */
+				nro_die(NRO_EXIT_USAGE, "--url: no credentials in URLs: use "
+					"--nats-user with --nats-password-file, or --nats-token-file");
 			list[count++] = p;
 		}
 		if (!save)

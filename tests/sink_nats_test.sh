@@ -680,6 +680,9 @@ test_bad_usage() {
 	assertContains "$out" "window"
 	out=$("$BIN/sink-nats" --url 'bogus' -i - </dev/null 2>&1)
 	assertEquals "--url exit" 100 $?
+	out=$("$BIN/sink-nats" --url 'nats://me:s3cret@127.0.0.1:4222' -i - </dev/null 2>&1)
+	assertEquals "credentials in --url exit" 100 $?
+	assertNotContains "the secret is not repeated" "$out" "s3cret"
 	# --help names every flag with its variable
 	out=$("$BIN/sink-nats" --help)
 	assertEquals "--help exit" 0 $?
