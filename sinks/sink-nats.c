@@ -119,6 +119,7 @@ struct natsink {
 	pthread_mutex_t mu;
 	unsigned ack_errors;
 	char ack_err[256];
+	uint64_t duplicates;       /* acknowledged as already stored (Nats-Msg-Id) */
 	int refused;               /* the server refused us (permissions): exit 100 */
 	int closing;               /* we close the connection: no "disconnected" line */
 	char refused_why[256];
@@ -389,15 +390,22 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, 
 	nro_warn("NATS: %s", text);
 }
 
-static void on_ack_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+/* Every acknowledgement, positive or not; the message is ours to destroy. */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
 	(void)js;
 	struct natsink *n = closure;
 	pthread_mutex_lock(&n->mu);
-	n->ack_errors++;
-	snprintf(n->ack_err, sizeof n->ack_err, "%s",
-		 pae->ErrText && *pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+	if (pa && pa->Duplicate) {
+		n->duplicates++;
+	} else if (!pa) {
+		n->ack_errors++;
+		natsStatus err = pae ? pae->Err : NATS_ERR;
+		snprintf(n->ack_err, sizeof n->ack_err, "%s",
+			 pae && pae->ErrText && *pae->ErrText ? pae->ErrText : natsStatus_GetText(err));
+	}
 	pthread_mutex_unlock(&n->mu);
+	natsMsg_Destroy(msg);
 }
 
 /* Back-off between rounds over the server list: 100 ms doubling to 5 s,
@@ -584,8 +592,8 @@ static int make_js(struct natsink *n)
 	jsOptions_Init(&jo);
 	jo.Wait = ack_timeout_ms;
 	jo.PublishAsync.MaxPending = (int64_t)window;
-	jo.PublishAsync.ErrHandler = on_ack_error;
-	jo.PublishAsync.ErrHandlerClosure = n;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = n;
 	jo.PublishAsync.StallWait = ack_timeout_ms;
 	if (natsConnection_JetStream(&n->js, n->nc, &jo) != NATS_OK) {
 		nro_warn("JetStream context: %s", nats_GetLastError(NULL));
@@ -904,6 +912,9 @@ int main(int argc, char **argv)
 			: nro_sink_run_batched(&sink, deliver, flush, &n);
 	if (n.skipped)
 		nro_info("%" PRIu64 " messages skipped (too large)", n.skipped);
+	if (n.duplicates)
+		nro_info("%" PRIu64 " messages the stream had already (dropped by Nats-Msg-Id)",
+			 n.duplicates);
 	release(&n);
 	return rc;
 }

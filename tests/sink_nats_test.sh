@@ -422,6 +422,10 @@ test_kill9_mid_incident_stream_holds_each_event_once() {
 	stop_sink
 	assertEquals "the whole ring sent again" "$head" "$(awk '{print $4}' "$T/again.cursor")"
 	check_stream_once "$URL"
+	local dups
+	dups=$(wc -l <"$T/stream.json") # events and metrics: every message again
+	assertContains "JetStream said it had them all: $(cat "$T/s3.err")" "$(cat "$T/s3.err")" \
+		"$dups messages the stream had already"
 }
 
 test_server_restart_loses_nothing() {
