@@ -226,11 +226,11 @@ static void batch_clear(struct natsink *n)
 	nro_buf_reset(&n->arena);
 }
 
-/* "<epoch as 16 hex digits>-<seq>[-<entry index>]" */
 /* Without a ring (a pipe) seqs start again with every run: a random epoch
  * per run keeps a rerun from being taken for duplicates. */
 static uint64_t run_epoch;
 
+/* "<epoch as 16 hex digits>-<seq>[-<entry index>]" */
 static void msg_id(char *out, size_t outlen, uint64_t seq, long index)
 {
 	uint64_t epoch = nro_sink_epoch(&sink);
@@ -282,7 +282,7 @@ static int render_entries(struct natsink *n, struct nro_msg *m)
 			return -1;
 	}
 	n->starts[i] = n->scratch.len;
-	return (int)(i == m->hdr.count ? 0 : -1);
+	return i == m->hdr.count ? 0 : -1;
 }
 
 /* Entries [a, b) of scratch as one JSON array message. */
