@@ -687,9 +687,19 @@ test_bad_usage() {
 	out=$("$BIN/sink-nats" --url 'nats://me:s3cret@127.0.0.1:4222' -i - </dev/null 2>&1)
 	assertEquals "credentials in --url exit" 100 $?
 	assertNotContains "the secret is not repeated" "$out" "s3cret"
-	# --help names every flag with its variable
+	# --help names every flag with its variable (an option's lines joined:
+	# the help may wrap them)
 	out=$("$BIN/sink-nats" --help)
 	assertEquals "--help exit" 0 $?
+	out=$(echo "$out" | awk '
+		match($0, /^ +/) && RLENGTH < 10 && substr($0, RLENGTH + 1, 1) == "-" {
+			if (cur != "") print cur
+			cur = $0
+			next
+		}
+		/^          / && cur != "" { sub(/^ +/, " "); cur = cur $0; next }
+		{ if (cur != "") print cur; cur = "" }
+		END { if (cur != "") print cur }')
 	for f in url:NRO_NATS_URL subject-prefix:NRO_NATS_SUBJECT_PREFIX format:NRO_NATS_FORMAT \
 		jetstream:NRO_NATS_JETSTREAM window:NRO_NATS_WINDOW nats-user:NRO_NATS_USER \
 		nats-password-file:NRO_NATS_PASSWORD_FILE nats-token-file:NRO_NATS_TOKEN_FILE \
