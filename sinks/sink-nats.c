@@ -119,6 +119,7 @@ struct natsink {
 	pthread_mutex_t mu;
 	unsigned ack_errors;
 	char ack_err[256];
+	uint64_t duplicates;       /* acknowledged as already stored (Nats-Msg-Id) */
 	int refused;               /* the server refused us (permissions): exit 100 */
 	int closing;               /* we close the connection: no "disconnected" line */
 	char refused_why[256];
@@ -225,11 +226,11 @@ static void batch_clear(struct natsink *n)
 	nro_buf_reset(&n->arena);
 }
 
-/* "<epoch as 16 hex digits>-<seq>[-<entry index>]" */
 /* Without a ring (a pipe) seqs start again with every run: a random epoch
  * per run keeps a rerun from being taken for duplicates. */
 static uint64_t run_epoch;
 
+/* "<epoch as 16 hex digits>-<seq>[-<entry index>]" */
 static void msg_id(char *out, size_t outlen, uint64_t seq, long index)
 {
 	uint64_t epoch = nro_sink_epoch(&sink);
@@ -281,7 +282,7 @@ static int render_entries(struct natsink *n, struct nro_msg *m)
 			return -1;
 	}
 	n->starts[i] = n->scratch.len;
-	return (int)(i == m->hdr.count ? 0 : -1);
+	return i == m->hdr.count ? 0 : -1;
 }
 
 /* Entries [a, b) of scratch as one JSON array message. */
@@ -389,15 +390,22 @@ static void on_error(natsConnection *nc, natsSubscription *sub, natsStatus err, 
 	nro_warn("NATS: %s", text);
 }
 
-static void on_ack_error(jsCtx *js, jsPubAckErr *pae, void *closure)
+/* Every acknowledgement, positive or not; the message is ours to destroy. */
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae, void *closure)
 {
 	(void)js;
 	struct natsink *n = closure;
 	pthread_mutex_lock(&n->mu);
-	n->ack_errors++;
-	snprintf(n->ack_err, sizeof n->ack_err, "%s",
-		 pae->ErrText && *pae->ErrText ? pae->ErrText : natsStatus_GetText(pae->Err));
+	if (pa && pa->Duplicate) {
+		n->duplicates++;
+	} else if (!pa) {
+		n->ack_errors++;
+		natsStatus err = pae ? pae->Err : NATS_ERR;
+		snprintf(n->ack_err, sizeof n->ack_err, "%s",
+			 pae && pae->ErrText && *pae->ErrText ? pae->ErrText : natsStatus_GetText(err));
+	}
 	pthread_mutex_unlock(&n->mu);
+	natsMsg_Destroy(msg);
 }
 
 /* Back-off between rounds over the server list: 100 ms doubling to 5 s,
@@ -467,6 +475,9 @@ static void set_servers(natsOptions *o)
 		if (*p) {
 			if (!strstr(p, "://") && strchr(p, ':') == NULL)
 				nro_die(NRO_EXIT_USAGE, "--url: '%s' is not nats://HOST:PORT", p);
+			if (strchr(p, '@')) /* the secret would be in argv and the logs */
+				nro_die(NRO_EXIT_USAGE, "--url: no credentials in URLs: use "
+					"--nats-user with --nats-password-file, or --nats-token-file");
 			list[count++] = p;
 		}
 		if (!save)
@@ -581,8 +592,8 @@ static int make_js(struct natsink *n)
 	jsOptions_Init(&jo);
 	jo.Wait = ack_timeout_ms;
 	jo.PublishAsync.MaxPending = (int64_t)window;
-	jo.PublishAsync.ErrHandler = on_ack_error;
-	jo.PublishAsync.ErrHandlerClosure = n;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = n;
 	jo.PublishAsync.StallWait = ack_timeout_ms;
 	if (natsConnection_JetStream(&n->js, n->nc, &jo) != NATS_OK) {
 		nro_warn("JetStream context: %s", nats_GetLastError(NULL));
@@ -901,6 +912,9 @@ int main(int argc, char **argv)
 			: nro_sink_run_batched(&sink, deliver, flush, &n);
 	if (n.skipped)
 		nro_info("%" PRIu64 " messages skipped (too large)", n.skipped);
+	if (n.duplicates)
+		nro_info("%" PRIu64 " messages the stream had already (dropped by Nats-Msg-Id)",
+			 n.duplicates);
 	release(&n);
 	return rc;
 }

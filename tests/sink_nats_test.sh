@@ -422,6 +422,10 @@ test_kill9_mid_incident_stream_holds_each_event_once() {
 	stop_sink
 	assertEquals "the whole ring sent again" "$head" "$(awk '{print $4}' "$T/again.cursor")"
 	check_stream_once "$URL"
+	local dups
+	dups=$(wc -l <"$T/stream.json") # events and metrics: every message again
+	assertContains "JetStream said it had them all: $(cat "$T/s3.err")" "$(cat "$T/s3.err")" \
+		"$dups messages the stream had already"
 }
 
 test_server_restart_loses_nothing() {
@@ -680,9 +684,22 @@ test_bad_usage() {
 	assertContains "$out" "window"
 	out=$("$BIN/sink-nats" --url 'bogus' -i - </dev/null 2>&1)
 	assertEquals "--url exit" 100 $?
-	# --help names every flag with its variable
+	out=$("$BIN/sink-nats" --url 'nats://me:s3cret@127.0.0.1:4222' -i - </dev/null 2>&1)
+	assertEquals "credentials in --url exit" 100 $?
+	assertNotContains "the secret is not repeated" "$out" "s3cret"
+	# --help names every flag with its variable (an option's lines joined:
+	# the help may wrap them)
 	out=$("$BIN/sink-nats" --help)
 	assertEquals "--help exit" 0 $?
+	out=$(echo "$out" | awk '
+		match($0, /^ +/) && RLENGTH < 10 && substr($0, RLENGTH + 1, 1) == "-" {
+			if (cur != "") print cur
+			cur = $0
+			next
+		}
+		/^          / && cur != "" { sub(/^ +/, " "); cur = cur $0; next }
+		{ if (cur != "") print cur; cur = "" }
+		END { if (cur != "") print cur }')
 	for f in url:NRO_NATS_URL subject-prefix:NRO_NATS_SUBJECT_PREFIX format:NRO_NATS_FORMAT \
 		jetstream:NRO_NATS_JETSTREAM window:NRO_NATS_WINDOW nats-user:NRO_NATS_USER \
 		nats-password-file:NRO_NATS_PASSWORD_FILE nats-token-file:NRO_NATS_TOKEN_FILE \

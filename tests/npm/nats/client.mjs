@@ -45,14 +45,14 @@ async function retry(what) {
 		try {
 			return await what();
 		} catch (e) {
-			if (i >= 10 || !/timeout|no responders/i.test(e.message)) throw e;
+			if (i >= 20 || !/timeout|no responders|unavailable/i.test(e.message)) throw e;
 			await new Promise((r) => setTimeout(r, 500));
 		}
 	}
 }
 
 async function streamDump(nc, [name]) {
-	const jsm = await jetstreamManager(nc, { timeout: 10000 });
+	const jsm = await retry(() => jetstreamManager(nc, { timeout: 10000 }));
 	const info = await retry(() => jsm.streams.info(name));
 	const out = [];
 	for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages; seq++) {
