@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "run/collector.h"
+#include "wire/names.h"
 #include "parse/json.h"
 #include "base/log.h"
 #include "base/quantity.h"
@@ -171,7 +172,7 @@ static void emit_threshold(struct nro_collector *c, const char *kind, const char
 			   const char *reclaim)
 {
 	char key[300];
-	snprintf(key, sizeof key, "kubelet.eviction.%s.%s", kind, signal);
+	snprintf(key, sizeof key, NRO_K_EVICTION "%s.%s", kind, signal);
 	double num = 0;
 	const char *unit = signal_unit(signal);
 	size_t n = strlen(value);
@@ -390,8 +391,8 @@ static int poll(struct nro_collector *c, void *arg, struct nro_fetch *res)
 		char why[200];
 		if (res->http_status == 404)
 			snprintf(why, sizeof why,
-				 "/configz is not served here (it is only on the authenticated port "
-				 "10250)");
+				 "/configz is not served by this kubelet (404; kubelets serve it on "
+				 "the authenticated port, never on the read-only one)");
 		else
 			snprintf(why, sizeof why,
 				 "/configz is forbidden (403: the credentials lack RBAC 'get' on "
@@ -438,7 +439,7 @@ static int poll(struct nro_collector *c, void *arg, struct nro_fetch *res)
 	emit_thresholds(c, &x->j, soft, "soft", grace, reclaim);
 
 	struct walk w = {c, &x->j, 0, 0};
-	char key[256] = "kubelet.config";
+	char key[256] = NRO_K_CONFIG;
 	walk(&w, cfg, key, strlen(key), 0, 0);
 	if (!w.saw_read_only_port) {
 		/* omitted when 0: the read-only port is off */

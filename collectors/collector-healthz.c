@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "run/collector.h"
+#include "wire/names.h"
 
 #define TARGET "/healthz?verbose"
 #define CHECKS_MAX 32
@@ -192,10 +193,10 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 	if (!healthy && !reason[0])
 		snprintf(reason, sizeof reason, "%s",
 			 h->first_line[0] ? h->first_line : "healthz check failed");
-	emit(c, "kubelet.healthz", healthy, reason);
+	emit(c, NRO_K_HEALTHZ, healthy, reason);
 	for (unsigned i = 0; i < h->nchecks; i++) {
-		char key[sizeof "kubelet.healthz." + CHECK_NAME_LEN];
-		snprintf(key, sizeof key, "kubelet.healthz.%s", h->checks[i].name);
+		char key[sizeof NRO_K_HEALTHZ_CHECK + CHECK_NAME_LEN];
+		snprintf(key, sizeof key, NRO_K_HEALTHZ_CHECK "%s", h->checks[i].name);
 		emit(c, key, h->checks[i].ok, h->checks[i].reason);
 	}
 	if (h->unknown || h->dropped) {

@@ -19,6 +19,7 @@
 
 #include "run/collector.h"
 #include "run/jsoncollect.h"
+#include "wire/names.h"
 #include "base/quantity.h"
 
 #define TARGET "/pods"
@@ -131,7 +132,7 @@ static void pod_states(struct pods *x, const struct pod *p)
 	at(&a, "qos", qos);
 	at(&a, "reason", reason);
 	at(&a, "message", message);
-	state(c, pod_object(p), "pod.phase", phase, phase_num(phase),
+	state(c, pod_object(p), NRO_K_POD_PHASE, phase, phase_num(phase),
 	      time_of(j, p->status, "startTime"), &a);
 
 	/* the Ready condition; a pod without one (not yet scheduled or
@@ -155,7 +156,7 @@ static void pod_states(struct pods *x, const struct pod *p)
 	a.n = 0;
 	at(&a, "k8s.pod.uid", p->uid);
 	at(&a, "reason", reason);
-	state(c, pod_object(p), "pod.ready", ready, strcmp(ready, "True") == 0, since, &a);
+	state(c, pod_object(p), NRO_K_POD_READY, ready, strcmp(ready, "True") == 0, since, &a);
 }
 
 /* One container status (of containerStatuses or initContainerStatuses). */
@@ -199,7 +200,7 @@ static void container_states(struct pods *x, const struct pod *p, int cs, int in
 			at(&a, "reason", reason);
 			at(&a, "message", message);
 			at(&a, "init", init ? "true" : NULL);
-			state(c, o, "container.state", what, num, since, &a);
+			state(c, o, NRO_K_CTR_STATE, what, num, since, &a);
 			break;
 		}
 	}
@@ -209,10 +210,10 @@ static void container_states(struct pods *x, const struct pod *p, int cs, int in
 	at(&a, "init", init ? "true" : NULL);
 	int ready;
 	if (nro_json_bool(j, nro_json_key(j, cs, "ready"), &ready) == 0)
-		state(c, o, "container.ready", ready ? "true" : "false", ready, 0, &a);
+		state(c, o, NRO_K_CTR_READY, ready ? "true" : "false", ready, 0, &a);
 	int64_t restarts;
 	if (nro_json_i64(j, nro_json_key(j, cs, "restartCount"), &restarts) == 0 && restarts >= 0)
-		state(c, o, "container.restarts", "", (double)restarts, 0, &a);
+		state(c, o, NRO_K_CTR_RESTARTS, "", (double)restarts, 0, &a);
 
 	int last = nro_json_path(j, cs, "lastState.terminated");
 	if (last >= 0 && j->tok[last].type == JSMN_OBJECT) {
@@ -221,7 +222,7 @@ static void container_states(struct pods *x, const struct pod *p, int cs, int in
 		nro_jc_key_str(&x->jc, last, "reason", reason, sizeof reason);
 		nro_jc_key_str(&x->jc, last, "message", message, sizeof message);
 		at(&a, "message", message);
-		state(c, o, "container.last_termination", reason, (double)code,
+		state(c, o, NRO_K_CTR_LAST_TERM, reason, (double)code,
 		      time_of(j, last, "finishedAt"), &a);
 	}
 }
@@ -421,6 +422,7 @@ int main(int argc, char **argv)
 			   "The node name comes from spec.nodeName unless --node is given.",
 			   TARGET, 15000, opts, argc, argv);
 	nro_jsoncollect_init(&x.jc, &c, TARGET);
+	c.learns_node = 1; /* the others wait for the name it learns */
 	int r = nro_collector_run(&c, poll, &x);
 	nro_jsoncollect_free(&x.jc);
 	return r;

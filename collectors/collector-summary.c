@@ -634,6 +634,7 @@ int main(int argc, char **argv)
 	else
 		nro_die(NRO_EXIT_USAGE, "--psi: '%s' is not node, all or none", x.psi_opt);
 	nro_jsoncollect_init(&x.jc, &c, TARGET);
+	c.learns_node = 1; /* the others wait for the name it learns */
 	int r = nro_collector_run(&c, poll, &x);
 	nro_jsoncollect_free(&x.jc);
 	free(x.latest);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "run/collector.h"
+#include "wire/names.h"
 
 #define TARGET "/healthz/syncloop"
 
@@ -51,7 +52,7 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 	struct nro_attr attrs[1] = {{nro_s("reason"), nro_s(reason)}};
 	struct nro_state s = {
 		{NRO_OBJ_NODE, {"", 0}, {"", 0}, {"", 0}, nro_s(c->node)},
-		nro_s("kubelet.syncloop"),
+		nro_s(NRO_K_SYNCLOOP),
 		nro_s(value),
 		r == 0 ? 1 : 0,
 		0,

@@ -48,7 +48,8 @@ static int set_rule(void *dst, const char *value, char *err, size_t errlen)
 
 static const struct nro_optdef opts[] = {
 	{"set", 0, "NRO_SET", NRO_OPT_FUNC, NULL, set_rule, "TYPE.KEY=VALUE",
-	 "rule parameter: for, resolve_after, threshold, severity, enabled (repeatable; env k=v,k=v)"},
+	 "rule parameter: for, resolve_after, threshold, critical, severity, enabled, or\n"
+	 "flap.window, flap.changes (repeatable; env k=v,k=v; --rules lists them)"},
 	{"rules", 0, NULL, NRO_OPT_FLAG, &list_rules, NULL, NULL,
 	 "print every rule with its parameters and exit"},
 	{"ring", 0, "NRO_RING", NRO_OPT_STR, &ring_path, NULL, "PATH",
@@ -64,8 +65,7 @@ static const struct nro_optdef opts[] = {
 static void publish(struct analyzer *a, uint8_t *msg, size_t len)
 {
 	uint64_t seq = a->have_ring ? nro_ring_head(&a->ring) + 1 : a->next_seq;
-	for (int i = 0; i < 8; i++)
-		msg[10 + i] = (uint8_t)(seq >> ((7 - i) * 8));
+	nro_record_set_seq(msg, len, seq);
 	if (a->have_ring) {
 		if (nro_ring_write(&a->ring, msg, len) != seq) {
 			a->ring_misses++;
@@ -173,6 +173,85 @@ static void take(struct analyzer *a, const uint8_t *buf, size_t len)
 	flush_enc(a, &a->events);
 }
 
+/* --rules: prints every rule with its parameters and where each comes from. */
+static void print_rules(struct analyzer *a)
+{
+	char buf[32768];
+	nro_rules_describe(a->rules, buf, sizeof buf);
+	printf("rules (set with --set TYPE.KEY=VALUE; docs/events.md explains each):\n%s", buf);
+	nro_rules_free(a->rules);
+	exit(0);
+}
+
+/* The ring (restoring what is firing from it), then the output and input. */
+static void open_io(struct analyzer *a, struct nro_in *in, const char **in_addr,
+		    const char **out_addr)
+{
+	static char path[4200];
+	char err[512];
+	*in_addr = a->t.input ? a->t.input : nro_records_addr(&a->t);
+	*out_addr = a->t.output ? a->t.output : nro_events_addr(&a->t);
+	if (!ring_path && strcmp(*out_addr, "-") != 0) {
+		snprintf(path, sizeof path, "%s/ring", a->t.run_dir);
+		ring_path = path;
+	}
+	if (ring_path && strcmp(ring_path, "none") != 0) {
+		if (nro_ring_create(&a->ring, ring_path, (size_t)ring_size, err, sizeof err) != 0)
+			nro_die(NRO_EXIT_TEMP, "ring %s: %s", ring_path, err);
+		a->have_ring = 1;
+		restore_from_ring(a);
+	}
+	if (nro_out_open(&a->out, *out_addr, NRO_LISTEN, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_TEMP, "%s", err);
+	if (nro_in_open(in, *in_addr, NRO_LISTEN, NULL, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_TEMP, "%s", err);
+}
+
+/* Takes in records and ticks the rules until SIGTERM (0) or the input's
+ * end (1). */
+static int run(struct analyzer *a, struct nro_in *in)
+{
+	int64_t next_tick = nro_mono_ms() + TICK_MS;
+	int64_t next_metrics = nro_mono_ms() + metrics_interval_ms;
+	for (;;) {
+		const uint8_t *buf;
+		size_t len;
+		int r;
+		while ((r = nro_in_recv(in, &buf, &len)) == 1)
+			take(a, buf, len);
+		if (r < 0)
+			return 1;
+		int64_t deadline = next_tick < next_metrics ? next_tick : next_metrics;
+		int w = nro_wait(&a->t, deadline, nro_in_fd(in));
+		if (w == NRO_SIG_TERM)
+			return 0;
+		if (w == NRO_SIG_HUP)
+			nro_info("SIGHUP: nothing to reload (rule parameters come from flags and env)");
+		int64_t now = nro_mono_ms();
+		if (now >= next_tick) {
+			nro_rules_tick(a->rules, nro_wall_ms());
+			flush_enc(a, &a->events);
+			next_tick = now + TICK_MS;
+		}
+		if (now >= next_metrics) {
+			nro_rules_derived(a->rules, on_metric, a, nro_wall_ms());
+			flush_enc(a, &a->metrics);
+			next_metrics = now + metrics_interval_ms;
+		}
+	}
+}
+
+/* A finite pipe ended: judge what came in, report, and stop. */
+static void finish_input(struct analyzer *a, const struct nro_in *in)
+{
+	if (in->truncated)
+		nro_warn("input ended inside a record");
+	nro_rules_evaluate(a->rules, nro_wall_ms());
+	flush_enc(a, &a->events);
+	nro_rules_derived(a->rules, on_metric, a, nro_wall_ms());
+	flush_enc(a, &a->metrics);
+}
+
 int main(int argc, char **argv)
 {
 	struct analyzer a;
@@ -185,15 +264,11 @@ int main(int argc, char **argv)
 		      "for/resolve_after hysteresis and flapping detection) and derived metrics.\n"
 		      "Listens for records on ipc://$NRO_RUN_DIR/records.ipc (-i), publishes every\n"
 		      "record it forwards or makes on ipc://$NRO_RUN_DIR/events.ipc (-o), and keeps\n"
-		      "them in the shared-memory ring $NRO_RUN_DIR/ring. Pipe mode: -i - -o -.",
+		      "them in the shared-memory ring $NRO_RUN_DIR/ring. Pipe mode: -i - -o -.\n"
+		      "--rules lists every event type with its tiers; docs/events.md explains them.",
 		      NRO_COMMON_INPUT | NRO_COMMON_OUTPUT, 0, opts, argc, argv);
-	if (list_rules) {
-		char buf[8192];
-		nro_rules_describe(a.rules, buf, sizeof buf);
-		printf("rules (set with --set TYPE.KEY=VALUE):\n%s", buf);
-		nro_rules_free(a.rules);
-		return 0;
-	}
+	if (list_rules)
+		print_rules(&a);
 	if (metrics_interval_ms <= 0)
 		nro_die(NRO_EXIT_USAGE, "--metrics-interval must be above 0");
 	nro_signals_init(&a.t);
@@ -201,68 +276,13 @@ int main(int argc, char **argv)
 	nro_enc_init(&a.events, 0);
 	nro_enc_init(&a.metrics, 0);
 	a.next_seq = 1;
-
-	const char *in_addr = a.t.input ? a.t.input : nro_records_addr(&a.t);
-	const char *out_addr = a.t.output ? a.t.output : nro_events_addr(&a.t);
-	char path[4200], err[512];
-	if (!ring_path && strcmp(out_addr, "-") != 0) {
-		snprintf(path, sizeof path, "%s/ring", a.t.run_dir);
-		ring_path = path;
-	}
-	if (ring_path && strcmp(ring_path, "none") != 0) {
-		if (nro_ring_create(&a.ring, ring_path, (size_t)ring_size, err, sizeof err) != 0)
-			nro_die(NRO_EXIT_TEMP, "ring %s: %s", ring_path, err);
-		a.have_ring = 1;
-		restore_from_ring(&a);
-	}
-	if (nro_out_open(&a.out, out_addr, NRO_LISTEN, err, sizeof err) != 0)
-		nro_die(NRO_EXIT_TEMP, "%s", err);
 	struct nro_in in;
-	if (nro_in_open(&in, in_addr, NRO_LISTEN, NULL, err, sizeof err) != 0)
-		nro_die(NRO_EXIT_TEMP, "%s", err);
+	const char *in_addr, *out_addr;
+	open_io(&a, &in, &in_addr, &out_addr);
 	nro_ready(&a.t);
 	nro_debug("listening for records on %s, publishing on %s", in_addr, out_addr);
-
-	int64_t next_tick = nro_mono_ms() + TICK_MS;
-	int64_t next_metrics = nro_mono_ms() + metrics_interval_ms;
-	int eof = 0;
-	while (!eof) {
-		const uint8_t *buf;
-		size_t len;
-		int r;
-		while ((r = nro_in_recv(&in, &buf, &len)) == 1)
-			take(&a, buf, len);
-		if (r < 0) {
-			eof = 1;
-			break;
-		}
-		int64_t deadline = next_tick < next_metrics ? next_tick : next_metrics;
-		int w = nro_wait(&a.t, deadline, nro_in_fd(&in));
-		if (w == NRO_SIG_TERM)
-			break;
-		if (w == NRO_SIG_HUP)
-			nro_info("SIGHUP: nothing to reload (rule parameters come from flags and env)");
-		int64_t now = nro_mono_ms();
-		if (now >= next_tick) {
-			nro_rules_tick(a.rules, nro_wall_ms());
-			flush_enc(&a, &a.events);
-			next_tick = now + TICK_MS;
-		}
-		if (now >= next_metrics) {
-			nro_rules_derived(a.rules, on_metric, &a, nro_wall_ms());
-			flush_enc(&a, &a.metrics);
-			next_metrics = now + metrics_interval_ms;
-		}
-	}
-	if (eof) {
-		/* a finite pipe: judge what came in, report, and stop */
-		if (in.truncated)
-			nro_warn("input ended inside a record");
-		nro_rules_evaluate(a.rules, nro_wall_ms());
-		flush_enc(&a, &a.events);
-		nro_rules_derived(a.rules, on_metric, &a, nro_wall_ms());
-		flush_enc(&a, &a.metrics);
-	}
+	if (run(&a, &in))
+		finish_input(&a, &in);
 	nro_in_close(&in);
 	nro_out_close(&a.out, 100);
 	if (a.have_ring)

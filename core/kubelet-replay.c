@@ -4,23 +4,18 @@
  * The demo's embedded kubelet and the tests' canned-reply server.
  * The file format is described in SUMMARY below and docs/kubelet-replay.md.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <gnutls/gnutls.h>
-#include <gnutls/x509.h>
 #include <microhttpd.h>
-#include <netdb.h>
-#include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "base/file.h"
+#include "net/httpd.h"
 #include "net/kubelet.h"
 #include "base/log.h"
 #include "run/signals.h"
@@ -115,77 +110,6 @@ static int add_deny(void *dst, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
-/* Reads a whole file up to max bytes into a NUL-terminated heap buffer.
- * Returns 0, or -1 with errno (EFBIG past max). */
-static int read_file(const char *path, size_t max, char **out, size_t *outlen)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	struct stat st;
-	if (fstat(fd, &st) != 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EISDIR;
-		return -1;
-	}
-	if ((uint64_t)st.st_size > max) {
-		close(fd);
-		errno = EFBIG;
-		return -1;
-	}
-	size_t cap = (size_t)st.st_size + 1, len = 0;
-	char *b = malloc(cap);
-	if (!b) {
-		close(fd);
-		errno = ENOMEM;
-		return -1;
-	}
-	for (;;) {
-		if (len + 1 >= cap) {
-			/* the file grew since fstat: allow up to max */
-			if (cap > max) {
-				free(b);
-				close(fd);
-				errno = EFBIG;
-				return -1;
-			}
-			size_t ncap = cap * 2 > max + 1 ? max + 1 : cap * 2;
-			char *nb = realloc(b, ncap);
-			if (!nb) {
-				free(b);
-				close(fd);
-				errno = ENOMEM;
-				return -1;
-			}
-			b = nb;
-			cap = ncap;
-		}
-		ssize_t r = read(fd, b + len, cap - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			free(b);
-			close(fd);
-			errno = e;
-			return -1;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-	}
-	close(fd);
-	b[len] = '\0';
-	*out = b;
-	*outlen = len;
-	return 0;
-}
 
 static int is_regular(const char *path)
 {
@@ -318,7 +242,7 @@ static int sidecar(const char *file, const char *kind, char *out, size_t outlen)
 	snprintf(p, sizeof p, "%s.%s", file, kind);
 	char *b;
 	size_t len;
-	if (read_file(p, 256, &b, &len) != 0)
+	if (nro_file_read(p, 256, &b, &len) != 0)
 		return 0;
 	snprintf(out, outlen, "%s", b);
 	free(b);
@@ -362,30 +286,6 @@ static void body_free(void *cls)
 	struct body *b = cls;
 	free(b->data);
 	free(b);
-}
-
-/* The client closed its end (a held request's client gave up). */
-static int peer_gone(struct MHD_Connection *c)
-{
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
-	if (!ci)
-		return 0;
-	char b;
-	ssize_t r = recv(ci->connect_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
-}
-
-static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *ctype,
-				  const char *text)
-{
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-	enum MHD_Result ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
 }
 
 #define TEXT "text/plain; charset=utf-8"
@@ -442,73 +342,81 @@ static int map_name(const char *url, const char *query, char *out, size_t outlen
 	return 0;
 }
 
+
 static const char *short_subresource(const char *url)
 {
 	const char *s = nro_kubelet_subresource(url);
 	return s + strlen("nodes/");
 }
 
-/* 0 = allowed; otherwise the status already queued into *ret. */
+/* A --deny-token: 403 in the kubelet's words. */
+static int is_denied(const char *tok, size_t tl)
+{
+	for (size_t i = 0; i < g.c.ndeny; i++)
+		if (token_eq(tok, tl, g.c.deny[i], strlen(g.c.deny[i])))
+			return 1;
+	return 0;
+}
+
+static int forbid(struct MHD_Connection *c, const char *url, enum MHD_Result *ret)
+{
+	char msg[256];
+	snprintf(msg, sizeof msg,
+		 "Forbidden (user=system:serviceaccount:replay:denied, verb=get, "
+		 "resource=nodes, subresource(s)=[%s])\n",
+		 short_subresource(url));
+	*ret = nro_httpd_reply(c, MHD_HTTP_FORBIDDEN, TEXT, msg);
+	return 403;
+}
+
+static int unauthorized(struct MHD_Connection *c, enum MHD_Result *ret)
+{
+	*ret = nro_httpd_reply(c, MHD_HTTP_UNAUTHORIZED, TEXT, "Unauthorized\n");
+	return 401;
+}
+
+/* The bearer token decides: 0 allowed, else the status queued into *ret. */
+static int authorize_token(struct MHD_Connection *c, const char *url, enum MHD_Result *ret,
+			   char *who, size_t wholen)
+{
+	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+		return g.auth_required ? unauthorized(c, ret) : 0;
+	const char *tok = h + 7;
+	while (*tok == ' ')
+		tok++;
+	size_t tl = strlen(tok);
+	if (is_denied(tok, tl)) {
+		snprintf(who, wholen, "denied-token");
+		return forbid(c, url, ret);
+	}
+	if (g.token && token_eq(tok, tl, g.token, g.token_len)) {
+		snprintf(who, wholen, "token");
+		return 0;
+	}
+	if (!g.auth_required)
+		return 0;
+	snprintf(who, wholen, "bad-token");
+	return unauthorized(c, ret);
+}
+
+/* 0 = allowed; otherwise the status already queued into *ret. A verified
+ * client certificate wins; otherwise the token decides. */
 static int authorize(struct MHD_Connection *c, const char *url, enum MHD_Result *ret,
 		     char *who, size_t wholen)
 {
 	snprintf(who, wholen, "anonymous");
 	if (g.c.client_ca) {
-		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-		gnutls_session_t s = ci ? (gnutls_session_t)ci->tls_session : NULL;
-		unsigned int status = 0, npeers = 0;
-		const gnutls_datum_t *peers = s ? gnutls_certificate_get_peers(s, &npeers) : NULL;
-		if (peers && npeers > 0 && gnutls_certificate_verify_peers2(s, &status) == 0 &&
-		    status == 0) {
-			gnutls_x509_crt_t crt;
-			char cn[256] = "";
-			size_t cnlen = sizeof cn - 1;
-			if (gnutls_x509_crt_init(&crt) == 0) {
-				if (gnutls_x509_crt_import(crt, &peers[0], GNUTLS_X509_FMT_DER) == 0)
-					gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0,
-								      cn, &cnlen);
-				gnutls_x509_crt_deinit(crt);
-			}
+		char cn[256];
+		int v = nro_httpd_client_cert(c, cn, sizeof cn);
+		if (v == 1) {
 			snprintf(who, wholen, "cert:%s", cn);
 			return 0;
 		}
-		if (peers && npeers > 0)
+		if (v < 0)
 			snprintf(who, wholen, "untrusted-cert");
 	}
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-		const char *tok = h + 7;
-		while (*tok == ' ')
-			tok++;
-		size_t tl = strlen(tok);
-		for (size_t i = 0; i < g.c.ndeny; i++)
-			if (token_eq(tok, tl, g.c.deny[i], strlen(g.c.deny[i]))) {
-				char msg[256];
-				snprintf(who, wholen, "denied-token");
-				snprintf(msg, sizeof msg,
-					 "Forbidden (user=system:serviceaccount:replay:denied, verb=get, "
-					 "resource=nodes, subresource(s)=[%s])\n",
-					 short_subresource(url));
-				*ret = reply_text(c, MHD_HTTP_FORBIDDEN, TEXT, msg);
-				return 403;
-			}
-		if (g.token && token_eq(tok, tl, g.token, g.token_len)) {
-			snprintf(who, wholen, "token");
-			return 0;
-		}
-		if (g.auth_required) {
-			snprintf(who, wholen, "bad-token");
-			*ret = reply_text(c, MHD_HTTP_UNAUTHORIZED, TEXT, "Unauthorized\n");
-			return 401;
-		}
-		return 0;
-	}
-	if (g.auth_required) {
-		*ret = reply_text(c, MHD_HTTP_UNAUTHORIZED, TEXT, "Unauthorized\n");
-		return 401;
-	}
-	return 0;
+	return authorize_token(c, url, ret, who, wholen);
 }
 
 static enum MHD_Result handle_step(struct MHD_Connection *c, const char *method)
@@ -521,37 +429,148 @@ static enum MHD_Result handle_step(struct MHD_Connection *c, const char *method)
 		s = atomic_load(&g.step);
 	char msg[32];
 	snprintf(msg, sizeof msg, "%u\n", s);
-	return reply_text(c, MHD_HTTP_OK, TEXT, msg);
+	return nro_httpd_reply(c, MHD_HTTP_OK, TEXT, msg);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload_data,
-				  size_t *upload_data_size, void **con_cls)
-{
-	(void)cls;
-	(void)version;
-	(void)upload_data;
-	static int marker;
-	if (*con_cls == NULL) { /* headers only: come back for the body */
-		*con_cls = &marker;
-		return MHD_YES;
-	}
-	if (*upload_data_size) { /* a request body is not used: drop it */
-		*upload_data_size = 0;
-		return MHD_YES;
-	}
+/* How a fixture is answered, from its sidecar files. */
+struct plan {
+	unsigned status;
+	uint64_t truncate, repeat;
+	int64_t delay_ms;
+	int forever, chunked;
+};
 
+/* Fills p from FILE.status, .delay, .truncate, .repeat, .chunked. Returns
+ * NULL, or the sidecar with a bad value (its text in v). */
+static const char *read_plan(const char *file, struct plan *p, char *v, size_t vlen)
+{
+	*p = (struct plan){.status = MHD_HTTP_OK, .truncate = UINT64_MAX, .repeat = 1};
+	uint64_t s;
+	if (sidecar(file, "status", v, vlen)) {
+		if (nro_parse_u64(v, &s) != 0 || s < 100 || s > 599)
+			return "status";
+		p->status = (unsigned)s;
+	}
+	if (sidecar(file, "delay", v, vlen)) {
+		if (strcmp(v, "forever") == 0)
+			p->forever = 1;
+		else if (nro_parse_duration(v, &p->delay_ms) != 0)
+			return "delay";
+	}
+	if (sidecar(file, "truncate", v, vlen) && nro_parse_u64(v, &p->truncate) != 0)
+		return "truncate";
+	if (sidecar(file, "repeat", v, vlen) && (nro_parse_u64(v, &p->repeat) != 0 || p->repeat == 0))
+		return "repeat";
+	if (sidecar(file, "chunked", v, vlen))
+		p->chunked = 1;
+	return NULL;
+}
+
+/* Waits out the plan's delay. 0, or -1 when the request is to be dropped:
+ * a held request ends without an answer at shutdown or when its client leaves. */
+static int hold(struct MHD_Connection *c, const struct plan *p)
+{
+	int64_t waited = 0;
+	while (p->forever || waited < p->delay_ms) {
+		if (atomic_load(&g.stopping) || nro_httpd_peer_gone(c))
+			return -1;
+		int64_t step = p->forever ? 50 : p->delay_ms - waited < 50 ? p->delay_ms - waited : 50;
+		sleep_ms(step);
+		waited += step;
+	}
+	return atomic_load(&g.stopping) ? -1 : 0;
+}
+
+/* Answers with the fixture's content as the plan says. */
+static enum MHD_Result serve_file(struct MHD_Connection *c, const char *name,
+				  const struct found *f, const struct plan *p)
+{
+	struct body *b = calloc(1, sizeof *b);
+	if (!b)
+		return MHD_NO;
+	if (nro_file_read(f->path, BODY_FILE_MAX, &b->data, &b->len) != 0) {
+		nro_warn("%s: %s", f->path, strerror(errno));
+		free(b);
+		return nro_httpd_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
+				       "kubelet-replay: cannot read the fixture\n");
+	}
+	uint64_t repeat = b->len == 0 ? 1 : p->repeat;
+	if (b->len && repeat > REPEAT_TOTAL_MAX / b->len)
+		repeat = REPEAT_TOTAL_MAX / b->len;
+	b->total = (uint64_t)b->len * repeat;
+	b->truncate = p->truncate < b->total ? p->truncate : UINT64_MAX;
+	b->chunked = p->chunked;
+	struct MHD_Response *r = MHD_create_response_from_callback(
+		p->chunked ? MHD_SIZE_UNKNOWN : b->total, 64 * 1024, body_reader, b, body_free);
+	if (!r) {
+		body_free(b);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				content_type(name, f->ext, b->data, b->len));
+	enum MHD_Result ret = MHD_queue_response(c, p->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* No fixture for the request: /healthz and below answer ok, the rest 404. */
+static enum MHD_Result not_found(struct MHD_Connection *c, const char *method, const char *url,
+				 const struct qbuf *q)
+{
+	int hz = !q->overflow && (strcmp(url, "/healthz") == 0 || strncmp(url, "/healthz/", 9) == 0);
+	nro_debug("%s %s%s%s -> %d (step %u)", method, url, q->len ? "?" : "", q->s,
+		  hz ? 200 : 404, atomic_load(&g.step));
+	if (hz)
+		return nro_httpd_reply(c, MHD_HTTP_OK, TEXT, "ok");
+	return nro_httpd_reply(c, MHD_HTTP_NOT_FOUND, TEXT, "404 page not found\n");
+}
+
+/* A GET or HEAD of a kubelet path, once authorized. */
+static enum MHD_Result serve_path(struct MHD_Connection *c, const char *url, const char *method,
+				  const char *who)
+{
+	struct qbuf q = {.len = 0};
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
+	char name[NAME_MAX_ + 16];
+	struct found f;
+	if (q.overflow || map_name(url, q.s, name, sizeof name) != 0 || !lookup(name, &f))
+		return not_found(c, method, url, &q);
+	char v[256];
+	struct plan p;
+	const char *bad = read_plan(f.path, &p, v, sizeof v);
+	if (bad) {
+		nro_warn("%s.%s: bad value '%s'", f.path, bad, v);
+		return nro_httpd_reply(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
+				       "kubelet-replay: bad sidecar file\n");
+	}
+	nro_debug("%s %s%s%s -> %u %s (step %u, %s)%s", method, url, q.len ? "?" : "", q.s, p.status,
+		  f.path, atomic_load(&g.step), who, p.forever ? " delay forever" : "");
+	if (hold(c, &p) != 0) {
+		nro_debug("%s %s: dropped while delayed", method, url);
+		return MHD_NO;
+	}
+	return serve_file(c, name, &f, &p);
+}
+
+static int method_is(const char *method, const char *a, const char *b, const char *c3)
+{
+	return strcmp(method, a) == 0 || strcmp(method, b) == 0 || (c3 && strcmp(method, c3) == 0);
+}
+
+static enum MHD_Result on_request(void *ctx, struct MHD_Connection *c, const char *url,
+				  const char *method)
+{
+	(void)ctx;
 	if (strcmp(url, "/replay/step") == 0) {
-		if (strcmp(method, "GET") && strcmp(method, "POST") && strcmp(method, "HEAD"))
-			return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "405 method not allowed\n");
+		if (!method_is(method, "GET", "POST", "HEAD"))
+			return nro_httpd_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "405 method not allowed\n");
 		nro_debug("%s %s", method, url);
 		return handle_step(c, method);
 	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+	if (!method_is(method, "GET", "HEAD", NULL)) {
 		nro_debug("%s %s -> 405", method, url);
-		return reply_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "405 method not allowed\n");
+		return nro_httpd_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "405 method not allowed\n");
 	}
-
 	enum MHD_Result ret = MHD_NO;
 	char who[300];
 	int a = authorize(c, url, &ret, who, sizeof who);
@@ -559,200 +578,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		nro_debug("%s %s -> %d (%s)", method, url, a, who);
 		return ret;
 	}
-
-	struct qbuf q = {.len = 0};
-	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &q);
-	char name[NAME_MAX_ + 16];
-	struct found f;
-	if (q.overflow || map_name(url, q.s, name, sizeof name) != 0 || !lookup(name, &f)) {
-		int hz = !q.overflow && (strcmp(url, "/healthz") == 0 || strncmp(url, "/healthz/", 9) == 0);
-		nro_debug("%s %s%s%s -> %d (step %u)", method, url, q.len ? "?" : "", q.s,
-			  hz ? 200 : 404, atomic_load(&g.step));
-		if (hz)
-			return reply_text(c, MHD_HTTP_OK, TEXT, "ok");
-		return reply_text(c, MHD_HTTP_NOT_FOUND, TEXT, "404 page not found\n");
-	}
-
-	/* sidecars */
-	char v[256];
-	unsigned status = MHD_HTTP_OK;
-	uint64_t truncate = UINT64_MAX, repeat = 1;
-	int64_t delay_ms = 0;
-	int forever = 0, chunked = 0;
-	const char *bad = NULL;
-	if (sidecar(f.path, "status", v, sizeof v)) {
-		uint64_t s;
-		if (nro_parse_u64(v, &s) != 0 || s < 100 || s > 599)
-			bad = "status";
-		else
-			status = (unsigned)s;
-	}
-	if (!bad && sidecar(f.path, "delay", v, sizeof v)) {
-		if (strcmp(v, "forever") == 0)
-			forever = 1;
-		else if (nro_parse_duration(v, &delay_ms) != 0)
-			bad = "delay";
-	}
-	if (!bad && sidecar(f.path, "truncate", v, sizeof v) && nro_parse_u64(v, &truncate) != 0)
-		bad = "truncate";
-	if (!bad && sidecar(f.path, "repeat", v, sizeof v) &&
-	    (nro_parse_u64(v, &repeat) != 0 || repeat == 0))
-		bad = "repeat";
-	if (!bad && sidecar(f.path, "chunked", v, sizeof v))
-		chunked = 1;
-	if (bad) {
-		nro_warn("%s.%s: bad value '%s'", f.path, bad, v);
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
-				  "kubelet-replay: bad sidecar file\n");
-	}
-
-	nro_debug("%s %s%s%s -> %u %s (step %u, %s)%s", method, url, q.len ? "?" : "", q.s, status,
-		  f.path, atomic_load(&g.step), who, forever ? " delay forever" : "");
-
-	/* a held request ends without an answer at shutdown or when its client leaves */
-	int64_t waited = 0;
-	while (forever || waited < delay_ms) {
-		if (atomic_load(&g.stopping) || peer_gone(c)) {
-			nro_debug("%s %s: dropped while delayed", method, url);
-			return MHD_NO;
-		}
-		int64_t step = forever ? 50 : delay_ms - waited < 50 ? delay_ms - waited : 50;
-		sleep_ms(step);
-		waited += step;
-	}
-	if (atomic_load(&g.stopping))
-		return MHD_NO;
-
-	struct body *b = calloc(1, sizeof *b);
-	if (!b)
-		return MHD_NO;
-	if (read_file(f.path, BODY_FILE_MAX, &b->data, &b->len) != 0) {
-		nro_warn("%s: %s", f.path, strerror(errno));
-		free(b);
-		return reply_text(c, MHD_HTTP_INTERNAL_SERVER_ERROR, TEXT,
-				  "kubelet-replay: cannot read the fixture\n");
-	}
-	if (b->len == 0)
-		repeat = 1;
-	if (b->len && repeat > REPEAT_TOTAL_MAX / b->len)
-		repeat = REPEAT_TOTAL_MAX / b->len;
-	b->total = (uint64_t)b->len * repeat;
-	b->truncate = truncate < b->total ? truncate : UINT64_MAX;
-	b->chunked = chunked;
-	struct MHD_Response *r = MHD_create_response_from_callback(
-		chunked ? MHD_SIZE_UNKNOWN : b->total, 64 * 1024, body_reader, b, body_free);
-	if (!r) {
-		body_free(b);
-		return MHD_NO;
-	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-				content_type(name, f.ext, b->data, b->len));
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	(void)cls;
-	char line[512];
-	vsnprintf(line, sizeof line, fmt, ap);
-	size_t n = strlen(line);
-	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-		line[--n] = '\0';
-	nro_debug("libmicrohttpd: %s", line);
+	return serve_path(c, url, method, who);
 }
 
 /* ---- setup -------------------------------------------------------------- */
 
-struct listen_addr {
-	struct sockaddr_storage ss;
-	int v6;
-	char host[300]; /* for the URL */
+static const struct nro_optdef opts[] = {
+	{"dir", 0, "NRO_REPLAY_DIR", NRO_OPT_STR, &g.c.dir, NULL, "DIR", "fixture directory"},
+	{"scenario", 0, "NRO_REPLAY_SCENARIO", NRO_OPT_STR, &g.c.scenario, NULL, "DIR",
+	 "scenario directory with step-000/, step-001/, ... (and base/)"},
+	{"step-every", 0, "NRO_REPLAY_STEP_EVERY", NRO_OPT_DUR, &g.c.step_every_ms, NULL, "D",
+	 "advance one scenario step every D"},
+	{"loop", 0, NULL, NRO_OPT_FLAG, &g.c.loop, NULL, NULL,
+	 "after the last step, go back to step-000"},
+	{"listen", 0, "NRO_REPLAY_LISTEN", NRO_OPT_STR, &g.c.listen, NULL, "HOST:PORT",
+	 "address to listen on (default 127.0.0.1:0, a free port)"},
+	{"tls-cert", 0, "NRO_REPLAY_TLS_CERT", NRO_OPT_STR, &g.c.tls_cert, NULL, "F",
+	 "serve HTTPS with this certificate (PEM)"},
+	{"tls-key", 0, "NRO_REPLAY_TLS_KEY", NRO_OPT_STR, &g.c.tls_key, NULL, "F",
+	 "the certificate's key (PEM)"},
+	{"client-ca", 0, "NRO_REPLAY_CLIENT_CA", NRO_OPT_STR, &g.c.client_ca, NULL, "F",
+	 "accept client certificates signed by this CA"},
+	{"token", 0, "NRO_REPLAY_TOKEN", NRO_OPT_STR, &g.c.token_arg, NULL, "T",
+	 "accepted bearer token (prefer --token-file: argv is public)"},
+	{"token-file", 0, "NRO_REPLAY_TOKEN_FILE", NRO_OPT_STR, &g.c.token_file, NULL, "F",
+	 "file holding the accepted bearer token"},
+	{"deny-token", 0, "NRO_REPLAY_DENY_TOKEN", NRO_OPT_FUNC, &g.c, add_deny, "T[,T]",
+	 "tokens that authenticate but are forbidden (403); repeatable"},
+	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-static void parse_listen(const char *spec, struct listen_addr *la)
+static void check_cfg(const struct cfg *c)
 {
-	char host[256];
-	const char *port;
-	if (spec[0] == '[') {
-		const char *close = strchr(spec, ']');
-		if (!close || close[1] != ':' || (size_t)(close - spec - 1) >= sizeof host)
-			nro_die(NRO_EXIT_USAGE, "--listen '%s': want HOST:PORT", spec);
-		memcpy(host, spec + 1, (size_t)(close - spec - 1));
-		host[close - spec - 1] = '\0';
-		port = close + 2;
-	} else {
-		const char *colon = strrchr(spec, ':');
-		if (!colon || (size_t)(colon - spec) >= sizeof host)
-			nro_die(NRO_EXIT_USAGE, "--listen '%s': want HOST:PORT", spec);
-		memcpy(host, spec, (size_t)(colon - spec));
-		host[colon - spec] = '\0';
-		port = colon + 1;
-	}
-	uint64_t pn;
-	if (nro_parse_u64(port, &pn) != 0 || pn > 65535)
-		nro_die(NRO_EXIT_USAGE, "--listen '%s': bad port '%s'", spec, port);
-	struct addrinfo hints = {.ai_flags = AI_PASSIVE | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai = NULL;
-	int rc = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai);
-	if (rc != 0 || !ai)
-		nro_die(NRO_EXIT_USAGE, "--listen '%s': %s", spec, gai_strerror(rc));
-	memcpy(&la->ss, ai->ai_addr, ai->ai_addrlen);
-	la->v6 = ai->ai_family == AF_INET6;
-	freeaddrinfo(ai);
-	if (!host[0] || strcmp(host, "0.0.0.0") == 0)
-		snprintf(la->host, sizeof la->host, "127.0.0.1");
-	else if (strcmp(host, "::") == 0)
-		snprintf(la->host, sizeof la->host, "[::1]");
-	else if (strchr(host, ':'))
-		snprintf(la->host, sizeof la->host, "[%s]", host);
-	else
-		snprintf(la->host, sizeof la->host, "%s", host);
-}
-
-static char *read_pem(const char *flag, const char *path)
-{
-	char *b;
-	size_t len;
-	if (read_file(path, 1u << 20, &b, &len) != 0)
-		nro_die(NRO_EXIT_USAGE, "%s %s: %s", flag, path, strerror(errno));
-	return b;
-}
-
-int main(int argc, char **argv)
-{
-	struct nro_tool t;
-	struct cfg *c = &g.c;
-	c->listen = "127.0.0.1:0";
-	const struct nro_optdef opts[] = {
-		{"dir", 0, "NRO_REPLAY_DIR", NRO_OPT_STR, &c->dir, NULL, "DIR",
-		 "fixture directory"},
-		{"scenario", 0, "NRO_REPLAY_SCENARIO", NRO_OPT_STR, &c->scenario, NULL, "DIR",
-		 "scenario directory with step-000/, step-001/, ... (and base/)"},
-		{"step-every", 0, "NRO_REPLAY_STEP_EVERY", NRO_OPT_DUR, &c->step_every_ms, NULL, "D",
-		 "advance one scenario step every D"},
-		{"loop", 0, NULL, NRO_OPT_FLAG, &c->loop, NULL, NULL,
-		 "after the last step, go back to step-000"},
-		{"listen", 0, "NRO_REPLAY_LISTEN", NRO_OPT_STR, &c->listen, NULL, "HOST:PORT",
-		 "address to listen on (default 127.0.0.1:0, a free port)"},
-		{"tls-cert", 0, "NRO_REPLAY_TLS_CERT", NRO_OPT_STR, &c->tls_cert, NULL, "F",
-		 "serve HTTPS with this certificate (PEM)"},
-		{"tls-key", 0, "NRO_REPLAY_TLS_KEY", NRO_OPT_STR, &c->tls_key, NULL, "F",
-		 "the certificate's key (PEM)"},
-		{"client-ca", 0, "NRO_REPLAY_CLIENT_CA", NRO_OPT_STR, &c->client_ca, NULL, "F",
-		 "accept client certificates signed by this CA"},
-		{"token", 0, "NRO_REPLAY_TOKEN", NRO_OPT_STR, &c->token_arg, NULL, "T",
-		 "accepted bearer token (prefer --token-file: argv is public)"},
-		{"token-file", 0, "NRO_REPLAY_TOKEN_FILE", NRO_OPT_STR, &c->token_file, NULL, "F",
-		 "file holding the accepted bearer token"},
-		{"deny-token", 0, "NRO_REPLAY_DENY_TOKEN", NRO_OPT_FUNC, c, add_deny, "T[,T]",
-		 "tokens that authenticate but are forbidden (403); repeatable"},
-		{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
-	};
-	nro_tool_init(&t, PROG, SUMMARY, 0, 0, opts, argc, argv);
-	g.verbose = t.verbose;
-
 	if (!c->dir && !c->scenario)
 		nro_die(NRO_EXIT_USAGE, "one of --dir or --scenario is required (see --help)");
 	if (c->dir && !is_dir(c->dir))
@@ -765,11 +622,14 @@ int main(int argc, char **argv)
 		nro_die(NRO_EXIT_USAGE, "--client-ca needs --tls-cert and --tls-key");
 	if (c->token_arg && c->token_file)
 		nro_die(NRO_EXIT_USAGE, "--token and --token-file are exclusive");
-	if (c->scenario)
-		scenario_load(c->scenario);
+}
+
+/* The accepted token, from --token-file or --token, into g.token. */
+static void load_token(const struct cfg *c)
+{
 	if (c->token_file) {
 		size_t len;
-		if (read_file(c->token_file, TOKEN_MAX, &g.token, &len) != 0)
+		if (nro_file_read(c->token_file, TOKEN_MAX, &g.token, &len) != 0)
 			nro_die(NRO_EXIT_USAGE, "--token-file %s: %s", c->token_file, strerror(errno));
 		trim(g.token);
 		if (!g.token[0])
@@ -784,85 +644,74 @@ int main(int argc, char **argv)
 	if (g.token)
 		g.token_len = strlen(g.token);
 	g.auth_required = g.token != NULL || c->client_ca != NULL;
+}
 
-	struct listen_addr la;
-	parse_listen(c->listen, &la);
-
-	char *cert = NULL, *key = NULL, *ca = NULL;
-	if (c->tls_cert) {
-		cert = read_pem("--tls-cert", c->tls_cert);
-		key = read_pem("--tls-key", c->tls_key);
-	}
-	if (c->client_ca)
-		ca = read_pem("--client-ca", c->client_ca);
-
-	/* MHD's threads inherit the blocked signals: only the signalfd sees them */
-	nro_signals_init(&t);
-
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-			 MHD_USE_ERROR_LOG;
-	if (la.v6)
-		flags |= MHD_USE_IPv6;
-	if (cert)
-		flags |= MHD_USE_TLS;
-	struct MHD_OptionItem tls_opts[] = {
-		{cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
-		{cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
-		{ca ? MHD_OPTION_HTTPS_MEM_TRUST : MHD_OPTION_END, 0, ca},
-		{MHD_OPTION_END, 0, NULL},
+/* Listens (one thread per connection: delays block their own connection). */
+static struct nro_httpd *start_listener(const struct cfg *c)
+{
+	struct nro_httpd_cfg hc = {
+		.listen = c->listen, .flag = "--listen", .tls_cert = c->tls_cert,
+		.tls_key = c->tls_key, .client_ca = c->client_ca, .thread_per_connection = 1,
+		.handler = on_request,
 	};
-	/* an END in the middle would cut the array: compact it */
-	size_t w = 0;
-	for (size_t i = 0; i < sizeof tls_opts / sizeof tls_opts[0]; i++)
-		if (tls_opts[i].option != MHD_OPTION_END)
-			tls_opts[w++] = tls_opts[i];
-	tls_opts[w] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	struct nro_httpd *h = NULL;
+	char err[512];
+	int rc = nro_httpd_start(&hc, &h, err, sizeof err);
+	if (rc != NRO_HTTPD_OK)
+		nro_die(rc == NRO_HTTPD_EUSAGE ? NRO_EXIT_USAGE : NRO_EXIT_TEMP, "%s", err);
+	return h;
+}
 
-	struct MHD_Daemon *d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, NULL, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&la.ss, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
-		MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
-	if (!d)
-		nro_die(NRO_EXIT_TEMP, "cannot listen on %s (run with --verbose for details)", c->listen);
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-	unsigned port = di ? di->port : 0;
-	printf("%s://%s:%u\n", cert ? "https" : "http", la.host, port);
-	fflush(stdout);
-	nro_ready(&t);
-
-	int64_t next = c->step_every_ms ? nro_mono_ms() + c->step_every_ms : INT64_MAX;
+/* Advances the scenario every --step-every until SIGTERM. */
+static void run_steps(struct nro_tool *t, int64_t every_ms)
+{
+	int64_t next = every_ms ? nro_mono_ms() + every_ms : INT64_MAX;
 	for (;;) {
-		int64_t deadline = next;
-		if (deadline == INT64_MAX)
-			deadline = nro_mono_ms() + 3600 * 1000;
-		int r = nro_wait(&t, deadline, -1);
-		if (r == NRO_SIG_TERM)
-			break;
-		while (c->step_every_ms && nro_mono_ms() >= next) {
+		int64_t deadline = next == INT64_MAX ? nro_mono_ms() + 3600 * 1000 : next;
+		if (nro_wait(t, deadline, -1) == NRO_SIG_TERM)
+			return;
+		while (every_ms && nro_mono_ms() >= next) {
 			step_advance();
-			next += c->step_every_ms;
+			next += every_ms;
 		}
 	}
-	atomic_store(&g.stopping, 1);
-	MHD_stop_daemon(d);
+}
 
-	free(cert);
-	if (key) {
-		explicit_bzero(key, strlen(key));
-		free(key);
-	}
-	free(ca);
+static void release_all(struct nro_tool *t)
+{
 	if (g.token) {
 		explicit_bzero(g.token, g.token_len);
 		free(g.token);
 	}
-	for (size_t i = 0; i < c->ndeny; i++)
-		free((char *)c->deny[i]);
+	for (size_t i = 0; i < g.c.ndeny; i++)
+		free((char *)g.c.deny[i]);
 	for (unsigned i = 0; i < g.nsteps; i++)
 		free(g.layers_step[i]);
 	free(g.layers_step);
 	free(g.base_dir);
-	if (t.sigfd >= 0)
-		close(t.sigfd);
+	if (t->sigfd >= 0)
+		close(t->sigfd);
+}
+
+int main(int argc, char **argv)
+{
+	struct nro_tool t;
+	g.c.listen = "127.0.0.1:0";
+	nro_tool_init(&t, PROG, SUMMARY, 0, 0, opts, argc, argv);
+	g.verbose = t.verbose;
+	check_cfg(&g.c);
+	if (g.c.scenario)
+		scenario_load(g.c.scenario);
+	load_token(&g.c);
+	/* MHD's threads inherit the blocked signals: only the signalfd sees them */
+	nro_signals_init(&t);
+	struct nro_httpd *h = start_listener(&g.c);
+	printf("%s\n", nro_httpd_url(h));
+	fflush(stdout);
+	nro_ready(&t);
+	run_steps(&t, g.c.step_every_ms);
+	atomic_store(&g.stopping, 1);
+	nro_httpd_stop(h);
+	release_all(&t);
 	return 0;
 }

@@ -30,13 +30,13 @@ static int follow;
 static const struct nro_optdef opts[] = {
 	{"kinds", 'k', "NRO_DUMP_KINDS", NRO_OPT_STR, &kinds, NULL, "LETTERS",
 	 "only these record kinds: M metric, S state, H health, X error, E event (e.g. -k E)"},
-	{"listen", 0, NULL, NRO_OPT_FLAG, &listen_mode, NULL, NULL,
+	{"listen", 0, "NRO_DUMP_LISTEN", NRO_OPT_FLAG, &listen_mode, NULL, NULL,
 	 "listen on the nng address instead of dialing it"},
-	{"count", 'n', NULL, NRO_OPT_UINT, &max_count, NULL, "N",
+	{"count", 'n', "NRO_DUMP_COUNT", NRO_OPT_UINT, &max_count, NULL, "N",
 	 "exit 0 after printing N entries (default: until end of input or SIGTERM)"},
-	{"ring", 0, NULL, NRO_OPT_STR, &ring_path, NULL, "PATH",
+	{"ring", 0, "NRO_DUMP_RING", NRO_OPT_STR, &ring_path, NULL, "PATH",
 	 "print what the analyzer's ring holds (e.g. /run/nro/ring), oldest first, then exit"},
-	{"follow", 'F', NULL, NRO_OPT_FLAG, &follow, NULL, NULL,
+	{"follow", 'F', "NRO_DUMP_FOLLOW", NRO_OPT_FLAG, &follow, NULL, NULL,
 	 "with --ring: keep printing new records until SIGTERM"},
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
@@ -96,7 +96,11 @@ static int dump_ring(struct nro_tool *t)
 	struct nro_ring r;
 	char err[512];
 	if (nro_ring_open(&r, ring_path, err, sizeof err) != 0)
-		nro_die(NRO_EXIT_TEMP, "%s", err);
+		nro_die(access(ring_path, F_OK) != 0 ? NRO_EXIT_USAGE : NRO_EXIT_TEMP,
+			"--ring %s: %s%s", ring_path, err,
+			access(ring_path, F_OK) != 0 ? " (no ring there: is the analyzer running with "
+						       "this run directory?)"
+						     : "");
 	nro_ready(t);
 	struct nro_buf rec;
 	nro_buf_init(&rec, NRO_MSG_MAX);
@@ -138,9 +142,53 @@ static int dump_ring(struct nro_tool *t)
 	nro_ring_close(&r);
 	if (rejected) {
 		nro_error("%llu malformed record(s) dropped", (unsigned long long)rejected);
-		return 1;
+		return NRO_EXIT_DATA;
 	}
 	return 0;
+}
+
+/* What ended the input, said once; the exit status. The transport has
+ * already said a lost framing. */
+static int input_status(const struct nro_in *in)
+{
+	int status = 0;
+	if (in->oversized)
+		status = NRO_EXIT_DATA;
+	if (in->truncated) {
+		nro_error("input ended inside a record (truncated stream)");
+		status = NRO_EXIT_DATA;
+	}
+	if (rejected) {
+		nro_error("%llu malformed record(s) dropped", (unsigned long long)rejected);
+		status = NRO_EXIT_DATA;
+	}
+	return status;
+}
+
+/* Prints records until the end of input, the count, or SIGTERM. Over nng a
+ * dump that has no publisher after a second says what it waits for, once. */
+static void dump_input(struct nro_tool *t, struct nro_in *in, const char *addr)
+{
+	int64_t say_at = nro_mono_ms() + 1000;
+	for (;;) {
+		const uint8_t *buf;
+		size_t len;
+		int r = nro_in_recv(in, &buf, &len);
+		if (r < 0)
+			break;
+		if (r == 1) {
+			if (print_record(buf, len))
+				break;
+			continue;
+		}
+		if (say_at && !nro_in_connected(in) && nro_mono_ms() >= say_at) {
+			nro_info("waiting for a publisher on %s (nothing there yet)", addr);
+			say_at = 0;
+		}
+		int w = nro_wait(t, say_at ? say_at : nro_mono_ms() + 3600000, nro_in_fd(in));
+		if (w == NRO_SIG_TERM)
+			break;
+	}
 }
 
 int main(int argc, char **argv)
@@ -149,9 +197,10 @@ int main(int argc, char **argv)
 	nro_tool_init(&t, "nro-dump",
 		      "Print node-runtime-observer records as JSON lines, one entry a line.\n"
 		      "Input: a framed record stream on stdin (-i -, the default), or an nng\n"
-		      "address (-i ipc:///run/nro/events.ipc). Exit 0 at end of input, 1 if any\n"
-		      "record was malformed or the stream was cut inside a record.",
-		      NRO_COMMON_INPUT, 0, opts, argc, argv);
+		      "address (-i ipc:///run/nro/events.ipc), or the ring (--ring). Exit 0 at\n"
+		      "end of input, 102 if any record was malformed or the stream lost its\n"
+		      "framing or was cut inside a record.",
+		      NRO_COMMON_INPUT | NRO_TOOL_STDIN, 0, opts, argc, argv);
 	for (const char *k = kinds; *k; k++)
 		if (!strchr("MSHXE", *k))
 			nro_die(NRO_EXIT_USAGE, "--kinds: unknown kind '%c' (want M, S, H, X or E)", *k);
@@ -171,38 +220,12 @@ int main(int argc, char **argv)
 	struct nro_in in;
 	char err[512];
 	if (nro_in_open(&in, addr, listen_mode ? NRO_LISTEN : NRO_DIAL, kinds, err, sizeof err) != 0)
-		nro_die(strncmp(addr, "ipc://", 6) == 0 ? NRO_EXIT_TEMP : NRO_EXIT_USAGE, "%s", err);
+		nro_die(strncmp(addr, "ipc://", 6) == 0 ? NRO_EXIT_TEMP : NRO_EXIT_USAGE, "-i: %s", err);
 	nro_ready(&t);
 
 	nro_buf_init(&out, (size_t)NRO_MSG_MAX * 8);
-	int status = 0;
-	for (;;) {
-		const uint8_t *buf;
-		size_t len;
-		int r = nro_in_recv(&in, &buf, &len);
-		if (r < 0)
-			break;
-		if (r == 0) {
-			int w = nro_wait(&t, nro_mono_ms() + 3600000, nro_in_fd(&in));
-			if (w == NRO_SIG_TERM)
-				break;
-			continue;
-		}
-		if (print_record(buf, len))
-			break;
-	}
-	if (in.oversized) {
-		nro_error("input lost its framing (a frame length of 0 or over 16 MiB)");
-		status = 1;
-	}
-	if (in.truncated) {
-		nro_error("input ended inside a record (truncated stream)");
-		status = 1;
-	}
-	if (rejected) {
-		nro_error("%llu malformed record(s) dropped", (unsigned long long)rejected);
-		status = 1;
-	}
+	dump_input(&t, &in, addr);
+	int status = input_status(&in);
 	nro_buf_free(&out);
 	nro_in_close(&in);
 	return status;

@@ -3,8 +3,7 @@
  * credentials, body to stdout. For operators checking credentials and RBAC
  * (`nro-fetch --token-file F /stats/summary`), and the tests' driver.
  *
- * Exit: 0 ok; 1 the kubelet answered with an error (HTTP, auth, too large);
- * 111 transient (unreachable, timeout, TLS, truncated); 100 bad usage.
+ * Exit codes: the table of README "Exit codes" (nro_exit_for_fetch).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,12 +18,43 @@
 #define PROG "nro-fetch"
 
 static const char SUMMARY[] =
-	"GETs PATH from the kubelet (e.g. /stats/summary, /metrics/cadvisor, '/healthz?verbose')\n"
-	"with the collectors' client and credentials, and writes the body to stdout. PATH comes\n"
-	"last. On failure prints one line \"nro-fetch: error: ...\" naming the cause (for 401/403\n"
-	"the RBAC subresource needed) and exits 1 for an error answer, 111 for a transient\n"
-	"failure (unreachable, timeout, TLS, truncated body), 100 for bad usage.\n"
+	"GETs PATH from the kubelet (e.g. /stats/summary, /metrics/cadvisor,\n"
+	"'/healthz?verbose') with the collectors' client and credentials, and writes\n"
+	"the body to stdout. PATH comes last. On failure prints one line\n"
+	"\"nro-fetch: fatal: ...\" naming the cause (for 401/403 the RBAC subresource\n"
+	"needed) and exits with the code below: 100 for credentials, RBAC or a\n"
+	"--max-body too small, 101 for a path this kubelet does not serve (404), 111\n"
+	"for unreachable, timeout, 5xx or a truncated body.\n"
 	"usage: nro-fetch [options] PATH";
+
+/* Options whose value comes next: the argument after one is not PATH. */
+static int takes_value(const char *a)
+{
+	static const char *const with_value[] = {"--kubelet",  "--token-file", "--ca-file",
+						 "--cert-file", "--key-file",	"--timeout",
+						 "--max-body"};
+	for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
+		if (strcmp(a, with_value[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* PATH is the last argument; a last argument that is no option's value and
+ * lacks the leading '/' is a PATH typed without it. */
+static const char *take_path(int *argc, char **argv)
+{
+	if (*argc < 2)
+		return NULL;
+	const char *last = argv[*argc - 1];
+	if (last[0] == '/') {
+		(*argc)--;
+		return last;
+	}
+	if (last[0] != '-' && !strstr(last, "://") && (*argc == 2 || !takes_value(argv[*argc - 2])))
+		nro_die(NRO_EXIT_USAGE, "PATH '%s' must start with '/': did you mean /%s?", last,
+			last);
+	return NULL;
+}
 
 struct out {
 	struct nro_fetch *res;
@@ -44,12 +74,8 @@ static int to_stdout(void *ctx, const char *data, size_t len)
 int main(int argc, char **argv)
 {
 	/* PATH is the last argument; nro_tool_init takes the options before it */
-	const char *path = NULL;
 	nro_log_init(PROG);
-	if (argc >= 2 && argv[argc - 1][0] == '/') {
-		path = argv[argc - 1];
-		argc--;
-	}
+	const char *path = take_path(&argc, argv);
 	uint64_t max_body = 0;
 	const struct nro_optdef opts[] = {
 		{"max-body", 0, "NRO_MAX_BODY", NRO_OPT_FUNC, &max_body, nro_opt_size, "SIZE",
@@ -57,7 +83,7 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 	};
 	struct nro_tool t;
-	nro_tool_init(&t, PROG, SUMMARY, NRO_COMMON_KUBELET, 0, opts, argc, argv);
+	nro_tool_init(&t, PROG, SUMMARY, NRO_COMMON_KUBELET | NRO_TOOL_ONESHOT, 0, opts, argc, argv);
 	if (!path)
 		nro_die(NRO_EXIT_USAGE, "missing PATH, e.g. /stats/summary (it comes last; see --help)");
 	t.kubelet.max_body = max_body;
@@ -71,24 +97,13 @@ int main(int argc, char **argv)
 	struct out o = {.res = &res};
 	int rc = nro_kubelet_get(k, path, to_stdout, &o, &res);
 	nro_kubelet_free(k);
-	if (fflush(stdout) != 0 && rc == 0) {
-		nro_error("writing the body to stdout: %s", strerror(errno));
-		return 1;
-	}
+	if (fflush(stdout) != 0 && rc == 0)
+		nro_die(NRO_EXIT_TEMP, "writing the body to stdout: %s", strerror(errno));
 	nro_debug("GET %s: HTTP %ld, %llu bytes in %u us", path, res.http_status,
 		  (unsigned long long)res.bytes, res.duration_us);
 	if (rc == 0)
 		return 0;
 	if (res.error_body[0])
 		nro_debug("body: %s", res.error_body);
-	nro_error("%s", res.message);
-	switch (res.err) {
-	case NRO_ERR_CONNECT:
-	case NRO_ERR_TIMEOUT:
-	case NRO_ERR_TLS:
-	case NRO_ERR_TRUNCATED:
-		return NRO_EXIT_TEMP;
-	default:
-		return 1;
-	}
+	nro_die(nro_exit_for_fetch(&res), "%s", res.message);
 }

@@ -61,14 +61,14 @@ check_syncloop() { # FLAVOUR
 	echo 503 >"$TMP/s503/healthz_syncloop.txt.status"
 	ep_replay "$TMP/s503" || return
 	ep_collect "$cbin" collector-syncloop "$URL"
-	ep_assert_failure http 1 503 "$1 503"
+	ep_assert_failure http 111 503 "$1 503"
 	assertEquals "$1 503: no state" 0 "$(ep_count state)"
 
 	printf 'good\n' >"$TMP/good"
 	printf 'denied\n' >"$TMP/denied"
 	ep_replay "$TMP/ok" --token good --deny-token denied || return
 	ep_collect "$cbin" collector-syncloop "$URL" --token-file "$TMP/denied"
-	ep_assert_failure auth 1 403 "$1 403"
+	ep_assert_failure auth 100 403 "$1 403"
 	ep_contains "$1 403: names the subresource" "$(ep_jq 'select(.kind=="error") | .message')" \
 		"nodes/proxy"
 	ep_collect "$cbin" collector-syncloop "$URL" --token-file "$TMP/good"

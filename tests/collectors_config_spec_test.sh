@@ -207,7 +207,7 @@ check_configz_fallback() { # FLAVOUR
 	assertEquals "$1 404: exit" 0 "$RC"
 	assertEquals "$1 404: no error record" 0 "$(ep_count error)"
 	assertEquals "$1 404: health" "degraded 404" "$(ep_jq 'select(.kind=="health") | "\(.status) \(.http_status)"')"
-	msg="/configz is not served here (it is only on the authenticated port 10250); the analyzer falls back to the kubelet's default eviction thresholds"
+	msg="/configz is not served by this kubelet (404; kubelets serve it on the authenticated port, never on the read-only one); the analyzer falls back to the kubelet's default eviction thresholds"
 	assertEquals "$1 404: health message" "$msg" "$(ep_jq 'select(.kind=="health") | .message')"
 	ep_contains "$1 404: logged" "$(cat "$TMP/err")" "$msg"
 	ep_jq 'select(.kind=="state") | "\(.key) \(.value) \(.num) \(.attrs.source)"' | sort >"$TMP/got"
@@ -229,7 +229,7 @@ kubelet.eviction.hard.nodefs.inodesFree 5% 5 default" "$(cat "$TMP/got")"
 	# 401 is not a fallback: the credentials are wrong
 	printf 'wrong\n' >"$TMP/wrong"
 	ep_collect "$cbin" collector-configz "$URL" --token-file "$TMP/wrong"
-	ep_assert_failure auth 1 401 "$1 401"
+	ep_assert_failure auth 100 401 "$1 401"
 	assertEquals "$1 401: no state" 0 "$(ep_count state)"
 	rm -f "$TMP/empty/configz.json"
 }
@@ -254,7 +254,7 @@ test_configz_says_the_fallback_once() {
 	polls=$(grep -c '"kind":"health"' "$out")
 	assertTrue "four polls or more ($polls)" "[ $polls -ge 4 ]"
 	assertEquals "every poll publishes the defaults" $((polls * 5)) "$(grep -c '"kind":"state"' "$out")"
-	assertEquals "said once" 1 "$(grep -c 'not served here' "$TMP/loop.err")"
+	assertEquals "said once" 1 "$(grep -c 'not served by this kubelet' "$TMP/loop.err")"
 }
 
 # ---- configz: faults ----------------------------------------------------------
@@ -280,13 +280,13 @@ check_configz_faults() { # FLAVOUR
 	ep_garbage 5000 >"$TMP/cfault-garbage/configz.json"
 	ep_replay "$TMP/cfault-garbage" || return
 	ep_collect "$cbin" collector-configz "$URL"
-	ep_assert_failure parse 1 200 "$1 configz garbage"
+	ep_assert_failure parse 102 200 "$1 configz garbage"
 	ep_contains "$1 garbage: message" "$(ep_jq 'select(.kind=="error") | .message')" "invalid body"
 
 	configz_dir notconfig '[1, 2, 3]'
 	ep_replay "$CD" || return
 	ep_collect "$cbin" collector-configz "$URL"
-	ep_assert_failure parse 1 200 "$1 configz without an object"
+	ep_assert_failure parse 102 200 "$1 configz without an object"
 
 	configz_fault_dir big
 	size=$(stat -c %s "$FD/configz.json")
@@ -295,20 +295,20 @@ check_configz_faults() { # FLAVOUR
 	/usr/bin/time -f %M -o "$TMP/rss" "$cbin/collector-configz" --once -o - --kubelet "$URL" \
 		2>"$TMP/err" | "$BIN/nro-dump" >"$TMP/out.jsonl"
 	RC=${PIPESTATUS[0]}
-	ep_assert_failure too_large 1 200 "$1 configz 50 MB"
+	ep_assert_failure too_large 100 200 "$1 configz 50 MB"
 	if [ "$1" != san ]; then
 		rss=$(tail -n 1 "$TMP/rss")
 		[ "$rss" -lt 20000 ] || fail "$1 configz 50 MB: peak RSS $rss KiB"
 	fi
 	echo chunked >"$FD/configz.json.chunked" # no Content-Length: the cap stops it
 	ep_collect "$cbin" collector-configz "$URL"
-	ep_assert_failure too_large 1 200 "$1 configz 50 MB chunked"
+	ep_assert_failure too_large 100 200 "$1 configz 50 MB chunked"
 
 	configz_fault_dir 500
 	echo 500 >"$FD/configz.json.status"
 	ep_replay "$FD" || return
 	ep_collect "$cbin" collector-configz "$URL"
-	ep_assert_failure http 1 500 "$1 configz HTTP 500"
+	ep_assert_failure http 111 500 "$1 configz HTTP 500"
 	assertEquals "$1 500: nothing published" 0 "$(ep_count state)"
 
 	configz_fault_dir slow
@@ -370,7 +370,7 @@ check_spec_fallback() { # FLAVOUR
 		cores=$(awk '/^machine_cpu_cores[ {]/ { print $NF }' "$f")
 		mem=$(awk '/^machine_memory_bytes[ {]/ { printf "%.0f", $NF }' "$f")
 		if [ -z "$cores" ]; then
-			ep_assert_failure parse 1 - "$what: and no machine_cpu_cores"
+			ep_assert_failure parse 102 - "$what: and no machine_cpu_cores"
 			ep_contains "$what: message" "$(ep_jq 'select(.kind=="error") | .message')" \
 				"/spec is gone (404) and /metrics/cadvisor has no machine_cpu_cores"
 			continue
@@ -417,12 +417,12 @@ test_spec_says_the_fallback_once_and_fails_clearly() {
 	echo 500 >"$TMP/spec500/spec.json.status"
 	ep_replay "$TMP/spec500" || return
 	ep_collect "$BIN" collector-spec "$URL"
-	ep_assert_failure http 1 500 "spec HTTP 500"
+	ep_assert_failure http 111 500 "spec HTTP 500"
 	mkdir -p "$TMP/specbad"
 	echo '{"num_cores": 4}' >"$TMP/specbad/spec.json"
 	ep_replay "$TMP/specbad" || return
 	ep_collect "$BIN" collector-spec "$URL"
-	ep_assert_failure parse 1 200 "spec without memory_capacity"
+	ep_assert_failure parse 102 200 "spec without memory_capacity"
 }
 
 test_help_says_endpoint_rbac_and_interval() {

@@ -234,27 +234,27 @@ test_faults() {
 		w=$(flavour "$b")
 		jc_replay "$TMP/fx/garbage" || return
 		collect "$b" collector-pods
-		assert_failed parse 1 200 "$w garbage"
+		assert_failed parse 102 200 "$w garbage"
 		assertContains "$w garbage: message" "$(jl 'select(.kind=="error") | .message')" \
 			"GET /pods: invalid JSON (invalid JSON) in a 24-byte body"
 		jc_stop_replay
 
 		jc_replay "$TMP/fx/cut" || return
 		collect "$b" collector-pods
-		assert_failed parse 1 200 "$w truncated JSON"
+		assert_failed parse 102 200 "$w truncated JSON"
 		assertContains "$w truncated JSON: message" "$(jl 'select(.kind=="error") | .message')" \
 			"invalid JSON (truncated) in a 5000-byte body"
 		jc_stop_replay
 
 		jc_replay "$TMP/fx/notlist" || return
 		collect "$b" collector-pods
-		assert_failed parse 1 200 "$w not an object"
+		assert_failed parse 102 200 "$w not an object"
 		assertContains "$w not an object: message" "$(jl 'select(.kind=="error") | .message')" "not a PodList"
 		jc_stop_replay
 
 		jc_replay "$TMP/fx/noitems" || return
 		collect "$b" collector-pods
-		assert_failed parse 1 200 "$w no items"
+		assert_failed parse 102 200 "$w no items"
 		jc_stop_replay
 
 		jc_replay "$TMP/fx/xfer" || return
@@ -264,7 +264,7 @@ test_faults() {
 
 		jc_replay "$TMP/fx/e500" || return
 		collect "$b" collector-pods
-		assert_failed http 1 500 "$w HTTP 500"
+		assert_failed http 111 500 "$w HTTP 500"
 		assertContains "$w 500: message" "$(jl 'select(.kind=="error") | .message')" "internal error"
 		jc_stop_replay
 
@@ -275,7 +275,7 @@ test_faults() {
 
 		jc_replay "$TMP/fx/big" || return
 		collect "$b" collector-pods --max-body 64K
-		assert_failed too_large 1 200 "$w past --max-body"
+		assert_failed too_large 100 200 "$w past --max-body"
 		assertContains "$w cap: message" "$(jl 'select(.kind=="error") | .message')" "cap (--max-body)"
 		NRO_MAX_BODY=1M collect "$b" collector-pods
 		assertEquals "$w under NRO_MAX_BODY=1M" ok "$(health_status)"
@@ -308,7 +308,7 @@ test_default_cap() {
 	echo yes >"$FX/pods.json.chunked"
 	jc_replay "$FX" || return
 	collect "$BIN" collector-pods
-	assert_failed too_large 1 200 "65 MiB body"
+	assert_failed too_large 100 200 "65 MiB body"
 	assertContains "$(jl 'select(.kind=="error") | .message')" "body larger than 64 MiB cap"
 }
 

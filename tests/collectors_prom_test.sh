@@ -447,7 +447,7 @@ check_cadvisor_faults() { # FLAVOUR
 	ep_garbage 300000 >"$TMP/fault-garbage/metrics_cadvisor.txt"
 	ep_replay "$TMP/fault-garbage" || return
 	ep_collect "$cbin" collector-cadvisor "$URL" --allow all
-	ep_assert_failure parse 1 200 "$1 garbage body"
+	ep_assert_failure parse 102 200 "$1 garbage body"
 	ep_contains "$1 garbage: message" "$(ep_jq 'select(.kind=="error") | .message')" \
 		"not Prometheus text"
 	assertEquals "$1 garbage: nothing published" 0 "$(ep_count metric)"
@@ -457,13 +457,13 @@ check_cadvisor_faults() { # FLAVOUR
 		>"$TMP/fault-html/metrics_cadvisor.txt"
 	ep_replay "$TMP/fault-html" || return
 	ep_collect "$cbin" collector-cadvisor "$URL"
-	ep_assert_failure parse 1 200 "$1 HTML body"
+	ep_assert_failure parse 102 200 "$1 HTML body"
 
 	fault_dir 500
 	echo 500 >"$FD/metrics_cadvisor.txt.status"
 	ep_replay "$FD" || return
 	ep_collect "$cbin" collector-cadvisor "$URL"
-	ep_assert_failure http 1 500 "$1 HTTP 500"
+	ep_assert_failure http 111 500 "$1 HTTP 500"
 	ep_contains "$1 500: message" "$(ep_jq 'select(.kind=="error") | .message')" \
 		"500 Internal Server Error"
 	assertEquals "$1 500: nothing published" 0 "$(ep_count metric)"

@@ -309,21 +309,21 @@ test_faults() {
 		w=$(flavour "$b")
 		jc_replay "$TMP/fx/garbage" || return
 		collect "$b" collector-summary
-		assert_failed parse 1 200 "$w garbage"
+		assert_failed parse 102 200 "$w garbage"
 		assertContains "$w garbage: message" "$(jl 'select(.kind=="error") | .message')" \
 			"GET /stats/summary: invalid JSON"
 		jc_stop_replay
 
 		jc_replay "$TMP/fx/cut" || return
 		collect "$b" collector-summary
-		assert_failed parse 1 200 "$w truncated JSON"
+		assert_failed parse 102 200 "$w truncated JSON"
 		assertContains "$w truncated JSON: message" "$(jl 'select(.kind=="error") | .message')" \
 			"invalid JSON (truncated) in a 40000-byte body"
 		jc_stop_replay
 
 		jc_replay "$TMP/fx/nonode" || return
 		collect "$b" collector-summary
-		assert_failed parse 1 200 "$w no node"
+		assert_failed parse 102 200 "$w no node"
 		assertContains "$w no node: message" "$(jl 'select(.kind=="error") | .message')" \
 			"not a stats summary: no \"node\" object"
 		jc_stop_replay
@@ -335,7 +335,7 @@ test_faults() {
 
 		jc_replay "$TMP/fx/e500" || return
 		collect "$b" collector-summary
-		assert_failed http 1 500 "$w HTTP 500"
+		assert_failed http 111 500 "$w HTTP 500"
 		assertContains "$w 500: message" "$(jl 'select(.kind=="error") | .message')" "failed to get node info"
 		jc_stop_replay
 
@@ -347,9 +347,9 @@ test_faults() {
 		# three summaries back to back: valid chunks, invalid JSON, and past a small cap
 		jc_replay "$TMP/fx/big" || return
 		collect "$b" collector-summary --max-body 200K
-		assert_failed too_large 1 200 "$w chunked body past --max-body"
+		assert_failed too_large 100 200 "$w chunked body past --max-body"
 		collect "$b" collector-summary
-		assert_failed parse 1 200 "$w three documents"
+		assert_failed parse 102 200 "$w three documents"
 		jc_stop_replay
 
 		URL=http://127.0.0.1:1

@@ -188,8 +188,8 @@ test_healthz_default_and_404() {
 	assertEquals 0 "$RC"
 	assertEquals "ok" "$(cat "$T/body")"
 	fetch --kubelet "$URL" /spec
-	assertEquals "404 exits 1" 1 "$RC"
-	assertContains "404 message" "$(cat "$T/err")" "nro-fetch: error: GET /spec: 404 Not Found"
+	assertEquals "404 is not served" 101 "$RC"
+	assertContains "404 message" "$(cat "$T/err")" "nro-fetch: fatal: GET /spec: 404 Not Found: this kubelet does not serve /spec"
 	assertEquals "one error line" 1 "$(wc -l <"$T/err")"
 	assertEquals "404 page not found" "$(curl -s "$URL/spec")"
 }
@@ -201,7 +201,7 @@ test_http_500_from_status_sidecar() {
 	echo 500 >"$T/f500/healthz.txt.status"
 	start_replay --dir "$T/f500" || return
 	fetch --kubelet "$URL" /healthz
-	assertEquals 1 "$RC"
+	assertEquals "5xx is transient" 111 "$RC"
 	err=$(cat "$T/err")
 	assertContains "status" "$err" "GET /healthz: 500 Internal Server Error"
 	assertContains "body hint" "$err" "[-]syncloop failed: reason withheld"
@@ -253,7 +253,7 @@ test_body_past_the_cap() {
 	: >"$T/fbigc/metrics_cadvisor.txt.chunked"
 	start_replay --dir "$T/fbig" || return
 	fetch --kubelet "$URL" --max-body 1M /stats/summary
-	assertEquals 1 "$RC"
+	assertEquals "past --max-body is configuration" 100 "$RC"
 	assertContains "cap" "$(cat "$T/err")" "GET /stats/summary: body larger than 1 MiB cap (--max-body)"
 	assertEquals "nothing written past an announced oversize" 0 "$(wc -c <"$T/body")"
 	fetch --kubelet "$URL" --max-body 64M /stats/summary
@@ -264,7 +264,7 @@ test_body_past_the_cap() {
 
 	start_replay --dir "$T/fbigc" || return
 	fetch --kubelet "$URL" --max-body 512K /metrics/cadvisor
-	assertEquals 1 "$RC"
+	assertEquals 100 "$RC"
 	assertContains "cap" "$(cat "$T/err")" "GET /metrics/cadvisor: body larger than 512 KiB cap (--max-body)"
 	fetch --kubelet "$URL" /metrics/cadvisor
 	assertEquals 0 "$RC"
@@ -322,7 +322,7 @@ test_token_wrong() {
 	start_tls_replay || return
 	# shellcheck disable=SC2046
 	fetch $(tls_client) --token-file "$T/tok-wrong" /stats/summary
-	assertEquals 1 "$RC"
+	assertEquals "credentials and RBAC are configuration" 100 "$RC"
 	err=$(cat "$T/err")
 	assertContains "401" "$err" "GET /stats/summary: 401 Unauthorized"
 	assertContains "401" "$err" "credentials"
@@ -333,14 +333,14 @@ test_token_denied_names_rbac_subresource() {
 	start_tls_replay || return
 	# shellcheck disable=SC2046
 	fetch $(tls_client) --token-file "$T/tok-denied" /stats/summary
-	assertEquals 1 "$RC"
+	assertEquals "credentials and RBAC are configuration" 100 "$RC"
 	err=$(cat "$T/err")
 	assertContains "403" "$err" "GET /stats/summary: 403 Forbidden"
 	assertContains "rbac" "$err" "'get' on nodes/stats"
 	assertNotContains "token leaked" "$err" "$(cat "$T/tok-denied")"
 	# shellcheck disable=SC2046
 	fetch $(tls_client) --token-file "$T/tok-denied" /metrics/cadvisor
-	assertEquals 1 "$RC"
+	assertEquals "credentials and RBAC are configuration" 100 "$RC"
 	assertContains "rbac" "$(cat "$T/err")" "'get' on nodes/metrics"
 	# shellcheck disable=SC2046
 	fetch $(tls_client) --token-file "$T/tok-denied" /pods
@@ -351,8 +351,8 @@ test_token_file_missing() {
 	start_tls_replay || return
 	# shellcheck disable=SC2046
 	fetch $(tls_client) --token-file "$T/no-such-token" /pods
-	assertEquals 1 "$RC"
-	assertContains "names the file" "$(cat "$T/err")" "token file $T/no-such-token"
+	assertEquals "credentials and RBAC are configuration" 100 "$RC"
+	assertContains "names the file" "$(cat "$T/err")" "--token-file $T/no-such-token: No such file or directory"
 }
 
 test_client_cert_right() {
@@ -367,7 +367,7 @@ test_client_cert_missing() {
 	start_tls_replay || return
 	# shellcheck disable=SC2046
 	fetch $(tls_client) /pods
-	assertEquals 1 "$RC"
+	assertEquals "credentials and RBAC are configuration" 100 "$RC"
 	assertContains "401" "$(cat "$T/err")" "401 Unauthorized"
 }
 
@@ -375,7 +375,7 @@ test_client_cert_from_other_ca() {
 	start_tls_replay || return
 	# shellcheck disable=SC2046
 	fetch $(tls_client) --cert-file "$T/pki/other-client.crt" --key-file "$T/pki/other-client.key" /pods
-	assertEquals 1 "$RC"
+	assertEquals "credentials and RBAC are configuration" 100 "$RC"
 	assertContains "401" "$(cat "$T/err")" "401 Unauthorized: the kubelet rejected the credentials"
 	# ...but the token still authenticates the same request
 	# shellcheck disable=SC2046
@@ -387,13 +387,13 @@ test_client_cert_from_other_ca() {
 test_server_ca_mismatch_refused() {
 	start_tls_replay || return
 	fetch --kubelet "$URL" --ca-file "$T/pki/other-ca.crt" --token-file "$T/tok-good" /pods
-	assertEquals "TLS failure is transient" 111 "$RC"
+	assertEquals "a CA that does not verify is configuration" 100 "$RC"
 	assertContains "tls" "$(cat "$T/err")" "GET /pods: TLS:"
 	assertEquals "no body" 0 "$(wc -c <"$T/body")"
 	# the name must match too
 	port=${URL##*:}
 	fetch --kubelet "https://localhost:$port" --ca-file "$T/pki/ca.crt" --token-file "$T/tok-good" /pods
-	assertEquals 111 "$RC"
+	assertEquals 100 "$RC"
 	assertContains "tls" "$(cat "$T/err")" "TLS:"
 }
 

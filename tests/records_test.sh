@@ -66,7 +66,7 @@ test_truncated_stream_reported() {
 	size=$(stat -c %s "$TMP/sample.bin")
 	head -c $((size - 5)) "$TMP/sample.bin" >"$TMP/cut.bin"
 	"$BIN/nro-dump" <"$TMP/cut.bin" >"$TMP/out" 2>"$TMP/err"
-	assertEquals "exit status" 1 $?
+	assertEquals "exit status: bad input is 102" 102 $?
 	assertContains "$(cat "$TMP/err")" "truncated"
 	# the whole records before the cut still print
 	assertEquals 7 "$(wc -l <"$TMP/out")"
@@ -77,7 +77,7 @@ test_corrupt_record_skipped_with_reason() {
 	cp "$TMP/sample.bin" "$TMP/bad.bin"
 	printf 'X' | dd of="$TMP/bad.bin" bs=1 seek=5 conv=notrunc 2>/dev/null
 	"$BIN/nro-dump" <"$TMP/bad.bin" >"$TMP/out" 2>"$TMP/err"
-	assertEquals "exit status" 1 $?
+	assertEquals "exit status: bad input is 102" 102 $?
 	assertContains "$(cat "$TMP/err")" "bad magic"
 	assertEquals 6 "$(wc -l <"$TMP/out")"
 }
@@ -85,8 +85,20 @@ test_corrupt_record_skipped_with_reason() {
 test_garbage_frame_length_stops() {
 	head -c 64 /dev/urandom | tr '\000' '\377' | { printf '\377\377\377\377'; cat; } >"$TMP/junk.bin"
 	"$BIN/nro-dump" <"$TMP/junk.bin" >"$TMP/out" 2>"$TMP/err"
-	assertEquals "exit status" 1 $?
+	assertEquals "exit status: bad input is 102" 102 $?
 	assertContains "$(cat "$TMP/err")" "framing"
+}
+
+# Text that is not a record stream (a README) is said, not swallowed: every
+# reader of a pipe complains once (the analyzer too, which used to exit
+# silently).
+test_not_records_on_a_pipe_is_said() {
+	for tool in "nro-dump" "analyzer -i - -o -" "sink-stdout -i -"; do
+		# shellcheck disable=SC2086
+		"$BIN"/$tool <"$TOP/README.md" >"$TMP/out" 2>"$TMP/err"
+		assertContains "$tool" "$(cat "$TMP/err")" "input lost its framing"
+		assertEquals "$tool: no output" 0 "$(wc -c <"$TMP/out")"
+	done
 }
 
 test_receives_over_nng_from_nngcat() {

@@ -265,13 +265,15 @@ test_text_format() {
 	assertEquals 0 "$SINK_RC"
 	l1=$(sed -n 1p "$T/s.out")
 	l2=$(sed -n 2p "$T/s.out")
-	# 2026-11-25T21:00:00Z  FIRING   warning  ContainerOOMKilled  ns/pod-1/c  test event 1 (value 1, threshold 3)
-	echo "$l1" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z  FIRING   warning  ContainerOOMKilled  ns/pod-1/c  test event 1 \(value 1, threshold 3\)$'
+	# the columns of lib/render/text.c; the message carries the numbers, so
+	# value and threshold are not repeated (render_text_test has the goldens)
+	# 2026-11-25T21:00:00.123Z  FIRING    warning   ContainerOOMKilled        ns/pod-1/c                test event 1
+	echo "$l1" | grep -qE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z  FIRING    warning   ContainerOOMKilled        ns/pod-1/c                test event 1$'
 	assertTrue "firing line: $l1" $?
-	echo "$l2" | grep -qE 'Z  RESOLVED warning  ContainerOOMKilled  ns/pod-1/c  test event 2 \(value 2, threshold 3\)$'
+	echo "$l2" | grep -qE 'Z  RESOLVED  warning   ContainerOOMKilled        ns/pod-1/c                test event 2( \(lasted [0-9]+s\))?$'
 	assertTrue "resolved line: $l2" $?
 	assertEquals 3 "$(grep -c '  FIRING  ' "$T/s.out")"
-	assertEquals 3 "$(grep -c '  RESOLVED ' "$T/s.out")"
+	assertEquals 3 "$(grep -c '  RESOLVED  ' "$T/s.out")"
 	# not a terminal: no colour
 	assertEquals 0 "$(grep -c "$(printf '\033')" "$T/s.out")"
 }
@@ -342,7 +344,7 @@ test_pipe_input() {
 	assertFalse "[ -e '$NRO_RUN_DIR/sink-stdout.cursor' ]"
 	size=$(stat -c %s "$T/sample.bin")
 	head -c $((size - 5)) "$T/sample.bin" | "$BIN/sink-stdout" -i - >/dev/null 2>"$T/cut.err"
-	assertEquals "truncated input" 1 $?
+	assertEquals "truncated input is bad data" 102 $?
 	assertContains "$(cat "$T/cut.err")" "truncated"
 }
 
@@ -364,7 +366,7 @@ test_nro_dump_ring() {
 	assertEquals "readers differ: $(head -3 "$T/diff")" 0 "$rc"
 	assertEquals 4 "$("$BIN/nro-dump" --ring "$NRO_RUN_DIR/ring" -k M -n 4 | wc -l)"
 	"$BIN/nro-dump" --ring "$T/none" 2>"$T/missing.err"
-	assertEquals 111 $?
+	assertEquals "no ring there is configuration" 100 $?
 }
 
 test_nro_dump_ring_follow() {
@@ -399,7 +401,7 @@ test_cursor_tmp_symlink_is_not_followed() {
 test_bad_usage() {
 	"$BIN/sink-stdout" --format xml 2>"$T/u.err"
 	assertEquals 100 $?
-	assertContains "$(cat "$T/u.err")" "unknown format 'xml'"
+	assertContains "$(cat "$T/u.err")" "--format: bad value 'xml': want auto, json or text"
 	"$BIN/sink-stdout" --kinds Q 2>"$T/u.err"
 	assertEquals 100 $?
 	"$BIN/sink-stdout" --color sometimes 2>"$T/u.err"

@@ -14,7 +14,8 @@ KINDS = {0x4D: "metric", 0x53: "state", 0x48: "health", 0x58: "error", 0x45: "ev
 MTYPES = ["gauge", "counter", "untyped", "histogram", "summary"]
 OKINDS = ["", "Node", "Pod", "Container", "Volume", "Service"]
 HEALTH = ["ok", "degraded", "failed"]
-ERRORS = ["other", "connect", "timeout", "tls", "auth", "http", "too_large", "parse", "truncated"]
+ERRORS = ["other", "connect", "timeout", "tls", "auth", "http", "too_large", "parse", "truncated",
+          "not_served"]
 SEV = ["info", "warning", "critical"]
 STATES = ["firing", "resolved"]
 TS_MAX = 253402300799999

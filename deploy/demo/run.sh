@@ -2,7 +2,8 @@
 # make demo: the whole pipeline under a private s6-svscan, against
 # kubelet-replay playing a scripted incident (deploy/demo/crashloop-oom):
 # collectors (healthz, pods, summary) -> analyzer -> sink-stdout on this
-# terminal. Ctrl-C stops everything. DEMO_SECONDS=N stops after N seconds.
+# terminal. Ctrl-C stops everything. DEMO_SECONDS=N stops after N seconds;
+# DEMO_KEEP=1 keeps the temporary directory (logs, ring) and names it.
 #
 # make run: the same against a real kubelet, every collector, default pace:
 #   KUBELET=https://NODE:10250 TOKEN_FILE=F CA_FILE=F (or INSECURE=1)
@@ -20,12 +21,18 @@ cleanup() {
 		wait "$scan_pid" 2>/dev/null || true
 	fi
 	[ -n "$replay_pid" ] && { kill "$replay_pid" 2>/dev/null || true; wait "$replay_pid" 2>/dev/null || true; }
-	rm -rf "$tmp"
-	echo "demo: stopped; nothing left running"
+	if [ "${DEMO_KEEP:-0}" = 1 ]; then
+		echo "demo: stopped; nothing left running; logs kept in $tmp/log (remove $tmp when done)"
+	else
+		rm -rf "$tmp"
+		echo "demo: stopped; nothing left running (DEMO_KEEP=1 keeps the logs)"
+	fi
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 
+keep=" (removed at the end; DEMO_KEEP=1 keeps them)"
+[ "${DEMO_KEEP:-0}" = 1 ] && keep=" (kept: DEMO_KEEP=1)"
 services="analyzer collector-healthz collector-pods collector-summary sink-stdout"
 if [ -n "${KUBELET:-}" ]; then
 	url=$KUBELET
@@ -62,15 +69,16 @@ if [ -n "${KUBELET:-}" ]; then
 	[ -n "${TOKEN_FILE:-}" ] && echo "$TOKEN_FILE" >"$env/NRO_TOKEN_FILE"
 	[ -n "${CA_FILE:-}" ] && echo "$CA_FILE" >"$env/NRO_CA_FILE"
 	[ -n "${INSECURE:-}" ] && echo 1 >"$env/NRO_INSECURE_SKIP_VERIFY"
-	echo "run: pipeline against $url; logs in $tmp/log; Ctrl-C to stop."
+	echo "run: pipeline against $url; logs in $tmp/log$keep; Ctrl-C to stop."
 else
 echo 2s >"$env/NRO_INTERVAL"
 # demo pace: resolve a recovered condition after 4s instead of 30s
 echo "NodeMemoryPressure.resolve_after=4s,PodCrashLooping.resolve_after=4s" >"$env/NRO_SET"
 echo "demo: kubelet-replay at $url playing deploy/demo/crashloop-oom"
-echo "demo: step 0 healthy node; step 1 (8s) a pod is OOM-killed and crash-loops,"
-echo "demo: node memory falls under the eviction threshold; step 2 (16s) memory recovers."
-echo "demo: logs in $tmp/log; Ctrl-C to stop."
+echo "demo: step 0: one pod (scraper/e2e-container-creating) is already crash-looping;"
+echo "demo: step 1 (8s): a second pod is OOM-killed and crash-loops, and node memory falls"
+echo "demo: under the eviction threshold; step 2 (16s): memory recovers."
+echo "demo: logs in $tmp/log$keep; Ctrl-C to stop."
 fi
 echo
 s6-svscan "$tmp/svc" &

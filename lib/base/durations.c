@@ -1,5 +1,6 @@
 #include "base/durations.h"
 
+#include <stdio.h>
 #include <string.h>
 
 int nro_parse_u64(const char *s, uint64_t *out)
@@ -62,3 +63,23 @@ int nro_parse_duration(const char *s, int64_t *ms)
 	return 0;
 }
 
+
+void nro_fmt_duration(char *out, size_t outlen, int64_t ms)
+{
+	static const struct {
+		const char *u;
+		int64_t ms;
+	} units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}};
+	if (ms <= 0 || ms % 1000 != 0) {
+		snprintf(out, outlen, "%lldms", (long long)ms);
+		return;
+	}
+	size_t n = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+		int64_t q = ms / units[i].ms;
+		ms %= units[i].ms;
+		if (q && n < outlen)
+			n += (size_t)snprintf(out + n, outlen - n, "%lld%s", (long long)q, units[i].u);
+	}
+}

@@ -5,7 +5,14 @@
 
 #include <stdarg.h>
 
-enum { NRO_EXIT_OK = 0, NRO_EXIT_USAGE = 100, NRO_EXIT_TEMP = 111 };
+/* Exit codes, one table for every tool (README "Exit codes"). */
+enum {
+	NRO_EXIT_OK = 0,
+	NRO_EXIT_USAGE = 100,      /* bad usage or configuration: flags, env, files, credentials, RBAC */
+	NRO_EXIT_NOT_SERVED = 101, /* the kubelet does not serve the endpoint (HTTP 404) */
+	NRO_EXIT_DATA = 102,       /* the input or a response body did not decode */
+	NRO_EXIT_TEMP = 111,       /* transient: unreachable, timeout, 5xx, truncated; try again */
+};
 
 /* Sets the program name used in every line (not copied: pass a literal
  * or argv[0]'s basename). */

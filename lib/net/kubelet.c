@@ -13,6 +13,7 @@
 #include "net/kubelet.h"
 #include "net/authz.h"
 
+#include "base/log.h"
 #include "wire/record.h"
 
 #include <curl/curl.h>
@@ -187,6 +188,79 @@ static int id_eq(const struct file_id *a, const struct file_id *b)
 	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
 }
 
+/* Reads up to TOKEN_MAX + 1 bytes of fd into t; *len says how many. 0 or errno. */
+static int read_token(int fd, char *t, size_t *len)
+{
+	*len = 0;
+	for (;;) {
+		ssize_t r = read(fd, t + *len, TOKEN_MAX + 1 - *len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return errno;
+		if (r == 0)
+			return 0;
+		*len += (size_t)r;
+		if (*len > TOKEN_MAX)
+			return 0;
+	}
+}
+
+/* Trims trailing whitespace off t[0..*len) and says what makes it unusable
+ * as a bearer token, or NULL. */
+static const char *token_problem(const char *t, size_t *len)
+{
+	if (*len > TOKEN_MAX)
+		return "larger than 64 KiB";
+	while (*len > 0 && strchr("\n\r \t", t[*len - 1]))
+		(*len)--;
+	if (*len == 0)
+		return "empty";
+	if (memchr(t, '\0', *len))
+		return "holds a NUL byte";
+	for (size_t i = 0; i < *len; i++)
+		if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f)
+			return "holds control characters";
+	return NULL;
+}
+
+/* Opens the token file, refusing anything but a regular file. fd or -1 with err. */
+static int open_token(struct nro_kubelet *k, struct stat *st, char *err, size_t errlen)
+{
+	int fd = open(k->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, errlen, "token file %s: %s", k->token_file, strerror(errno));
+		return -1;
+	}
+	int fst = fstat(fd, st);
+	if (fst != 0 || !S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "token file %s: %s", k->token_file,
+			 fst != 0 ? strerror(errno) : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Keeps t[0..len) as the current token (t is consumed: wiped and freed). */
+static void token_keep(struct nro_kubelet *k, char *t, size_t len, const struct stat *st)
+{
+	t[len] = '\0';
+	token_wipe(k);
+	/* keep only what is needed; wipe the big read buffer */
+	char *keep = malloc(len + 1);
+	if (keep) {
+		memcpy(keep, t, len + 1);
+		explicit_bzero(t, TOKEN_MAX + 1);
+		free(t);
+		t = keep;
+	}
+	k->token = t;
+	k->token_len = len;
+	id_of(st, &k->token_id);
+	k->token_set = 0;
+}
+
 /*
  * Makes k->token current: re-reads token_file when stat() shows it changed.
  * Returns 1 when the token was (re)loaded, 0 when unchanged, -1 with a reason
@@ -202,17 +276,8 @@ static int token_refresh(struct nro_kubelet *k, char *err, size_t errlen)
 		if (id_eq(&now, &k->token_id))
 			return 0;
 	}
-	int fd = open(k->token_file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	int fd = open_token(k, &st, err, errlen);
 	if (fd < 0) {
-		snprintf(err, errlen, "token file %s: %s", k->token_file, strerror(errno));
-		token_wipe(k);
-		return -1;
-	}
-	int fst = fstat(fd, &st);
-	if (fst != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "token file %s: %s", k->token_file,
-			 fst != 0 ? strerror(errno) : "not a regular file");
-		close(fd);
 		token_wipe(k);
 		return -1;
 	}
@@ -222,41 +287,10 @@ static int token_refresh(struct nro_kubelet *k, char *err, size_t errlen)
 		close(fd);
 		return -1;
 	}
-	size_t len = 0;
-	int rerr = 0;
-	for (;;) {
-		ssize_t r = read(fd, t + len, TOKEN_MAX + 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			rerr = errno;
-			break;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len > TOKEN_MAX)
-			break;
-	}
+	size_t len;
+	int rerr = read_token(fd, t, &len);
 	close(fd);
-	const char *why = NULL;
-	if (rerr)
-		why = strerror(rerr);
-	else if (len > TOKEN_MAX)
-		why = "larger than 64 KiB";
-	while (!why && len > 0 && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' ' ||
-				   t[len - 1] == '\t'))
-		len--;
-	if (!why && len == 0)
-		why = "empty";
-	if (!why && memchr(t, '\0', len))
-		why = "holds a NUL byte";
-	if (!why)
-		for (size_t i = 0; i < len; i++)
-			if ((unsigned char)t[i] < 0x20 || t[i] == 0x7f) {
-				why = "holds control characters";
-				break;
-			}
+	const char *why = rerr ? strerror(rerr) : token_problem(t, &len);
 	if (why) {
 		snprintf(err, errlen, "token file %s: %s", k->token_file, why);
 		explicit_bzero(t, TOKEN_MAX + 1);
@@ -264,24 +298,20 @@ static int token_refresh(struct nro_kubelet *k, char *err, size_t errlen)
 		token_wipe(k);
 		return -1;
 	}
-	t[len] = '\0';
-	token_wipe(k);
-	/* keep only what is needed; wipe the big read buffer */
-	char *keep = malloc(len + 1);
-	if (keep) {
-		memcpy(keep, t, len + 1);
-		explicit_bzero(t, TOKEN_MAX + 1);
-		free(t);
-		t = keep;
-	}
-	k->token = t;
-	k->token_len = len;
-	id_of(&st, &k->token_id);
-	k->token_set = 0;
+	token_keep(k, t, len, &st);
 	return 1;
 }
 
 /* ---- creation ----------------------------------------------------------- */
+
+/* A base URL with a path (an API server's node proxy) is fine but never silent. */
+static void note_path(CURLU *u, const char *url)
+{
+	char *path = NULL;
+	if (curl_url_get(u, CURLUPART_PATH, &path, 0) == CURLUE_OK && path && strcmp(path, "/") != 0)
+		nro_info("kubelet URL %s has a path: requests go to %s/<endpoint>", url, path);
+	curl_free(path);
+}
 
 static int check_url(const char *url, char *err, size_t errlen)
 {
@@ -300,6 +330,8 @@ static int check_url(const char *url, char *err, size_t errlen)
 		   (strcmp(scheme, "https") != 0 && strcmp(scheme, "http") != 0)) {
 		snprintf(err, errlen, "bad kubelet URL '%s': scheme must be http or https", url);
 		rc = -1;
+	} else {
+		note_path(u, url);
 	}
 	curl_free(scheme);
 	curl_url_cleanup(u);
@@ -320,52 +352,44 @@ void nro_kubelet_free(struct nro_kubelet *k)
 	free(k);
 }
 
-struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen)
+/* A file a flag names must be readable now, not at the first poll. */
+static int check_file(const char *flag, const char *path, char *err, size_t errlen)
+{
+	if (!path || !*path)
+		return 0;
+	struct stat st;
+	if (stat(path, &st) != 0 || access(path, R_OK) != 0) {
+		snprintf(err, errlen, "%s %s: %s", flag, path, strerror(errno));
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s %s: is a directory", flag, path);
+		return -1;
+	}
+	return 0;
+}
+
+static int check_cfg(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen)
 {
 	if (!cfg->url || !*cfg->url) {
 		snprintf(err, errlen, "no kubelet URL");
-		return NULL;
+		return -1;
 	}
 	if ((cfg->cert_file && *cfg->cert_file) != (cfg->key_file && *cfg->key_file)) {
 		snprintf(err, errlen, "--cert-file and --key-file go together");
-		return NULL;
+		return -1;
 	}
-	struct nro_kubelet *k = calloc(1, sizeof *k);
-	if (!k) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
-	}
-	int failed = 0;
-	k->url = dupnull(cfg->url, &failed);
-	k->token_file = dupnull(cfg->token_file, &failed);
-	if (failed) {
-		snprintf(err, errlen, "out of memory");
-		nro_kubelet_free(k);
-		return NULL;
-	}
-	size_t ul = strlen(k->url);
-	while (ul > 0 && k->url[ul - 1] == '/')
-		k->url[--ul] = '\0';
-	k->has_cert = cfg->cert_file && *cfg->cert_file;
-	k->max_body = cfg->max_body ? cfg->max_body : NRO_BODY_MAX_DEFAULT;
+	return check_file("--ca-file", cfg->ca_file, err, errlen) ||
+			       check_file("--cert-file", cfg->cert_file, err, errlen) ||
+			       check_file("--key-file", cfg->key_file, err, errlen) ||
+			       check_file("--token-file", cfg->token_file, err, errlen)
+		       ? -1
+		       : 0;
+}
 
-	if (global_get() != 0) {
-		snprintf(err, errlen, "libcurl initialization failed");
-		nro_kubelet_free(k);
-		return NULL;
-	}
-	k->h = curl_easy_init();
-	if (!k->h) {
-		global_put();
-		snprintf(err, errlen, "libcurl: cannot create a handle");
-		nro_kubelet_free(k);
-		return NULL;
-	}
-	if (check_url(k->url, err, errlen) != 0) {
-		nro_kubelet_free(k);
-		return NULL;
-	}
-
+/* Every libcurl option the client keeps across requests. */
+static CURLcode set_options(struct nro_kubelet *k, const struct nro_kubelet_cfg *cfg)
+{
 	CURL *h = k->h;
 	CURLcode c = CURLE_OK;
 #define SET(opt, val)                                        \
@@ -398,14 +422,60 @@ struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err
 		SET(CURLOPT_SSL_VERIFYPEER, 0L);
 		SET(CURLOPT_SSL_VERIFYHOST, 0L);
 	}
+	if (k->token_file)
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 #undef SET
+	return c;
+}
+
+/* The handle, under the global libcurl reference. 0 or -1 with err. */
+static int make_handle(struct nro_kubelet *k, char *err, size_t errlen)
+{
+	if (global_get() != 0) {
+		snprintf(err, errlen, "libcurl initialization failed");
+		return -1;
+	}
+	k->h = curl_easy_init();
+	if (!k->h) {
+		global_put();
+		snprintf(err, errlen, "libcurl: cannot create a handle");
+		return -1;
+	}
+	return 0;
+}
+
+struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen)
+{
+	if (check_cfg(cfg, err, errlen) != 0)
+		return NULL;
+	struct nro_kubelet *k = calloc(1, sizeof *k);
+	if (!k) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	int failed = 0;
+	k->url = dupnull(cfg->url, &failed);
+	k->token_file = dupnull(cfg->token_file, &failed);
+	if (failed) {
+		snprintf(err, errlen, "out of memory");
+		nro_kubelet_free(k);
+		return NULL;
+	}
+	size_t ul = strlen(k->url);
+	while (ul > 0 && k->url[ul - 1] == '/')
+		k->url[--ul] = '\0';
+	k->has_cert = cfg->cert_file && *cfg->cert_file;
+	k->max_body = cfg->max_body ? cfg->max_body : NRO_BODY_MAX_DEFAULT;
+	if (make_handle(k, err, errlen) != 0 || check_url(k->url, err, errlen) != 0) {
+		nro_kubelet_free(k);
+		return NULL;
+	}
+	CURLcode c = set_options(k, cfg);
 	if (c != CURLE_OK) {
 		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(c));
 		nro_kubelet_free(k);
 		return NULL;
 	}
-	if (k->token_file)
-		curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
 	return k;
 }
 
@@ -520,6 +590,9 @@ static void map_http_error(struct nro_kubelet *k, const char *path, long st, str
 			set_msg(res, path, "%s: the credentials lack RBAC 'get' on %s", stxt,
 				nro_kubelet_subresource(path));
 		append_body_hint(res, 200);
+	} else if (st == 404) {
+		res->err = NRO_ERR_NOT_SERVED;
+		set_msg(res, path, "%s: this kubelet does not serve %s", stxt, path);
 	} else {
 		res->err = NRO_ERR_HTTP;
 		set_msg(res, path, "%s", stxt);
@@ -551,107 +624,93 @@ static int curl_is_tls(CURLcode c)
 	}
 }
 
-static int do_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, void *ctx, uint64_t cap,
-		  struct nro_fetch *res)
+/* A server that answers TLS with plain HTTP: OpenSSL and GnuTLS wordings. */
+static int speaks_plain_http(const char *curl_err)
 {
-	memset(res, 0, sizeof *res);
-	int64_t t0 = mono_us();
-	int rc = -1;
-	char url[4096];
-	char *sendurl = url;
-	char *heap = NULL;
+	return strstr(curl_err, "wrong version number") || strstr(curl_err, "packet length too long") ||
+	       strstr(curl_err, "unexpected TLS packet") || strstr(curl_err, "http request");
+}
 
-	if (!path || path[0] != '/') {
+/* TLS failures that retrying cannot fix: the CA, the certificate, the key. */
+static int tls_is_config(CURLcode c, const char *curl_err)
+{
+	switch (c) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_CLIENTCERT:
+		return 1;
+	default:
+		return speaks_plain_http(curl_err);
+	}
+}
+
+static void map_tls_error(struct nro_kubelet *k, const char *path, CURLcode c, const char *ce,
+			  struct nro_fetch *res)
+{
+	res->err = NRO_ERR_TLS;
+	res->config_error = tls_is_config(c, k->curl_err);
+	if (speaks_plain_http(k->curl_err))
+		set_msg(res, path, "TLS: the server does not speak TLS (use an http:// URL?): %s", ce);
+	else
+		set_msg(res, path, "TLS: %s", ce);
+}
+
+/* The body callback stopped the transfer: which of our reasons was it. */
+static void map_write_error(const struct xfer *x, const char *path, const char *ce,
+			    const char *size, struct nro_fetch *res)
+{
+	if (x->why == AB_TOO_LARGE) {
+		res->err = NRO_ERR_TOO_LARGE;
+		set_msg(res, path, "body larger than %s cap (--max-body)", size);
+	} else if (x->why == AB_CALLBACK) {
+		res->err = NRO_ERR_PARSE;
+		if (!res->message[0])
+			set_msg(res, path, "body rejected by the parser");
+		one_line(res->message);
+	} else {
 		res->err = NRO_ERR_OTHER;
-		set_msg(res, path ? path : "(null)", "path must start with '/'");
-		goto out;
+		set_msg(res, path, "%s", ce);
 	}
-	size_t need = strlen(k->url) + strlen(path) + 1;
-	if (need > sizeof url) {
-		heap = malloc(need);
-		if (!heap) {
-			res->err = NRO_ERR_OTHER;
-			set_msg(res, path, "out of memory");
-			goto out;
-		}
-		sendurl = heap;
-	}
-	snprintf(sendurl, need, "%s%s", k->url, path);
+}
 
-	if (k->token_file) {
-		char why[sizeof res->message];
-		int tr = token_refresh(k, why, sizeof why);
-		if (tr < 0) {
-			res->err = NRO_ERR_AUTH;
-			set_msg(res, path, "%s", why);
-			/* never fall back to a previous token */
-			curl_easy_setopt(k->h, CURLOPT_XOAUTH2_BEARER, (char *)NULL);
-			k->token_set = 0;
-			goto out;
-		}
-		if (!k->token_set) {
-			if (curl_easy_setopt(k->h, CURLOPT_XOAUTH2_BEARER, k->token) != CURLE_OK) {
-				res->err = NRO_ERR_OTHER;
-				set_msg(res, path, "libcurl cannot take the bearer token");
-				goto out;
-			}
-			k->token_set = 1;
-		}
-	}
+static void map_too_large(struct nro_kubelet *k, const char *path, const char *size,
+			  struct nro_fetch *res)
+{
+	curl_off_t cl = -1;
+	curl_easy_getinfo(k->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
+	res->err = NRO_ERR_TOO_LARGE;
+	if (cl >= 0)
+		set_msg(res, path, "body larger than %s cap (--max-body): Content-Length %lld", size,
+			(long long)cl);
+	else
+		set_msg(res, path, "body larger than %s cap (--max-body)", size);
+}
 
-	struct xfer x = {.k = k, .res = res, .fn = fn, .ctx = ctx, .cap = cap};
-	CURL *h = k->h;
-	k->curl_err[0] = '\0';
-	curl_easy_setopt(h, CURLOPT_URL, sendurl);
-	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
-	/* refuses an announced Content-Length past the cap before any byte */
-	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)(cap > INT64_MAX ? INT64_MAX : cap));
-	CURLcode c = curl_easy_perform(h);
-
-	long st = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
-	res->http_status = st;
-	/* the URL is on the stack; do not leave the handle pointing at it */
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+/* Fills res->err and res->message for a transfer that did not end in a
+ * 2xx; returns 0 for a 2xx fully received. */
+static int map_result(struct nro_kubelet *k, const char *path, CURLcode c, const struct xfer *x,
+		      uint64_t cap, struct nro_fetch *res)
+{
 	const char *ce = k->curl_err[0] ? k->curl_err : curl_easy_strerror(c);
+	long st = res->http_status;
 	char size[32];
 	fmt_size(size, sizeof size, cap);
-
 	switch (c) {
 	case CURLE_OK:
-		if (st >= 200 && st < 300) {
-			rc = 0;
-		} else {
-			map_http_error(k, path, st, res);
-		}
-		break;
+		if (st >= 200 && st < 300)
+			return 0;
+		map_http_error(k, path, st, res);
+		return -1;
 	case CURLE_WRITE_ERROR:
-		if (x.why == AB_TOO_LARGE) {
-			res->err = NRO_ERR_TOO_LARGE;
-			set_msg(res, path, "body larger than %s cap (--max-body)", size);
-		} else if (x.why == AB_CALLBACK) {
-			res->err = NRO_ERR_PARSE;
-			if (!res->message[0])
-				set_msg(res, path, "body rejected by the parser");
-			one_line(res->message);
-		} else {
-			res->err = NRO_ERR_OTHER;
-			set_msg(res, path, "%s", ce);
-		}
-		break;
-	case CURLE_FILESIZE_EXCEEDED: {
-		curl_off_t cl = -1;
-		curl_easy_getinfo(h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-		res->err = NRO_ERR_TOO_LARGE;
-		if (cl >= 0)
-			set_msg(res, path, "body larger than %s cap (--max-body): Content-Length %lld",
-				size, (long long)cl);
-		else
-			set_msg(res, path, "body larger than %s cap (--max-body)", size);
-		break;
-	}
+		map_write_error(x, path, ce, size, res);
+		return -1;
+	case CURLE_FILESIZE_EXCEEDED:
+		map_too_large(k, path, size, res);
+		return -1;
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
@@ -660,38 +719,115 @@ static int do_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, void 
 	case CURLE_GOT_NOTHING:
 		res->err = NRO_ERR_CONNECT;
 		set_msg(res, path, "kubelet unreachable: %s", ce);
-		break;
+		return -1;
 	case CURLE_OPERATION_TIMEDOUT:
 		res->err = NRO_ERR_TIMEOUT;
 		set_msg(res, path, "timed out (--timeout): %s", ce);
-		break;
+		return -1;
 	case CURLE_PARTIAL_FILE:
 		res->err = NRO_ERR_TRUNCATED;
 		set_msg(res, path, "body truncated after %llu bytes: %s",
 			(unsigned long long)res->bytes, ce);
-		break;
-	case CURLE_OUT_OF_MEMORY:
-		res->err = NRO_ERR_OTHER;
-		set_msg(res, path, "out of memory");
-		break;
+		return -1;
 	default:
-		if (curl_is_tls(c)) {
-			res->err = NRO_ERR_TLS;
-			set_msg(res, path, "TLS: %s", ce);
+		if (curl_is_tls(c) || speaks_plain_http(k->curl_err)) {
+			map_tls_error(k, path, c, ce, res);
 		} else {
 			res->err = NRO_ERR_OTHER;
-			set_msg(res, path, "%s", ce);
+			set_msg(res, path, "%s", c == CURLE_OUT_OF_MEMORY ? "out of memory" : ce);
 		}
-		break;
+		return -1;
 	}
-	if (rc != 0 && st >= 200 && st < 300)
-		res->error_body[0] = '\0';
-out:
+}
+
+/* base + path into buf, or into *heap when buf is too small. NULL on error. */
+static char *build_url(struct nro_kubelet *k, const char *path, char *buf, size_t buflen,
+		       char **heap, struct nro_fetch *res)
+{
+	if (!path || path[0] != '/') {
+		res->err = NRO_ERR_OTHER;
+		set_msg(res, path ? path : "(null)", "path must start with '/'");
+		return NULL;
+	}
+	size_t need = strlen(k->url) + strlen(path) + 1;
+	char *url = buf;
+	if (need > buflen) {
+		url = *heap = malloc(need);
+		if (!url) {
+			res->err = NRO_ERR_OTHER;
+			set_msg(res, path, "out of memory");
+			return NULL;
+		}
+	}
+	snprintf(url, need, "%s%s", k->url, path);
+	return url;
+}
+
+/* Makes the handle carry the current token. 0, or -1 with res filled: a
+ * token that cannot be read is never replaced by a previous one. */
+static int use_token(struct nro_kubelet *k, const char *path, struct nro_fetch *res)
+{
+	if (!k->token_file)
+		return 0;
+	char why[sizeof res->message];
+	if (token_refresh(k, why, sizeof why) < 0) {
+		res->err = NRO_ERR_AUTH;
+		res->config_error = 1;
+		set_msg(res, path, "%s", why);
+		curl_easy_setopt(k->h, CURLOPT_XOAUTH2_BEARER, (char *)NULL);
+		k->token_set = 0;
+		return -1;
+	}
+	if (!k->token_set) {
+		if (curl_easy_setopt(k->h, CURLOPT_XOAUTH2_BEARER, k->token) != CURLE_OK) {
+			res->err = NRO_ERR_OTHER;
+			set_msg(res, path, "libcurl cannot take the bearer token");
+			return -1;
+		}
+		k->token_set = 1;
+	}
+	return 0;
+}
+
+/* One transfer of url into x; fills res->http_status. */
+static CURLcode perform(struct nro_kubelet *k, const char *url, struct xfer *x)
+{
+	CURL *h = k->h;
+	k->curl_err[0] = '\0';
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+	/* refuses an announced Content-Length past the cap before any byte */
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)(x->cap > INT64_MAX ? INT64_MAX : x->cap));
+	CURLcode c = curl_easy_perform(h);
+	long st = 0;
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	x->res->http_status = st;
+	/* the URL may be on the caller's stack; do not leave the handle pointing at it */
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	return c;
+}
+
+static int do_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, void *ctx, uint64_t cap,
+		  struct nro_fetch *res)
+{
+	memset(res, 0, sizeof *res);
+	int64_t t0 = mono_us();
+	int rc = -1;
+	char buf[4096], *heap = NULL;
+	const char *url = build_url(k, path, buf, sizeof buf, &heap, res);
+	if (url && use_token(k, path, res) == 0) {
+		struct xfer x = {.k = k, .res = res, .fn = fn, .ctx = ctx, .cap = cap};
+		CURLcode c = perform(k, url, &x);
+		rc = map_result(k, path, c, &x, cap, res);
+		if (rc != 0 && res->http_status >= 200 && res->http_status < 300)
+			res->error_body[0] = '\0';
+	}
 	free(heap);
-	{
-		int64_t d = mono_us() - t0;
-		res->duration_us = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
-	}
+	int64_t d = mono_us() - t0;
+	res->duration_us = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
 	return rc;
 }
 

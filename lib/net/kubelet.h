@@ -34,6 +34,8 @@ struct nro_fetch {
 	uint64_t bytes;        /* body bytes received */
 	uint32_t duration_us;
 	uint16_t err;          /* enum nro_error_code; meaningful when the call failed */
+	int config_error;      /* retrying cannot help: a wrong CA, a server without TLS, an
+				  unreadable token (401/403, 404 and --max-body are by err) */
 	char message[512];     /* one line, for logs and error records */
 	char error_body[4096]; /* first bytes of a non-2xx body, NUL-terminated */
 };
@@ -45,8 +47,10 @@ typedef int (*nro_body_fn)(void *ctx, const char *data, size_t len);
 
 struct nro_kubelet;
 
-/* Creates a client; copies every string in cfg. Returns NULL with a reason
- * in err on failure (nothing to free then). */
+/* Creates a client; copies every string in cfg. The CA, certificate and
+ * key files and an explicit token file must be readable now. Returns NULL
+ * with a reason in err (naming the flag and the file) on failure (nothing
+ * to free then): every such failure is a configuration mistake. */
 struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen);
 /* Frees k and wipes the token from memory; NULL is fine. */
 void nro_kubelet_free(struct nro_kubelet *k);

@@ -320,9 +320,11 @@ TEST(http_500_keeps_error_body)
 	CHECK(strchr(res.message, '\n') == NULL);
 	CHECK(strstr(res.error_body, "[-]syncloop failed: reason withheld\n") != NULL);
 
+	/* 404 is its own code: the endpoint is not served, not an HTTP failure */
 	CHECK(nro_kubelet_get(k, "/nope", NULL, NULL, &res) == -1);
-	CHECK(res.err == NRO_ERR_HTTP);
+	CHECK(res.err == NRO_ERR_NOT_SERVED);
 	CHECK(res.http_status == 404);
+	CHECK_STR(res.message, "GET /nope: 404 Not Found: this kubelet does not serve /nope");
 	CHECK_STR(res.error_body, "404 page not found\n");
 	nro_kubelet_free(k);
 }

@@ -317,13 +317,102 @@ int nro_json_skip(const struct nro_json *j, int i)
 	return skip_table(j)[i];
 }
 
+/* Four hex digits at *pp (end checked) into *v. 0/-1. */
+static int hex4(const char **pp, const char *end, unsigned long *v)
+{
+	const char *p = *pp;
+	if (end - p < 4)
+		return -1;
+	*v = 0;
+	for (int d = 0; d < 4; d++) {
+		char h = *p++;
+		unsigned x;
+		if (h >= '0' && h <= '9')
+			x = (unsigned)(h - '0');
+		else if (h >= 'a' && h <= 'f')
+			x = (unsigned)(h - 'a' + 10);
+		else if (h >= 'A' && h <= 'F')
+			x = (unsigned)(h - 'A' + 10);
+		else
+			return -1;
+		*v = *v << 4 | x;
+	}
+	*pp = p;
+	return 0;
+}
+
+/* The code point of "\uXXXX" (just past "\u" at *pp), a surrogate pair
+ * taking the "\uXXXX" that must follow. 0 with *cp, or -1: malformed, a
+ * lone surrogate, or U+0000 (never in a name or value we keep). */
+static int dec_codepoint(const char **pp, const char *end, unsigned long *cp)
+{
+	const char *p = *pp;
+	unsigned long hi, lo;
+	if (hex4(&p, end, &hi) != 0 || (hi >= 0xDC00 && hi <= 0xDFFF))
+		return -1;
+	if (hi >= 0xD800 && hi <= 0xDBFF) { /* a low surrogate must follow */
+		if (end - p < 2 || p[0] != '\\' || p[1] != 'u')
+			return -1;
+		p += 2;
+		if (hex4(&p, end, &lo) != 0 || lo < 0xDC00 || lo > 0xDFFF)
+			return -1;
+		*cp = 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00);
+	} else {
+		*cp = hi;
+	}
+	if (*cp == 0)
+		return -1;
+	*pp = p;
+	return 0;
+}
+
+/* cp as UTF-8 into u; its byte count. */
+static int utf8_put(unsigned long cp, char u[4])
+{
+	if (cp < 0x80) {
+		u[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		u[0] = (char)(0xC0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | cp >> 12);
+		u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	u[0] = (char)(0xF0 | cp >> 18);
+	u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
+	u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
+	u[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* The character a one-letter escape stands for, or -1. */
+static int simple_escape(char e)
+{
+	switch (e) {
+	case '"': return '"';
+	case '\\': return '\\';
+	case '/': return '/';
+	case 'b': return '\b';
+	case 'f': return '\f';
+	case 'n': return '\n';
+	case 'r': return '\r';
+	case 't': return '\t';
+	default: return -1;
+	}
+}
+
 /* One decoded unit of a JSON string body at *pp (< end) into u[0..4).
  * Returns its byte count, or -1 if malformed. */
 static int dec_unit(const char **pp, const char *end, char u[4])
 {
 	const char *p = *pp;
 	unsigned char c = (unsigned char)*p++;
-	unsigned long cp;
 	if (c != '\\') {
 		if (c < 0x20)
 			return -1;
@@ -333,77 +422,18 @@ static int dec_unit(const char **pp, const char *end, char u[4])
 	}
 	if (p >= end)
 		return -1;
-	switch (*p++) {
-	case '"': u[0] = '"'; break;
-	case '\\': u[0] = '\\'; break;
-	case '/': u[0] = '/'; break;
-	case 'b': u[0] = '\b'; break;
-	case 'f': u[0] = '\f'; break;
-	case 'n': u[0] = '\n'; break;
-	case 'r': u[0] = '\r'; break;
-	case 't': u[0] = '\t'; break;
-	case 'u': {
-		unsigned long v[2] = { 0, 0 };
-		for (int k = 0; k < 2; k++) {
-			if (k == 1) { /* a low surrogate must follow */
-				if (end - p < 2 || p[0] != '\\' || p[1] != 'u')
-					return -1;
-				p += 2;
-			}
-			if (end - p < 4)
-				return -1;
-			for (int d = 0; d < 4; d++) {
-				char h = *p++;
-				unsigned x;
-				if (h >= '0' && h <= '9')
-					x = (unsigned)(h - '0');
-				else if (h >= 'a' && h <= 'f')
-					x = (unsigned)(h - 'a' + 10);
-				else if (h >= 'A' && h <= 'F')
-					x = (unsigned)(h - 'A' + 10);
-				else
-					return -1;
-				v[k] = v[k] << 4 | x;
-			}
-			if (k == 0 && (v[0] < 0xD800 || v[0] > 0xDBFF))
-				break;
-		}
-		if (v[0] >= 0xDC00 && v[0] <= 0xDFFF)
-			return -1; /* lone low surrogate */
-		if (v[0] >= 0xD800 && v[0] <= 0xDBFF) {
-			if (v[1] < 0xDC00 || v[1] > 0xDFFF)
-				return -1;
-			cp = 0x10000 + ((v[0] - 0xD800) << 10) + (v[1] - 0xDC00);
-		} else {
-			cp = v[0];
-		}
-		if (cp == 0)
+	char e = *p++;
+	if (e == 'u') {
+		unsigned long cp;
+		if (dec_codepoint(&p, end, &cp) != 0)
 			return -1;
 		*pp = p;
-		if (cp < 0x80) {
-			u[0] = (char)cp;
-			return 1;
-		}
-		if (cp < 0x800) {
-			u[0] = (char)(0xC0 | cp >> 6);
-			u[1] = (char)(0x80 | (cp & 0x3F));
-			return 2;
-		}
-		if (cp < 0x10000) {
-			u[0] = (char)(0xE0 | cp >> 12);
-			u[1] = (char)(0x80 | (cp >> 6 & 0x3F));
-			u[2] = (char)(0x80 | (cp & 0x3F));
-			return 3;
-		}
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | (cp >> 12 & 0x3F));
-		u[2] = (char)(0x80 | (cp >> 6 & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		return 4;
+		return utf8_put(cp, u);
 	}
-	default:
+	int ch = simple_escape(e);
+	if (ch < 0)
 		return -1;
-	}
+	u[0] = (char)ch;
 	*pp = p;
 	return 1;
 }

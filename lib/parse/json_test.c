@@ -494,6 +494,99 @@ static long long count_children(const struct nro_json *j, int arr)
 	return n;
 }
 
+/* A summary's pod, container and volume counts, available memory and node
+ * name agree with jq's reading of the file at path. */
+static void summary_agrees(struct nro_json *j, const char *path)
+{
+	char cmd[1024], name[512];
+	int pods = nro_json_key(j, 0, "pods");
+	long long ours = count_children(j, pods), conts = 0, vols = 0;
+	for (int p = nro_json_first(j, pods); p >= 0; p = nro_json_next(j, pods, p)) {
+		long long c = count_children(j, nro_json_key(j, p, "containers"));
+		long long v = count_children(j, nro_json_key(j, p, "volume"));
+		conts += c > 0 ? c : 0;
+		vols += v > 0 ? v : 0;
+	}
+	snprintf(cmd, sizeof cmd, "jq '.pods | length' '%s'", path);
+	CHECK(ours == shell_num(cmd));
+	snprintf(cmd, sizeof cmd, "jq '[.pods[].containers // [] | length] | add' '%s'", path);
+	CHECK(conts == shell_num(cmd));
+	snprintf(cmd, sizeof cmd, "jq '[.pods[].volume // [] | length] | add' '%s'", path);
+	CHECK(vols == shell_num(cmd));
+	snprintf(cmd, sizeof cmd, "jq '.node.memory.availableBytes // -2' '%s'", path);
+	uint64_t a = 0;
+	long long want = shell_num(cmd);
+	if (want >= 0)
+		CHECK(nro_json_u64(j, nro_json_path(j, 0, "node.memory.availableBytes"), &a) == 0 &&
+		      (long long)a == want);
+	CHECK(nro_json_str(j, nro_json_path(j, 0, "node.nodeName"), name, sizeof name) > 0);
+	snprintf(cmd, sizeof cmd, "jq -r '.node.nodeName | length' '%s'", path);
+	CHECK((long long)strlen(name) == shell_num(cmd));
+}
+
+/* A pod list's pod and container counts, restarts and creation times agree
+ * with jq's reading of the file at path. */
+static void pods_agree(struct nro_json *j, const char *path)
+{
+	char cmd[1024];
+	int items = nro_json_key(j, 0, "items");
+	long long ours = count_children(j, items), conts = 0, restarts = 0, nts = 0, tsum = 0;
+	for (int p = nro_json_first(j, items); p >= 0; p = nro_json_next(j, items, p)) {
+		int st = nro_json_path(j, p, "status.containerStatuses");
+		for (int c = nro_json_first(j, st); c >= 0; c = nro_json_next(j, st, c)) {
+			int64_t rc = 0;
+			conts++;
+			if (nro_json_i64(j, nro_json_key(j, c, "restartCount"), &rc) == 0)
+				restarts += rc;
+		}
+		int64_t t;
+		int ct = nro_json_path(j, p, "metadata.creationTimestamp");
+		if (ct >= 0 && !nro_json_is_null(j, ct)) {
+			CHECK(nro_json_time_ms(j, ct, &t) == 0);
+			nts++;
+			tsum += t / 1000;
+		}
+	}
+	snprintf(cmd, sizeof cmd, "jq '.items | length' '%s'", path);
+	CHECK(ours == shell_num(cmd));
+	snprintf(cmd, sizeof cmd, "jq '[.items[].status.containerStatuses // [] | length] | add' '%s'",
+		 path);
+	CHECK(conts == shell_num(cmd));
+	snprintf(cmd, sizeof cmd,
+		 "jq '[.items[].status.containerStatuses // [] | .[].restartCount] | add // 0' '%s'", path);
+	CHECK(restarts == shell_num(cmd));
+	snprintf(cmd, sizeof cmd, "jq '[.items[].metadata.creationTimestamp | select(.)] | length' '%s'",
+		 path);
+	CHECK(nts == shell_num(cmd));
+	snprintf(cmd, sizeof cmd,
+		 "jq '[.items[].metadata.creationTimestamp | select(.) | fromdateiso8601] | add // 0' '%s'",
+		 path);
+	CHECK(tsum == shell_num(cmd));
+}
+
+/* Parses the fixture at path and checks it against jq; 1 if it was read. */
+static int fixture_agrees(const char *path, int summary)
+{
+	size_t len = 0;
+	const char *why = NULL;
+	struct nro_json j;
+	CHECK(strchr(path, '\'') == NULL);
+	char *js = testing_slurp(path, &len);
+	CHECK(js != NULL);
+	if (!js)
+		return 0;
+	nro_json_init(&j, 0);
+	int r = nro_json_parse(&j, js, len, &why);
+	if (r != 0)
+		fprintf(stderr, "%s: %s\n", path, why);
+	CHECK(r == 0);
+	if (r == 0)
+		summary ? summary_agrees(&j, path) : pods_agree(&j, path);
+	nro_json_free(&j);
+	free(js);
+	return 1;
+}
+
 /* Every stats_summary.json and pods.json fixture parses, and counts we
  * compute agree with jq's independent reading of the same file. */
 TEST(fixtures_agree_with_jq)
@@ -508,88 +601,8 @@ TEST(fixtures_agree_with_jq)
 			CHECK(!"no fixtures found");
 			continue;
 		}
-		for (size_t k = 0; k < g.gl_pathc; k++) {
-			const char *path = g.gl_pathv[k];
-			size_t len = 0;
-			char cmd[1024], name[512];
-			const char *why = NULL;
-			struct nro_json j;
-			CHECK(strchr(path, '\'') == NULL);
-			char *js = testing_slurp(path, &len);
-			CHECK(js != NULL);
-			if (!js)
-				continue;
-			files++;
-			nro_json_init(&j, 0);
-			int r = nro_json_parse(&j, js, len, &why);
-			if (r != 0)
-				fprintf(stderr, "%s: %s\n", path, why);
-			CHECK(r == 0);
-			if (r == 0 && kind == 0) {
-				int pods = nro_json_key(&j, 0, "pods");
-				long long ours = count_children(&j, pods), conts = 0, vols = 0;
-				for (int p = nro_json_first(&j, pods); p >= 0; p = nro_json_next(&j, pods, p)) {
-					long long c = count_children(&j, nro_json_key(&j, p, "containers"));
-					long long v = count_children(&j, nro_json_key(&j, p, "volume"));
-					conts += c > 0 ? c : 0;
-					vols += v > 0 ? v : 0;
-				}
-				snprintf(cmd, sizeof cmd, "jq '.pods | length' '%s'", path);
-				CHECK(ours == shell_num(cmd));
-				snprintf(cmd, sizeof cmd, "jq '[.pods[].containers // [] | length] | add' '%s'", path);
-				CHECK(conts == shell_num(cmd));
-				snprintf(cmd, sizeof cmd, "jq '[.pods[].volume // [] | length] | add' '%s'", path);
-				CHECK(vols == shell_num(cmd));
-				snprintf(cmd, sizeof cmd, "jq '.node.memory.availableBytes // -2' '%s'", path);
-				uint64_t a = 0;
-				long long want = shell_num(cmd);
-				if (want >= 0)
-					CHECK(nro_json_u64(&j, nro_json_path(&j, 0, "node.memory.availableBytes"), &a) == 0 &&
-					      (long long)a == want);
-				CHECK(nro_json_str(&j, nro_json_path(&j, 0, "node.nodeName"), name, sizeof name) > 0);
-				snprintf(cmd, sizeof cmd, "jq -r '.node.nodeName | length' '%s'", path);
-				CHECK((long long)strlen(name) == shell_num(cmd));
-			}
-			if (r == 0 && kind == 1) {
-				int items = nro_json_key(&j, 0, "items");
-				long long ours = count_children(&j, items), conts = 0, restarts = 0;
-				long long nts = 0, tsum = 0;
-				for (int p = nro_json_first(&j, items); p >= 0; p = nro_json_next(&j, items, p)) {
-					int st = nro_json_path(&j, p, "status.containerStatuses");
-					for (int c = nro_json_first(&j, st); c >= 0; c = nro_json_next(&j, st, c)) {
-						int64_t rc = 0;
-						conts++;
-						if (nro_json_i64(&j, nro_json_key(&j, c, "restartCount"), &rc) == 0)
-							restarts += rc;
-					}
-					int64_t t;
-					int ct = nro_json_path(&j, p, "metadata.creationTimestamp");
-					if (ct >= 0 && !nro_json_is_null(&j, ct)) {
-						CHECK(nro_json_time_ms(&j, ct, &t) == 0);
-						nts++;
-						tsum += t / 1000;
-					}
-				}
-				snprintf(cmd, sizeof cmd, "jq '.items | length' '%s'", path);
-				CHECK(ours == shell_num(cmd));
-				snprintf(cmd, sizeof cmd,
-					 "jq '[.items[].status.containerStatuses // [] | length] | add' '%s'", path);
-				CHECK(conts == shell_num(cmd));
-				snprintf(cmd, sizeof cmd,
-					 "jq '[.items[].status.containerStatuses // [] | .[].restartCount] | add // 0' '%s'",
-					 path);
-				CHECK(restarts == shell_num(cmd));
-				snprintf(cmd, sizeof cmd,
-					 "jq '[.items[].metadata.creationTimestamp | select(.)] | length' '%s'", path);
-				CHECK(nts == shell_num(cmd));
-				snprintf(cmd, sizeof cmd,
-					 "jq '[.items[].metadata.creationTimestamp | select(.) | fromdateiso8601]"
-					 " | add // 0' '%s'", path);
-				CHECK(tsum == shell_num(cmd));
-			}
-			nro_json_free(&j);
-			free(js);
-		}
+		for (size_t k = 0; k < g.gl_pathc; k++)
+			files += fixture_agrees(g.gl_pathv[k], kind == 0);
 		globfree(&g);
 	}
 	CHECK(files >= 20);

@@ -215,91 +215,120 @@ static int ieq(const char *s, size_t n, const char *w)
 	return k == n && w[k] == '\0';
 }
 
-/* A float as Go's strconv.ParseFloat(s, 64) reads it; s[n] must be NUL.
- * 0/-1. */
-static int parse_float(const char *s, size_t n, double *out)
+/* Plain integers of up to 15 digits are exact in a double: no strtod.
+ * 0 with *out, or -1 for anything else. */
+static inline int small_int(const char *s, size_t n, double *out)
 {
-	size_t i = 0;
-	int neg = 0;
-	if (n == 0)
+	uint64_t v = 0;
+	size_t k = 0;
+	if (n > 15)
 		return -1;
-	if (n <= 15) { /* plain integers are exact in a double: no strtod */
-		uint64_t v = 0;
-		size_t k = 0;
-		while (k < n && digit(s[k]))
-			v = v * 10 + (uint64_t)(s[k++] - '0');
-		if (k == n) {
-			*out = (double)v;
-			return 0;
-		}
-	}
+	while (k < n && digit(s[k]))
+		v = v * 10 + (uint64_t)(s[k++] - '0');
+	if (k != n)
+		return -1;
+	*out = (double)v;
+	return 0;
+}
+
 #if defined(FLT_EVAL_METHOD) && FLT_EVAL_METHOD == 0
-	{ /* decimals with at most 19 significant digits and a power of ten up to
-	   * 22 either way: m and 10^k are exact doubles, so one multiplication
-	   * or division rounds once, correctly, as strtod() does (Clinger) */
-		static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-					     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-					     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-		size_t k = 0, digits = 0;
-		int fneg = 0, sig = 0, dexp = 0;
-		uint64_t m = 0;
-		if (s[0] == '+' || s[0] == '-') {
-			fneg = s[0] == '-';
-			k = 1;
+/* Folds the digits at s[*k..n) into *m, counting significant ones in *sig
+ * (over 19: -1) and every digit in *digits; *dexp goes down by one per digit
+ * when frac. */
+static inline int fold_digits(const char *s, size_t n, size_t *k, uint64_t *m, int *sig,
+			      size_t *digits, int *dexp, int frac)
+{
+	for (; *k < n && digit(s[*k]); (*k)++, (*digits)++, *dexp -= frac)
+		if (*m || s[*k] != '0') {
+			if (++*sig > 19)
+				return -1;
+			*m = *m * 10 + (uint64_t)(s[*k] - '0');
 		}
-		for (; k < n && digit(s[k]); k++, digits++)
-			if (m || s[k] != '0') {
-				if (++sig > 19)
-					goto slow;
-				m = m * 10 + (uint64_t)(s[k] - '0');
-			}
-		if (k < n && s[k] == '.')
-			for (k++; k < n && digit(s[k]); k++, digits++, dexp--)
-				if (m || s[k] != '0') {
-					if (++sig > 19)
-						goto slow;
-					m = m * 10 + (uint64_t)(s[k] - '0');
-				}
-		if (digits == 0)
-			goto slow;
-		if (k < n && (s[k] == 'e' || s[k] == 'E')) {
-			int eneg = 0, ev = 0;
-			k++;
-			if (k < n && (s[k] == '+' || s[k] == '-'))
-				eneg = s[k++] == '-';
-			size_t e0 = k;
-			for (; k < n && digit(s[k]); k++) {
-				if (ev > 1000)
-					goto slow;
-				ev = ev * 10 + (s[k] - '0');
-			}
-			if (k == e0)
-				goto slow;
-			dexp += eneg ? -ev : ev;
-		}
-		if (k == n && m <= (1ull << 53) && dexp >= -22 && dexp <= 22) {
-			double v = (double)m;
-			v = dexp < 0 ? v / p10[-dexp] : v * p10[dexp];
-			*out = fneg ? -v : v;
-			return 0;
-		}
+	return 0;
+}
+
+/* An exponent "e[+-]ddd" at s[*k..n) added to *dexp; -1 if malformed or huge. */
+static inline int fold_exponent(const char *s, size_t n, size_t *k, int *dexp)
+{
+	if (*k >= n || (s[*k] != 'e' && s[*k] != 'E'))
+		return 0;
+	int eneg = 0, ev = 0;
+	(*k)++;
+	if (*k < n && (s[*k] == '+' || s[*k] == '-'))
+		eneg = s[(*k)++] == '-';
+	size_t e0 = *k;
+	for (; *k < n && digit(s[*k]); (*k)++) {
+		if (ev > 1000)
+			return -1;
+		ev = ev * 10 + (s[*k] - '0');
 	}
-slow:
-#endif
+	if (*k == e0)
+		return -1;
+	*dexp += eneg ? -ev : ev;
+	return 0;
+}
+
+/* Decimals with at most 19 significant digits and a power of ten up to 22
+ * either way: m and 10^k are exact doubles, so one multiplication or
+ * division rounds once, correctly, as strtod() does (Clinger). 0 with
+ * *out, or -1: take the slow path. */
+static inline int fast_decimal(const char *s, size_t n, double *out)
+{
+	static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+				     1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+				     1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+	size_t k = 0, digits = 0;
+	int fneg = 0, sig = 0, dexp = 0;
+	uint64_t m = 0;
 	if (s[0] == '+' || s[0] == '-') {
-		neg = s[0] == '-';
-		i = 1;
+		fneg = s[0] == '-';
+		k = 1;
 	}
+	if (fold_digits(s, n, &k, &m, &sig, &digits, &dexp, 0) != 0)
+		return -1;
+	if (k < n && s[k] == '.') {
+		k++;
+		if (fold_digits(s, n, &k, &m, &sig, &digits, &dexp, 1) != 0)
+			return -1;
+	}
+	if (digits == 0 || fold_exponent(s, n, &k, &dexp) != 0)
+		return -1;
+	if (k != n || m > (1ull << 53) || dexp < -22 || dexp > 22)
+		return -1;
+	double v = (double)m;
+	v = dexp < 0 ? v / p10[-dexp] : v * p10[dexp];
+	*out = fneg ? -v : v;
+	return 0;
+}
+#else
+static inline int fast_decimal(const char *s, size_t n, double *out)
+{
+	(void)s, (void)n, (void)out;
+	return -1;
+}
+#endif
+
+/* Inf, +Inf, -Inf, Infinity, NaN in any case (not -NaN). 0 with *out, or -1. */
+static int special_float(const char *s, size_t n, double *out)
+{
+	size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0;
 	if (ieq(s + i, n - i, "inf") || ieq(s + i, n - i, "infinity")) {
-		*out = neg ? -INFINITY : INFINITY;
+		*out = s[0] == '-' ? -INFINITY : INFINITY;
 		return 0;
 	}
 	if (i == 0 && ieq(s, n, "nan")) {
 		*out = NAN;
 		return 0;
 	}
-	/* check the grammar first: strtod also takes "nan(...)", blanks, ... */
-	size_t m = 0;
+	return -1;
+}
+
+/* The grammar of Go's floats, checked before strtod, which also takes
+ * "nan(...)", blanks and more: decimal or hex mantissa, optional exponent
+ * (required for hex). 1 if s[0..n) follows it. */
+static int float_grammar(const char *s, size_t n)
+{
+	size_t i = (s[0] == '+' || s[0] == '-') ? 1 : 0, m = 0;
 	if (n - i > 2 && s[i] == '0' && (s[i + 1] == 'x' || s[i + 1] == 'X')) {
 		i += 2;
 		while (i < n && xdigit(s[i]))
@@ -308,29 +337,39 @@ slow:
 			for (i++; i < n && xdigit(s[i]); i++)
 				m++;
 		if (m == 0 || i >= n || (s[i] != 'p' && s[i] != 'P'))
-			return -1;
+			return 0;
 	} else {
 		while (i < n && digit(s[i]))
 			i++, m++;
 		if (i < n && s[i] == '.')
 			for (i++; i < n && digit(s[i]); i++)
 				m++;
-		if (m == 0)
-			return -1;
-		if (i < n && s[i] != 'e' && s[i] != 'E')
-			return -1;
+		if (m == 0 || (i < n && s[i] != 'e' && s[i] != 'E'))
+			return 0;
 	}
-	if (i < n) { /* exponent */
+	if (i == n)
+		return 1;
+	i++; /* the exponent */
+	if (i < n && (s[i] == '+' || s[i] == '-'))
 		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= n || !digit(s[i]))
-			return -1;
-		while (i < n && digit(s[i]))
-			i++;
-		if (i != n)
-			return -1;
-	}
+	if (i >= n || !digit(s[i]))
+		return 0;
+	while (i < n && digit(s[i]))
+		i++;
+	return i == n;
+}
+
+/* A float as Go's strconv.ParseFloat(s, 64) reads it; s[n] must be NUL.
+ * The common cases (small integers, short decimals) without strtod. 0/-1. */
+static int parse_float(const char *s, size_t n, double *out)
+{
+	if (n == 0)
+		return -1;
+	if (small_int(s, n, out) == 0 || fast_decimal(s, n, out) == 0 ||
+	    special_float(s, n, out) == 0)
+		return 0;
+	if (!float_grammar(s, n))
+		return -1;
 	char *e;
 	errno = 0;
 	double v = strtod(s, &e);
@@ -556,11 +595,98 @@ int nro_prom_label_lengths(const struct nro_prom_sample *s, const uint32_t **nam
 /* {a="b",...} with s just past the '{'; *sp is left past the '}'. The line
  * is NUL-terminated at end, so the expected character is tested first and
  * blanks are skipped only when there are some. */
-static int labels(struct nro_prom *p, char **sp, char *end)
+/* A label name and its '=' at *sp: the name's end in *lend, *sp past the
+ * '=' and the opening quote. 0/-1 (said). */
+static inline int label_name(struct nro_prom *p, char **sp, char *end, char **lend)
+{
+	char *s = *sp;
+	if (s >= end || !alpha_(*s))
+		return bad(p, "invalid label name"), -1;
+	s = (char *)scan_name(s + 1, end, 0);
+	*lend = s;
+	if (*s != '=') {
+		s = skip_blanks(s, end);
+		if (s >= end || *s != '=')
+			return bad(p, "expected '=' after label name"), -1;
+	}
+	s++;
+	if (*s != '"') {
+		s = skip_blanks(s, end);
+		if (s >= end || *s != '"')
+			return bad(p, "expected '\"' to open label value"), -1;
+	}
+	*sp = s + 1;
+	return 0;
+}
+
+/* A quoted label value at *sp (past its opening quote), unescaped in place:
+ * it ends at *vend; *sp goes past the closing quote, *hi says whether a
+ * byte was over 0x7f. 0/-1 (said). */
+static inline int quoted_value(struct nro_prom *p, char **sp, char *end, char **vend, unsigned *hi)
+{
+	char *s = *sp, *o = s;
+	for (;;) {
+		char *q = find_quote_or_backslash(s, end, hi);
+		if (q >= end)
+			return bad(p, "unterminated label value"), -1;
+		if (o != s)
+			memmove(o, s, (size_t)(q - s));
+		o += q - s;
+		s = q + 1;
+		if (*q == '"')
+			break;
+		if (*q == '\0')
+			return bad(p, "NUL byte in label value"), -1;
+		if (s >= end) /* a backslash: one of \\ \" \n */
+			return bad(p, "unterminated label value"), -1;
+		char c = *s++;
+		if (c == 'n')
+			c = '\n';
+		else if (c != '\\' && c != '"')
+			return bad(p, "invalid escape in label value"), -1;
+		*o++ = c;
+	}
+	*vend = o;
+	*sp = s;
+	return 0;
+}
+
+/* Names seen so far in a label set, for the duplicate check: a bit per
+ * (length, first byte), and each name's length capped at 255. */
+struct label_seen {
+	uint64_t bits;
+	unsigned char len[NRO_PROM_LABELS_MAX];
+};
+
+/* Stores name ln[0..ll) = val[0..vl) as the next label. 0/-1 (said). */
+static inline int add_label(struct nro_prom *p, struct label_seen *seen, char *ln, size_t ll,
+			    char *val, size_t vl)
 {
 	struct nro_prom_sample *smp = &p->sample;
-	unsigned char nlen[NRO_PROM_LABELS_MAX]; /* name lengths, capped: for the duplicate check */
-	uint64_t seen = 0; /* bit (length, first byte) of every name so far */
+	if (smp->nlabels == NRO_PROM_LABELS_MAX)
+		return bad(p, "too many labels"), -1;
+	unsigned char l8 = ll > 255 ? 255 : (unsigned char)ll;
+	unsigned bit = ((unsigned)l8 * 7u + (unsigned char)ln[0]) & 63u;
+	if (seen->bits >> bit & 1) /* maybe a duplicate: compare */
+		for (unsigned i = 0; i < smp->nlabels; i++)
+			if (seen->len[i] == l8 && smp->labels[i].name[0] == ln[0] &&
+			    strcmp(smp->labels[i].name, ln) == 0)
+				return bad(p, "duplicate label name"), -1;
+	seen->bits |= 1ull << bit;
+	seen->len[smp->nlabels] = l8;
+	smp->labels[smp->nlabels].name = ln;
+	smp->labels[smp->nlabels].value = val;
+	label_len.name[smp->nlabels] = (uint32_t)ll;
+	label_len.value[smp->nlabels] = (uint32_t)vl;
+	smp->nlabels++;
+	return 0;
+}
+
+/* The label set after '{' at *sp, up to and past its '}'. 0/-1 (said). */
+static int labels(struct nro_prom *p, char **sp, char *end)
+{
+	struct label_seen seen;
+	seen.bits = 0;
 	char *s = *sp;
 	for (;;) {
 		if (blank(*s))
@@ -569,66 +695,19 @@ static int labels(struct nro_prom *p, char **sp, char *end)
 			s++;
 			break;
 		}
-		char *ln = s;
-		if (s >= end || !alpha_(*s))
-			return bad(p, "invalid label name"), -1;
-		s = (char *)scan_name(s + 1, end, 0);
-		char *lend = s;
-		if (*s != '=') {
-			s = skip_blanks(s, end);
-			if (s >= end || *s != '=')
-				return bad(p, "expected '=' after label name"), -1;
-		}
-		s++;
-		if (*s != '"') {
-			s = skip_blanks(s, end);
-			if (s >= end || *s != '"')
-				return bad(p, "expected '\"' to open label value"), -1;
-		}
-		char *val = ++s, *o = s;
+		char *ln = s, *lend, *val, *vend;
 		unsigned hi = 0;
-		for (;;) {
-			char *q = find_quote_or_backslash(s, end, &hi);
-			if (q >= end)
-				return bad(p, "unterminated label value"), -1;
-			if (o != s)
-				memmove(o, s, (size_t)(q - s));
-			o += q - s;
-			s = q + 1;
-			if (*q == '"')
-				break;
-			if (*q == '\0')
-				return bad(p, "NUL byte in label value"), -1;
-			if (s >= end) /* a backslash: one of \\ \" \n */
-				return bad(p, "unterminated label value"), -1;
-			char c = *s++;
-			if (c == 'n')
-				c = '\n';
-			else if (c != '\\' && c != '"')
-				return bad(p, "invalid escape in label value"), -1;
-			*o++ = c;
-		}
+		if (label_name(p, &s, end, &lend) != 0)
+			return -1;
+		val = s;
+		if (quoted_value(p, &s, end, &vend, &hi) != 0)
+			return -1;
 		*lend = '\0'; /* both are behind s now */
-		*o = '\0';
-		if (hi && !utf8_ok((const unsigned char *)val, (size_t)(o - val)))
+		*vend = '\0';
+		if (hi && !utf8_ok((const unsigned char *)val, (size_t)(vend - val)))
 			return bad(p, "label value is not UTF-8"), -1;
-		if (smp->nlabels == NRO_PROM_LABELS_MAX)
-			return bad(p, "too many labels"), -1;
-		size_t ll = (size_t)(lend - ln);
-		unsigned char l8 = ll > 255 ? 255 : (unsigned char)ll;
-		unsigned bit = ((unsigned)l8 * 7u + (unsigned char)ln[0]) & 63u;
-		if (seen >> bit & 1) /* maybe a duplicate: compare */
-			for (unsigned i = 0; i < smp->nlabels; i++)
-				if (nlen[i] == l8 && smp->labels[i].name[0] == ln[0] &&
-				    strcmp(smp->labels[i].name, ln) == 0)
-					return bad(p, "duplicate label name"), -1;
-		seen |= 1ull << bit;
-		nlen[smp->nlabels] = l8;
-		smp->labels[smp->nlabels].name = ln;
-		smp->labels[smp->nlabels].value = val;
-		label_len.name[smp->nlabels] = (uint32_t)ll;
-		label_len.value[smp->nlabels] = (uint32_t)(o - val);
-		smp->nlabels++;
+		if (add_label(p, &seen, ln, (size_t)(lend - ln), val, (size_t)(vend - val)) != 0)
+			return -1;
 		if (blank(*s))
 			s = skip_blanks(s, end);
 		if (s < end && *s == ',') {
@@ -681,6 +760,96 @@ static int sample(struct nro_prom *p, char *s, char *end)
 /* The rest of a sample line that passed the filter: name (NUL-terminated)
  * is followed by next ('{' or a blank) and s points just past it; the
  * family and type are set. */
+/* The decimal digits at t (at most 18; *end is NUL) as a timestamp; the
+ * first eight at once where the byte order allows. Past them in *te. */
+static inline uint64_t ts_digits(const char *t, const char *end, const char **te)
+{
+	const char *q = t;
+	uint64_t ts = 0;
+	unsigned d;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if (end - q >= 8) { /* 8 digits at once (millisecond timestamps have 13) */
+		uint64_t x;
+		memcpy(&x, q, 8);
+		if ((x & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
+		    ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull) {
+			x -= 0x3030303030303030ull;
+			x = x * 10 + (x >> 8);
+			x = ((x & 0x000000FF000000FFull) * 0x000F424000000064ull +
+			     ((x >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
+			    32;
+			ts = x & 0xFFFFFFFFull;
+			q += 8;
+		}
+	}
+#else
+	(void)end;
+#endif
+	while ((d = (unsigned)(unsigned char)*q - '0') < 10 && q - t < 18) {
+		ts = ts * 10 + d; /* 18 digits cannot overflow */
+		q++;
+	}
+	*te = q;
+	return ts;
+}
+
+/* The optional timestamp at t, up to the end of the line. 0/-1 (said). */
+static inline int sample_ts(struct nro_prom *p, char *t, char *end)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	const char *q;
+	uint64_t ts = ts_digits(t, end, &q);
+	char *te = t + (q - t);
+	if (te > t && (te == end || blank(*te))) {
+		smp->ts_ms = (int64_t)ts; /* what parse_i64() reads from these digits */
+	} else {
+		while (te < end && !blank(*te))
+			te++;
+		if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
+			return bad(p, "invalid timestamp"), -1;
+	}
+	if (skip_blanks(te, end) != end)
+		return bad(p, "unexpected text after timestamp"), -1;
+	smp->has_ts = 1;
+	return 0;
+}
+
+/* A histogram bucket needs its le, a summary quantile its quantile. 0/-1 (said). */
+static inline int sample_family_labels(struct nro_prom *p, int sfx)
+{
+	struct nro_prom_sample *smp = &p->sample;
+	const char *want = NULL, *why = NULL;
+	if (smp->type == NRO_MT_HISTOGRAM && sfx == SFX_BUCKET)
+		want = "le", why = "histogram bucket without a valid le label";
+	else if (smp->type == NRO_MT_SUMMARY && sfx == SFX_NONE)
+		want = "quantile", why = "summary quantile without a valid quantile label";
+	if (!want)
+		return 0;
+	const char *v = label_value(smp, want);
+	double d;
+	if (!v || parse_float(v, strlen(v), &d) < 0)
+		return bad(p, why), -1;
+	return 0;
+}
+
+/* Hands the finished sample to the caller's function. 0, or -1 if it aborted. */
+static inline int sample_deliver(struct nro_prom *p)
+{
+	int r = 0;
+	if (p->fn) {
+		label_len.s = &p->sample;
+		r = p->fn(p->ctx, &p->sample);
+		label_len.s = NULL;
+	}
+	if (r < 0) {
+		p->failed = 1;
+		p->error = "aborted";
+		return -1;
+	}
+	p->samples++;
+	return 0;
+}
+
 static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char next, int sfx)
 {
 	struct nro_prom_sample *smp = &p->sample;
@@ -711,68 +880,11 @@ static int sample_tail(struct nro_prom *p, char *name, char *s, char *end, char 
 	*s = '\0';
 	if (parse_float(v, vn, &smp->value) < 0)
 		return bad(p, "invalid value");
-	if (t < end) {
-		char *te = t;
-		uint64_t ts = 0;
-		unsigned d; /* *end is NUL: no digit, no bound check needed */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		if (end - te >= 8) { /* 8 digits at once (millisecond timestamps have 13) */
-			uint64_t x;
-			memcpy(&x, te, 8);
-			if ((x & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
-			    ((x + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) ==
-				    0x3030303030303030ull) {
-				x -= 0x3030303030303030ull;
-				x = x * 10 + (x >> 8);
-				x = ((x & 0x000000FF000000FFull) * 0x000F424000000064ull +
-				     ((x >> 16) & 0x000000FF000000FFull) * 0x0000271000000001ull) >>
-				    32;
-				ts = x & 0xFFFFFFFFull;
-				te += 8;
-			}
-		}
-#endif
-		while ((d = (unsigned)(unsigned char)*te - '0') < 10 && te - t < 18) {
-			ts = ts * 10 + d; /* 18 digits cannot overflow */
-			te++;
-		}
-		if (te > t && (te == end || blank(*te))) {
-			smp->ts_ms = (int64_t)ts; /* what parse_i64() reads from these digits */
-		} else {
-			while (te < end && !blank(*te))
-				te++;
-			if (parse_i64(t, (size_t)(te - t), &smp->ts_ms) < 0)
-				return bad(p, "invalid timestamp");
-		}
-		if (skip_blanks(te, end) != end)
-			return bad(p, "unexpected text after timestamp");
-		smp->has_ts = 1;
-	}
-	if (smp->type == NRO_MT_HISTOGRAM && sfx == SFX_BUCKET) {
-		const char *le = label_value(smp, "le");
-		double d;
-		if (!le || parse_float(le, strlen(le), &d) < 0)
-			return bad(p, "histogram bucket without a valid le label");
-	}
-	if (smp->type == NRO_MT_SUMMARY && sfx == SFX_NONE) {
-		const char *q = label_value(smp, "quantile");
-		double d;
-		if (!q || parse_float(q, strlen(q), &d) < 0)
-			return bad(p, "summary quantile without a valid quantile label");
-	}
-	int r = 0;
-	if (p->fn) {
-		label_len.s = smp;
-		r = p->fn(p->ctx, smp);
-		label_len.s = NULL;
-	}
-	if (r < 0) {
-		p->failed = 1;
-		p->error = "aborted";
-		return -1;
-	}
-	p->samples++;
-	return 0;
+	if (t < end && sample_ts(p, t, end) < 0)
+		return 0;
+	if (sample_family_labels(p, sfx) < 0)
+		return 0;
+	return sample_deliver(p);
 }
 
 /* Parses the complete line s[0..n); s[n] is writable. */

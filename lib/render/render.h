@@ -30,4 +30,16 @@ int nro_render_json(struct nro_buf *b, const struct nro_header *hdr, const void 
  * one "\n"-terminated line each). Returns entries rendered, or -1 (cap). */
 int nro_render_msg_json(struct nro_buf *b, struct nro_msg *m);
 
+/* ---- text (render/text.c) ---------------------------------------------- */
+
+/* Appends one entry as a readable line ("\n"-terminated): for events the
+ * time in milliseconds, aligned state, severity and type columns, the object
+ * named once, the message (or, without one, value and threshold), and for
+ * a resolved event how long it lasted. colour: ANSI red critical, yellow
+ * warning, green resolved. 0 or -1 (cap). */
+int nro_render_text(struct nro_buf *b, const struct nro_header *hdr, const union nro_entry *e,
+		    int colour);
+/* Every entry of a decoded message as text lines. Entries rendered, or -1. */
+int nro_render_msg_text(struct nro_buf *b, struct nro_msg *m, int colour);
+
 #endif

@@ -43,6 +43,8 @@ struct nro_optdef {
 #define NRO_COMMON_POLL 0x02u    /* --node --interval --once */
 #define NRO_COMMON_OUTPUT 0x04u  /* -o */
 #define NRO_COMMON_INPUT 0x08u   /* -i */
+#define NRO_TOOL_ONESHOT 0x10u   /* runs once and exits: no --ready-fd */
+#define NRO_TOOL_STDIN 0x20u     /* -i defaults to - (stdin), not an address under the run dir */
 
 struct nro_tool {
 	const char *prog;
@@ -57,13 +59,22 @@ struct nro_tool {
 	const char *run_dir;
 	int verbose;
 	int sigfd; /* signalfd for TERM, INT, HUP; -1 before nro_signals_init */
+	/* The startup line nro_ready() logs for a daemon ("polling ..., publishing
+	 * on ..."); empty = a generic one from the addresses and the node. */
+	char startup[512];
+	int started; /* the startup line was logged */
+	char node_buf[256]; /* the pipeline's name, once read from the run dir */
 };
 
 /*
  * Parses env then argv into t. On --help prints usage to stdout and exits 0;
- * --version likewise; a bad flag or value prints one line naming it and
- * exits 100. extra may be NULL; it ends with a zeroed entry. Positional
- * arguments are refused: a tool that takes one removes it from argv first.
+ * --version likewise; a bad flag or value (an environment value too: a
+ * flag variable must be 1/0, true/false, yes/no or on/off) prints one line
+ * naming the flag or variable and exits 100. -o and -i must be - or an nng
+ * URL; a run directory the tool uses must be a directory, or creatable
+ * (its parent exists). extra may be NULL; it ends with a zeroed entry.
+ * Positional arguments are refused: a tool that takes one removes it from
+ * argv first. --run-dir is offered to tools with -i or -o only.
  */
 void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, unsigned groups,
 		   int64_t default_interval_ms, const struct nro_optdef *extra, int argc,
@@ -73,11 +84,31 @@ void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, un
  * "1G" (also "64Mi", "64MiB", "64MB": all powers of 1024). */
 int nro_opt_size(void *dst, const char *value, char *err, size_t errlen);
 
-/* Writes "\n" to t->ready_fd and closes it (s6 readiness); no-op if -1. */
+/* Writes "\n" to t->ready_fd and closes it (s6 readiness); no-op if -1.
+ * A daemon (not --once, not a one-shot tool, not reading a pipe) first logs its startup line
+ * at info level: t->startup, or what it reads, where it publishes, the node. */
 void nro_ready(struct nro_tool *t);
 
-/* The node name: --node, else hostname. Returns a static or t's string. */
+/* Logs the startup line now (once; nro_ready then does not): for a daemon
+ * that has more to say after it, e.g. what it waits for. */
+void nro_tool_started(struct nro_tool *t);
+
+/* The pipeline's node name (run/nodename.h): --node, else the name shared
+ * in the run directory (re-read until there is one), else "" (not known
+ * yet); never the hostname. Returns t's string. */
 const char *nro_tool_node(struct nro_tool *t);
+/* 1 if this tool shares the pipeline's run directory (it publishes or reads
+ * through an address there, not a pipe). */
+int nro_tool_shares_run_dir(const struct nro_tool *t);
+
+/* The exit code for a failed kubelet request (README "Exit codes"): 100 for
+ * configuration (credentials, RBAC 401/403, other 4xx, the CA, a server
+ * without TLS, --max-body), 101 not served (404), 102 a body that did not
+ * decode, 111 transient (unreachable, timeout, 5xx, truncated, TLS reset). */
+int nro_exit_for_fetch(const struct nro_fetch *res);
+
+/* The exit-code table as printed at the end of every --help. */
+extern const char nro_exit_help[];
 
 /* Default addresses under NRO_RUN_DIR (returned in a static buffer per call site). */
 const char *nro_records_addr(const struct nro_tool *t); /* ipc://RUN/records.ipc */

@@ -1,4 +1,9 @@
+#include "run/nodename.h"
 #include "run/tool.h"
+#include "wire/record.h"
+
+#include <stdio.h>
+#include <unistd.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +128,72 @@ TEST(schedule_is_drift_free)
 	CHECK(nro_sched_advance(&s, 12000) == 13000);
 }
 
+/* One row per cause of README "Exit codes". */
+TEST(exit_code_table)
+{
+	static const struct {
+		uint16_t err;
+		long http;
+		int config, want;
+	} rows[] = {
+		{NRO_ERR_AUTH, 401, 0, 100},	  {NRO_ERR_AUTH, 403, 0, 100},
+		{NRO_ERR_AUTH, 0, 1, 100},	  /* token file unreadable */
+		{NRO_ERR_TOO_LARGE, 200, 0, 100}, {NRO_ERR_NOT_SERVED, 404, 0, 101},
+		{NRO_ERR_PARSE, 200, 0, 102},	  {NRO_ERR_HTTP, 400, 0, 100},
+		{NRO_ERR_HTTP, 500, 0, 111},	  {NRO_ERR_HTTP, 503, 0, 111},
+		{NRO_ERR_TLS, 0, 1, 100},	  /* the CA does not verify, no TLS */
+		{NRO_ERR_TLS, 0, 0, 111},	  /* reset during the handshake */
+		{NRO_ERR_CONNECT, 0, 0, 111},	  {NRO_ERR_TIMEOUT, 0, 0, 111},
+		{NRO_ERR_TRUNCATED, 200, 0, 111}, {NRO_ERR_OTHER, 0, 0, 111},
+	};
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+		struct nro_fetch res = {.err = rows[i].err, .http_status = rows[i].http,
+					.config_error = rows[i].config};
+		CHECK(nro_exit_for_fetch(&res) == rows[i].want);
+	}
+}
+
+TEST(durations_print_as_typed)
+{
+	char b[32];
+	nro_fmt_duration(b, sizeof b, 15000);
+	CHECK_STR(b, "15s");
+	nro_fmt_duration(b, sizeof b, 300000);
+	CHECK_STR(b, "5m");
+	nro_fmt_duration(b, sizeof b, 5400000);
+	CHECK_STR(b, "1h30m");
+	nro_fmt_duration(b, sizeof b, 250);
+	CHECK_STR(b, "250ms");
+}
+
+TEST(node_name_first_writer_wins)
+{
+	char dir[] = "/tmp/nro-nodename.XXXXXX", out[256];
+	CHECK(mkdtemp(dir) != NULL);
+	char run[300];
+	snprintf(run, sizeof run, "%s/run", dir); /* made on first share */
+	CHECK(nro_node_read(run, out, sizeof out) == -1 && out[0] == '\0');
+	CHECK(nro_node_share(run, "node-a", 6, out, sizeof out) == 0);
+	CHECK_STR(out, "node-a");
+	/* a second learner gets the first name, and the file is not replaced */
+	CHECK(nro_node_share(run, "node-b", 6, out, sizeof out) == 0);
+	CHECK_STR(out, "node-a");
+	CHECK(nro_node_read(run, out, sizeof out) == 0);
+	CHECK_STR(out, "node-a");
+	/* what is not a node name is never shared or read */
+	CHECK(nro_node_name_ok("Node_A", 6) == 0 && nro_node_name_ok("", 0) == 0);
+	char path[400];
+	snprintf(path, sizeof path, "%s/node-name", run);
+	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("not a name!\n", f);
+	fclose(f);
+	CHECK(nro_node_read(run, out, sizeof out) == -1);
+	unlink(path);
+	rmdir(run);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	RUN(durations);
@@ -130,5 +201,8 @@ int main(void)
 	RUN(env_then_flags);
 	RUN(defaults);
 	RUN(schedule_is_drift_free);
+	RUN(exit_code_table);
+	RUN(durations_print_as_typed);
+	RUN(node_name_first_writer_wins);
 	return testing_done();
 }

@@ -790,7 +790,8 @@ static const char *const object_kinds[] = {"", "Node", "Pod", "Container", "Volu
 static const char *const health_names[] = {"ok", "degraded", "failed"};
 static const char *const error_names[] = {"other",     "connect", "timeout",
 					  "tls",       "auth",    "http",
-					  "too_large", "parse",   "truncated"};
+					  "too_large", "parse",   "truncated",
+					  "not_served"};
 static const char *const severity_names[] = {"info", "warning", "critical"};
 static const char *const event_states[] = {"firing", "resolved"};
 

@@ -66,7 +66,8 @@ enum nro_error_code {
 	NRO_ERR_TOO_LARGE = 6, /* body past the configured cap */
 	NRO_ERR_PARSE = 7,     /* body did not decode */
 	NRO_ERR_TRUNCATED = 8, /* body shorter than announced */
-	NRO_ERR_MAX = 8,
+	NRO_ERR_NOT_SERVED = 9, /* 404: this kubelet does not serve the endpoint (info, not down) */
+	NRO_ERR_MAX = 9,
 };
 
 enum nro_severity {

@@ -279,6 +279,7 @@ int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode
 		for (const char *t = topics; *t; t++)
 			nng_socket_set(in->sock, NNG_OPT_SUB_SUBSCRIBE, t, 1);
 	}
+	nng_pipe_notify(in->sock, NNG_PIPE_EV_ADD_POST, on_pipe_add, &in->connected);
 	nng_socket_set_ms(in->sock, NNG_OPT_RECONNMINT, 100);
 	nng_socket_set_ms(in->sock, NNG_OPT_RECONNMAXT, 2000);
 	nng_socket_set_int(in->sock, NNG_OPT_RECVBUF, NRO_QUEUE_MSGS);
@@ -291,6 +292,11 @@ int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode
 	}
 	in->open = 1;
 	return 0;
+}
+
+int nro_in_connected(struct nro_in *in)
+{
+	return in->fd >= 0 || __atomic_load_n(&in->connected, __ATOMIC_ACQUIRE);
 }
 
 int nro_in_fd(struct nro_in *in)
@@ -353,6 +359,8 @@ int nro_in_recv(struct nro_in *in, const uint8_t **buf, size_t *len)
 			if (n == 0 || n > NRO_MSG_MAX) {
 				in->oversized++;
 				in->eof = 1;
+				nro_error("input lost its framing (a frame length of %zu: 0 or over 16 MiB): "
+					  "not a record stream?", n);
 				return -1;
 			}
 			in->need = n;

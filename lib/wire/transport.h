@@ -52,6 +52,7 @@ struct nro_in {
 	nng_msg *msg;      /* owned: last nng message returned */
 	uint64_t oversized; /* frames refused for length */
 	int truncated;      /* the pipe ended inside a frame */
+	int connected;      /* nng: a publisher has been connected at least once */
 };
 
 /* Opens a subscriber on addr ("-" = stdin); topics is a string of kind bytes
@@ -60,11 +61,16 @@ struct nro_in {
  * and over ipc:// accepts publishers of this user and root only. */
 int nro_in_open(struct nro_in *in, const char *addr, enum nro_endpoint_mode mode, const char *topics,
 		char *err, size_t errlen);
+/* 1 once a publisher has connected (always 1 for a pipe). */
+int nro_in_connected(struct nro_in *in);
 /* A descriptor that polls readable when nro_in_recv may have a record. */
 int nro_in_fd(struct nro_in *in);
 /* Non-blocking receive. Returns 1 with buf and len set (valid until the next call,
  * owned by in), 0 if nothing is ready, -1 at end of input (pipe EOF). A
- * frame over NRO_MSG_MAX on a pipe is a fatal desync: -1 with in->eof. */
+ * frame over NRO_MSG_MAX on a pipe is a fatal desync: -1 with in->eof and
+ * in->oversized, and one error line ("input lost its framing ...") logged
+ * here, so no reader of a pipe ends silently on input that is not records
+ * (e.g. `analyzer -i - < README.md`). */
 int nro_in_recv(struct nro_in *in, const uint8_t **buf, size_t *len);
 void nro_in_close(struct nro_in *in);
 /* Publishers refused for their uid since start (all listeners). */

@@ -1,0 +1,809 @@
+/*
+ * The fact store: what the collectors said, per object, for exactly the
+ * states and series the rules declare. Bounded (a cap per object kind,
+ * drops counted) and forgetful: a source's complete snapshot (its ok health
+ * record) drops the objects and series of that source it did not repeat.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/internal.h"
+
+const char *const eviction_signals[EV_COUNT] = {"memory.available",  "nodefs.available",
+					       "nodefs.inodesFree", "imagefs.available",
+					       "imagefs.inodesFree", "pid.available"};
+
+/* Objects per kind: one node per analyzer in practice; pods and containers
+ * of the busiest nodes many times over. */
+static const size_t obj_cap[OBJ_KINDS] = {0, 64, 100000, 200000, 100000};
+
+/* ---- small helpers ---- */
+
+void str_copy(char *dst, size_t n, struct nro_str s)
+{
+	size_t l = s.len < n - 1 ? s.len : n - 1;
+	if (l)
+		memcpy(dst, s.p, l);
+	dst[l] = '\0';
+}
+
+int attr_get(const struct nro_attr *a, uint16_t n, const char *key, char *out, size_t outlen)
+{
+	for (uint16_t i = 0; i < n; i++)
+		if (nro_str_eq(a[i].key, key)) {
+			str_copy(out, outlen, a[i].value);
+			return 1;
+		}
+	out[0] = '\0';
+	return 0;
+}
+
+double *counter_of(struct nro_hmap *m, const char *name)
+{
+	double *c = nro_hmap_get(m, name);
+	if (!c) {
+		c = calloc(1, sizeof *c);
+		if (!c || nro_hmap_put(m, name, c) != 0) {
+			free(c);
+			return NULL;
+		}
+	}
+	return c;
+}
+
+void free_values(struct nro_hmap *m)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, m);
+	while ((e = nro_hmap_next(&it)))
+		free(e->value);
+	nro_hmap_free(m);
+}
+
+void fmt_bytes(char *out, size_t n, double b)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+	int u = 0;
+	double v = b;
+	while (fabs(v) >= 1024 && u < 5) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0 || fabs(v) >= 100)
+		snprintf(out, n, "%.0f %s", v, unit[u]);
+	else
+		snprintf(out, n, "%.1f %s", v, unit[u]);
+}
+
+void fmt_secs(char *out, size_t n, double s)
+{
+	long long t = (long long)(s < 0 ? 0 : s);
+	if (t >= 86400)
+		snprintf(out, n, "%lldd %lldh", t / 86400, t % 86400 / 3600);
+	else if (t >= 3600)
+		snprintf(out, n, "%lldh %lldm", t / 3600, t % 3600 / 60);
+	else if (t >= 60)
+		snprintf(out, n, "%lldm %llds", t / 60, t % 60);
+	else
+		snprintf(out, n, "%llds", t);
+}
+
+/* ---- the store ---- */
+
+void facts_init(struct fact_store *fs)
+{
+	memset(fs, 0, sizeof *fs);
+	for (int k = 0; k < OBJ_KINDS; k++)
+		nro_hmap_init(&fs->objs[k]);
+	nro_hmap_init(&fs->sources);
+	nro_hmap_init(&fs->pod_uids);
+	nro_hmap_init(&fs->series);
+}
+
+static void obj_free(struct fobj *o)
+{
+	free_values(&o->facts);
+	if (o->kind == NRO_OBJ_NODE) {
+		free_values(&o->u.node.events_total);
+		free_values(&o->u.node.errors_total);
+	}
+	free(o);
+}
+
+void facts_free(struct fact_store *fs)
+{
+	for (int k = 0; k < OBJ_KINDS; k++) {
+		struct nro_hmap_iter it;
+		struct nro_hmap_ent *e;
+		nro_hmap_iter_init(&it, &fs->objs[k]);
+		while ((e = nro_hmap_next(&it)))
+			obj_free(e->value);
+		nro_hmap_free(&fs->objs[k]);
+	}
+	free_values(&fs->sources);
+	free_values(&fs->pod_uids);
+	nro_hmap_free(&fs->series); /* values are the rules' const definitions */
+}
+
+void facts_declare(struct fact_store *fs, const struct series_def *sd)
+{
+	if (!nro_hmap_get(&fs->series, sd->name))
+		nro_hmap_put(&fs->series, sd->name, (void *)sd);
+}
+
+struct source *facts_source(struct fact_store *fs, struct nro_str name, const char *node,
+			    int64_t now)
+{
+	char key[STR_SRC];
+	str_copy(key, sizeof key, name);
+	struct source *s = nro_hmap_get(&fs->sources, key);
+	if (s)
+		return s;
+	if (fs->sources.n >= 256)
+		return NULL;
+	s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	snprintf(s->name, sizeof s->name, "%s", key);
+	snprintf(s->node, sizeof s->node, "%s", node);
+	s->first_seen = now;
+	s->gen = 1;
+	if (nro_hmap_put(&fs->sources, key, s) != 0) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* An object's identity, as the key of its kind's map. */
+struct ident {
+	uint8_t kind;
+	char node[STR_NODE], ns[STR_NS], pod[STR_POD], uid[STR_UID], container[STR_CTR];
+	char name[STR_POD];
+};
+
+static void ident_key(const struct ident *id, char *key, size_t n)
+{
+	if (id->kind == NRO_OBJ_NODE)
+		snprintf(key, n, "%s", id->name);
+	else
+		snprintf(key, n, "%s/%s/%s/%s/%s", id->ns, id->pod, id->uid, id->container, id->name);
+}
+
+static struct fobj *obj_get(struct fact_store *fs, const struct ident *id)
+{
+	char key[900];
+	ident_key(id, key, sizeof key);
+	struct nro_hmap *m = &fs->objs[id->kind];
+	struct fobj *o = nro_hmap_get(m, key);
+	if (o)
+		return o;
+	if (m->n >= obj_cap[id->kind]) {
+		fs->dropped[id->kind]++;
+		return NULL;
+	}
+	o = calloc(1, sizeof *o);
+	if (!o)
+		return NULL;
+	o->kind = id->kind;
+	memcpy(o->node, id->node, sizeof o->node);
+	memcpy(o->ns, id->ns, sizeof o->ns);
+	memcpy(o->pod, id->pod, sizeof o->pod);
+	memcpy(o->uid, id->uid, sizeof o->uid);
+	memcpy(o->container, id->container, sizeof o->container);
+	memcpy(o->name, id->name, sizeof o->name);
+	nro_hmap_init(&o->facts);
+	if (o->kind == NRO_OBJ_NODE) {
+		struct node_facts *n = &o->u.node;
+		n->healthz = n->syncloop_check = n->syncloop = -1;
+		nro_hmap_init(&n->events_total);
+		nro_hmap_init(&n->errors_total);
+	} else {
+		o->u.pod.ready = -1; /* pod_facts and ctr_facts alike */
+		o->u.ctr.ready = -1;
+	}
+	if (nro_hmap_put(m, key, o) != 0) {
+		obj_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+struct fobj *facts_node(struct fact_store *fs, const char *name)
+{
+	struct ident id = {.kind = NRO_OBJ_NODE};
+	snprintf(id.name, sizeof id.name, "%s", name);
+	snprintf(id.node, sizeof id.node, "%s", name);
+	return obj_get(fs, &id);
+}
+
+/* The uid of a pod known by name, for series that do not carry one. */
+static void uid_fill(struct fact_store *fs, struct ident *id)
+{
+	if (id->uid[0] || !id->pod[0])
+		return;
+	char key[STR_NS + STR_POD + 2];
+	snprintf(key, sizeof key, "%s/%s", id->ns, id->pod);
+	const char *uid = nro_hmap_get(&fs->pod_uids, key);
+	if (uid)
+		snprintf(id->uid, sizeof id->uid, "%s", uid);
+}
+
+static void uid_learn(struct fact_store *fs, const struct ident *id)
+{
+	if (!id->uid[0] || !id->pod[0])
+		return;
+	char key[STR_NS + STR_POD + 2];
+	snprintf(key, sizeof key, "%s/%s", id->ns, id->pod);
+	char *old = nro_hmap_get(&fs->pod_uids, key);
+	if (old && strcmp(old, id->uid) == 0)
+		return;
+	if (!old && fs->pod_uids.n >= obj_cap[NRO_OBJ_POD])
+		return;
+	char *uid = strdup(id->uid);
+	if (!uid || nro_hmap_put(&fs->pod_uids, key, uid) != 0) {
+		free(uid);
+		return;
+	}
+	free(old);
+}
+
+static void uid_forget(struct fact_store *fs, const struct fobj *o)
+{
+	char key[STR_NS + STR_POD + 2];
+	snprintf(key, sizeof key, "%s/%s", o->ns, o->pod);
+	char *uid = nro_hmap_get(&fs->pod_uids, key);
+	if (uid && strcmp(uid, o->uid) == 0)
+		free(nro_hmap_del(&fs->pod_uids, key));
+}
+
+/* ---- states ---- */
+
+static void set_threshold(struct node_facts *n, const char *signal, const struct nro_state *s)
+{
+	char src[16];
+	for (int i = 0; i < EV_COUNT; i++)
+		if (strcmp(signal, eviction_signals[i]) == 0) {
+			struct threshold *t = &n->ev[i];
+			t->set = 1;
+			t->pct = s->value.len > 0 && s->value.p[s->value.len - 1] == '%';
+			t->v = s->num;
+			str_copy(t->text, sizeof t->text, s->value);
+			attr_get(s->attrs, s->nattrs, NRO_A_SOURCE, src, sizeof src);
+			t->from_config = strcmp(src, "default") != 0;
+		}
+}
+
+/* configz publishes the whole configuration every poll: what one poll does
+ * not repeat is gone (a removed threshold falls back to the defaults). */
+static void config_state(struct node_facts *n, struct source *src, const char *key,
+			 const struct nro_state *s)
+{
+	if (n->config_src != src || n->config_gen != src->gen) {
+		memset(n->ev, 0, sizeof n->ev);
+		n->have_config = 0;
+		n->max_pods = 0;
+		n->config_src = src;
+		n->config_gen = src->gen;
+	}
+	if (strncmp(key, NRO_K_EVICTION_HARD, strlen(NRO_K_EVICTION_HARD)) == 0) {
+		n->have_config = 1;
+		set_threshold(n, key + strlen(NRO_K_EVICTION_HARD), s);
+	} else if (strcmp(key, NRO_K_CONFIG_MAX_PODS) == 0 && s->num > 0) {
+		n->max_pods = s->num;
+	}
+}
+
+static void node_state(struct fobj *o, struct source *src, const struct nro_state *s)
+{
+	struct node_facts *n = &o->u.node;
+	char key[128], reason[256];
+	str_copy(key, sizeof key, s->key);
+	int ok = nro_str_eq(s->value, "ok");
+	attr_get(s->attrs, s->nattrs, NRO_A_REASON, reason, sizeof reason);
+	if (strcmp(key, NRO_K_HEALTHZ) == 0) {
+		n->healthz = ok;
+		snprintf(n->healthz_reason, sizeof n->healthz_reason, "%s", ok ? "" : reason);
+	} else if (strcmp(key, NRO_K_HEALTHZ_SYNCLOOP) == 0) {
+		n->syncloop_check = ok;
+		if (!ok)
+			snprintf(n->syncloop_reason, sizeof n->syncloop_reason, "%s", reason);
+	} else if (strcmp(key, NRO_K_SYNCLOOP) == 0) {
+		n->syncloop = ok;
+		snprintf(n->syncloop_reason, sizeof n->syncloop_reason, "%s", ok ? "" : reason);
+	} else if (strncmp(key, NRO_K_EVICTION_HARD, strlen(NRO_K_EVICTION_HARD)) == 0 ||
+		   strcmp(key, NRO_K_CONFIG_MAX_PODS) == 0) {
+		config_state(n, src, key, s);
+	}
+}
+
+static void ident_of_state(struct ident *id, const char *node, const struct nro_state *s)
+{
+	memset(id, 0, sizeof *id);
+	id->kind = s->object.kind;
+	snprintf(id->node, sizeof id->node, "%s", node);
+	str_copy(id->ns, sizeof id->ns, s->object.namespace_);
+	str_copy(id->pod, sizeof id->pod, s->object.pod);
+	if (id->kind == NRO_OBJ_CONTAINER)
+		str_copy(id->container, sizeof id->container, s->object.container);
+	attr_get(s->attrs, s->nattrs, NRO_A_POD_UID, id->uid, sizeof id->uid);
+}
+
+/* The object a pod or container state is about, marked seen in this poll;
+ * the first state of a new poll forgets what the last one said. */
+static struct fobj *stateful_obj(struct nro_rules *r, struct source *src, const char *node,
+				 const struct nro_state *s)
+{
+	struct ident id;
+	ident_of_state(&id, node, s);
+	struct fobj *o = obj_get(&r->fs, &id);
+	if (!o)
+		return NULL;
+	uid_learn(&r->fs, &id);
+	if (o->state_src != src || o->state_gen != src->gen) {
+		struct ctr_facts *c = &o->u.ctr;
+		if (o->kind == NRO_OBJ_CONTAINER) {
+			c->last_term[0] = '\0';
+			c->last_term_at = 0;
+			c->restarts_increased = 0;
+		}
+		o->state_src = src;
+		o->state_gen = src->gen;
+	}
+	o->has_state = 1;
+	snprintf(o->node, sizeof o->node, "%s", node);
+	return o;
+}
+
+static void pod_state(struct fobj *o, const struct nro_state *s)
+{
+	struct pod_facts *p = &o->u.pod;
+	if (nro_str_eq(s->key, NRO_K_POD_PHASE)) {
+		str_copy(p->phase, sizeof p->phase, s->value);
+		attr_get(s->attrs, s->nattrs, NRO_A_REASON, p->reason, sizeof p->reason);
+	} else if (nro_str_eq(s->key, NRO_K_POD_READY)) {
+		p->ready = nro_str_eq(s->value, "True") ? 1 : 0;
+	}
+}
+
+static void ctr_state(struct fobj *o, const struct nro_state *s)
+{
+	struct ctr_facts *c = &o->u.ctr;
+	char init[8];
+	if (attr_get(s->attrs, s->nattrs, NRO_A_INIT, init, sizeof init))
+		c->init = strcmp(init, "true") == 0;
+	if (nro_str_eq(s->key, NRO_K_CTR_STATE)) {
+		str_copy(c->state, sizeof c->state, s->value);
+		attr_get(s->attrs, s->nattrs, NRO_A_REASON, c->reason, sizeof c->reason);
+		if (nro_str_eq(s->value, "terminated"))
+			c->exit_code = s->num;
+	} else if (nro_str_eq(s->key, NRO_K_CTR_READY)) {
+		c->ready = nro_str_eq(s->value, "true");
+	} else if (nro_str_eq(s->key, NRO_K_CTR_RESTARTS)) {
+		c->restarts_increased = c->have_restarts && s->num > c->restarts;
+		c->restarts = s->num;
+		c->have_restarts = 1;
+	} else if (nro_str_eq(s->key, NRO_K_CTR_LAST_TERM)) {
+		str_copy(c->last_term, sizeof c->last_term, s->value);
+		c->last_term_at = s->since_ms;
+		c->exit_code = s->num;
+	}
+}
+
+static void take_state(struct nro_rules *r, struct source *src, const char *node,
+		       const struct nro_state *s)
+{
+	if (s->object.kind == NRO_OBJ_NODE) {
+		struct fobj *n = facts_node(&r->fs, node);
+		if (n)
+			node_state(n, src, s);
+		return;
+	}
+	if (s->object.kind != NRO_OBJ_POD && s->object.kind != NRO_OBJ_CONTAINER)
+		return;
+	struct fobj *o = stateful_obj(r, src, node, s);
+	if (!o)
+		return;
+	if (o->kind == NRO_OBJ_POD)
+		pod_state(o, s);
+	else
+		ctr_state(o, s);
+}
+
+/* ---- metrics ---- */
+
+/* Which object a sample is about: OpenTelemetry attributes (summary, pods)
+ * or the kubelet's Prometheus labels (cadvisor, probes). 0 to ignore it. */
+static int ident_of_metric(struct ident *id, const char *hdr_node, const struct nro_metric *m)
+{
+	const struct nro_attr *a = m->attrs;
+	uint16_t n = m->nattrs;
+	memset(id, 0, sizeof *id);
+	if (!attr_get(a, n, NRO_A_NODE, id->node, sizeof id->node))
+		snprintf(id->node, sizeof id->node, "%s", hdr_node);
+	if (attr_get(a, n, NRO_A_POD, id->pod, sizeof id->pod)) {
+		attr_get(a, n, NRO_A_NAMESPACE, id->ns, sizeof id->ns);
+		attr_get(a, n, NRO_A_POD_UID, id->uid, sizeof id->uid);
+		if (attr_get(a, n, NRO_A_VOLUME, id->name, sizeof id->name))
+			id->kind = NRO_OBJ_VOLUME;
+		else if (attr_get(a, n, NRO_A_CONTAINER, id->container, sizeof id->container))
+			id->kind = NRO_OBJ_CONTAINER;
+		else
+			id->kind = NRO_OBJ_POD;
+		return 1;
+	}
+	if (attr_get(a, n, NRO_L_POD, id->pod, sizeof id->pod) && id->pod[0]) {
+		/* cadvisor's pod-level cgroups (no container) and pause
+		 * containers say nothing the rules read */
+		if (!attr_get(a, n, NRO_L_CONTAINER, id->container, sizeof id->container) ||
+		    !id->container[0] || strcmp(id->container, "POD") == 0)
+			return 0;
+		attr_get(a, n, NRO_L_NAMESPACE, id->ns, sizeof id->ns);
+		attr_get(a, n, "pod_uid", id->uid, sizeof id->uid);
+		id->kind = NRO_OBJ_CONTAINER;
+		return 1;
+	}
+	id->kind = NRO_OBJ_NODE;
+	snprintf(id->name, sizeof id->name, "%s", id->node);
+	return 1;
+}
+
+/* "v1|v2" from the labels sd->dims names, in order. */
+static void dims_of(const struct series_def *sd, const struct nro_metric *m, char *out, size_t n)
+{
+	size_t off = 0;
+	out[0] = '\0';
+	const char *d = sd->dims;
+	while (d && *d) {
+		const char *comma = strchr(d, ',');
+		size_t len = comma ? (size_t)(comma - d) : strlen(d);
+		char label[64], val[64];
+		snprintf(label, sizeof label, "%.*s", (int)len, d);
+		attr_get(m->attrs, m->nattrs, label, val, sizeof val);
+		int w = snprintf(out + off, n - off, "%s%s", off ? "|" : "", val);
+		if (w < 0 || (size_t)w >= n - off)
+			break;
+		off += (size_t)w;
+		d = comma ? comma + 1 : NULL;
+	}
+}
+
+static void window_push(struct fact *f, int64_t t, double v, double inc)
+{
+	f->wt[f->whead] = t;
+	f->wv[f->whead] = v;
+	f->wd[f->whead] = inc;
+	f->whead = (f->whead + 1) % FACT_WINDOW;
+	if (f->wlen < FACT_WINDOW)
+		f->wlen++;
+}
+
+/* A new sample: a counter that went down was reset (a restarted process),
+ * which is an increase of 0, never a negative one. */
+static void fact_add(struct fact *f, double v, int64_t t, struct source *src)
+{
+	double inc = NAN; /* the first sample has no increase */
+	if (f->n > 0) {
+		f->prev = f->last;
+		f->t_prev = f->t_last;
+		inc = f->def->counter ? (v > f->last ? v - f->last : 0) : v - f->last;
+	}
+	if (f->n == 0 || v != f->last)
+		f->t_changed = t;
+	f->last = v;
+	f->t_last = t;
+	if (f->n < 1000000)
+		f->n++;
+	f->src = src;
+	f->gen = src->gen;
+	window_push(f, t, v, inc);
+}
+
+static struct fact *fact_slot(struct fact_store *fs, struct fobj *o, const struct series_def *sd,
+			      const char *dims)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s|%s", sd->name, dims);
+	struct fact *f = nro_hmap_get(&o->facts, key);
+	if (f)
+		return f;
+	if (o->facts.n >= FACTS_PER_OBJECT) {
+		fs->dropped_facts++;
+		return NULL;
+	}
+	f = calloc(1, sizeof *f);
+	if (!f)
+		return NULL;
+	f->def = sd;
+	snprintf(f->dims, sizeof f->dims, "%s", dims);
+	if (nro_hmap_put(&o->facts, key, f) != 0) {
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+static void take_metric(struct nro_rules *r, struct source *src, const char *node,
+			const struct nro_metric *m, int64_t now)
+{
+	char name[128];
+	str_copy(name, sizeof name, m->name);
+	const struct series_def *sd = nro_hmap_get(&r->fs.series, name);
+	if (!sd || !isfinite(m->value))
+		return; /* not read by any rule; +Inf TTLs and NaN say nothing */
+	struct ident id;
+	if (!ident_of_metric(&id, node, m))
+		return;
+	uid_fill(&r->fs, &id);
+	uid_learn(&r->fs, &id);
+	struct fobj *o = obj_get(&r->fs, &id);
+	if (!o)
+		return;
+	if (o->kind == NRO_OBJ_VOLUME && !o->u.vol.pvc[0])
+		attr_get(m->attrs, m->nattrs, NRO_A_PVC, o->u.vol.pvc, sizeof o->u.vol.pvc);
+	char dims[128];
+	dims_of(sd, m, dims, sizeof dims);
+	struct fact *f = fact_slot(&r->fs, o, sd, dims);
+	if (f)
+		fact_add(f, m->value, now, src); /* our clock: replays repeat old timestamps */
+}
+
+/* ---- the end of a poll ---- */
+
+static int obj_forget(struct fobj *o, const struct source *s)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, &o->facts);
+	while ((e = nro_hmap_next(&it))) {
+		struct fact *f = e->value;
+		if (f->src == s && f->gen != s->gen)
+			free(nro_hmap_del(&o->facts, e->key));
+	}
+	if (o->kind == NRO_OBJ_NODE) {
+		struct node_facts *n = &o->u.node;
+		if (n->config_src == s && n->config_gen != s->gen) {
+			memset(n->ev, 0, sizeof n->ev);
+			n->have_config = 0;
+			n->max_pods = 0;
+		}
+		return 0; /* nodes stay */
+	}
+	if (o->state_src == s && o->state_gen != s->gen) {
+		o->has_state = 0;
+		o->state_src = NULL;
+	}
+	return !o->has_state && o->facts.n == 0;
+}
+
+/* A complete snapshot from s: forgets what it no longer lists. */
+static void snapshot_done(struct fact_store *fs, struct source *s)
+{
+	for (int k = 1; k < OBJ_KINDS; k++) {
+		struct nro_hmap_iter it;
+		struct nro_hmap_ent *e;
+		nro_hmap_iter_init(&it, &fs->objs[k]);
+		while ((e = nro_hmap_next(&it))) {
+			struct fobj *o = e->value;
+			if (!obj_forget(o, s))
+				continue;
+			if (o->kind == NRO_OBJ_POD)
+				uid_forget(fs, o);
+			nro_hmap_del(&fs->objs[k], e->key);
+			obj_free(o);
+		}
+	}
+	s->gen++;
+	s->snapshots++;
+}
+
+static void take_health(struct fact_store *fs, struct source *s, const struct nro_health *h,
+			int64_t now)
+{
+	s->interval_ms = h->interval_ms;
+	s->last_status = h->status;
+	if (h->status == NRO_HEALTH_FAILED) {
+		str_copy(s->last_error, sizeof s->last_error, h->message);
+		return;
+	}
+	s->last_ok = now;
+	s->last_error[0] = '\0';
+	s->connect_failing = 0;
+	snapshot_done(fs, s);
+}
+
+static void take_error(struct nro_rules *r, struct source *s, const char *node,
+		       const struct nro_error *x)
+{
+	nro_rules_count_error(r, node, nro_error_name(x->code));
+	if (x->code == NRO_ERR_CONNECT || x->code == NRO_ERR_TIMEOUT)
+		s->connect_failing = 1;
+}
+
+void facts_take(struct nro_rules *r, struct nro_msg *m, int64_t now)
+{
+	char node[STR_NODE];
+	str_copy(node, sizeof node, m->hdr.node);
+	struct source *src = facts_source(&r->fs, m->hdr.source, node, now);
+	if (!src)
+		return;
+	snprintf(src->node, sizeof src->node, "%s", node);
+	facts_node(&r->fs, node); /* every object's node is judged too */
+	union nro_entry x;
+	while (nro_next(m, &x)) {
+		switch (m->hdr.kind) {
+		case NRO_KIND_METRIC:
+			take_metric(r, src, node, &x.metric, now);
+			break;
+		case NRO_KIND_STATE:
+			take_state(r, src, node, &x.state);
+			break;
+		case NRO_KIND_ERROR:
+			take_error(r, src, node, &x.error);
+			break;
+		case NRO_KIND_HEALTH:
+			take_health(&r->fs, src, &x.health, now);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* ---- reading ---- */
+
+const struct fact *fact_get(const struct fobj *o, const char *series, const char *dims)
+{
+	char key[256];
+	snprintf(key, sizeof key, "%s|%s", series, dims ? dims : "");
+	return nro_hmap_get(&o->facts, key);
+}
+
+int fact_value(const struct fobj *o, const char *series, double *v)
+{
+	const struct fact *f = fact_get(o, series, NULL);
+	*v = f ? f->last : 0;
+	return f != NULL;
+}
+
+/* The i-th sample of f's window, oldest first. */
+static int win(const struct fact *f, int i)
+{
+	return (f->whead - f->wlen + i + FACT_WINDOW) % FACT_WINDOW;
+}
+
+int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *inc)
+{
+	int seen = 0;
+	*inc = 0;
+	for (int i = 0; f && i < f->wlen; i++) {
+		int k = win(f, i);
+		if (now - f->wt[k] > window_ms || isnan(f->wd[k]))
+			continue;
+		*inc += f->wd[k];
+		seen++;
+	}
+	return seen > 0;
+}
+
+int fact_last_increase(const struct fact *f, double *inc)
+{
+	*inc = 0;
+	if (!f || f->n < 2 || f->wlen == 0)
+		return 0;
+	double d = f->wd[win(f, f->wlen - 1)];
+	if (isnan(d))
+		return 0;
+	*inc = d;
+	return 1;
+}
+
+int fact_predict(const struct fact *f, int64_t at, double *v)
+{
+	if (!f || f->wlen < 3)
+		return 0;
+	double n = f->wlen, st = 0, sv = 0, stt = 0, stv = 0;
+	int64_t t0 = f->wt[win(f, 0)];
+	for (int i = 0; i < f->wlen; i++) {
+		int k = win(f, i);
+		double t = (double)(f->wt[k] - t0) / 1000.0;
+		st += t;
+		sv += f->wv[k];
+		stt += t * t;
+		stv += t * f->wv[k];
+	}
+	double den = n * stt - st * st;
+	if (den <= 0)
+		return 0;
+	double slope = (n * stv - st * sv) / den, icept = (sv - slope * st) / n;
+	*v = icept + slope * ((double)(at - t0) / 1000.0);
+	return 1;
+}
+
+int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	int n = 0;
+	nro_hmap_iter_init(&it, &o->facts);
+	while ((e = nro_hmap_next(&it))) {
+		const struct fact *f = e->value;
+		if (strcmp(f->def->name, series) != 0)
+			continue;
+		fn(ctx, f);
+		n++;
+	}
+	return n;
+}
+
+void fact_dim(const struct fact *f, int i, char *out, size_t outlen)
+{
+	const char *p = f->dims;
+	for (; i > 0 && p; i--) {
+		p = strchr(p, '|');
+		if (p)
+			p++;
+	}
+	if (!p) {
+		out[0] = '\0';
+		return;
+	}
+	const char *end = strchr(p, '|');
+	size_t len = end ? (size_t)(end - p) : strlen(p);
+	snprintf(out, outlen, "%.*s", (int)len, p);
+}
+
+struct buckets {
+	int n;
+	double le[64], count[64];
+	int64_t window_ms, now;
+};
+
+static void bucket_take(void *ctx, const struct fact *f)
+{
+	struct buckets *b = ctx;
+	char le[32];
+	double inc;
+	fact_dim(f, 0, le, sizeof le);
+	if (b->n >= 64 || !fact_increase(f, b->window_ms, b->now, &inc))
+		return;
+	b->le[b->n] = strcmp(le, "+Inf") == 0 ? INFINITY : strtod(le, NULL);
+	b->count[b->n++] = inc;
+}
+
+static void buckets_sort(struct buckets *b)
+{
+	for (int i = 1; i < b->n; i++)
+		for (int j = i; j > 0 && b->le[j - 1] > b->le[j]; j--) {
+			double l = b->le[j], c = b->count[j];
+			b->le[j] = b->le[j - 1], b->count[j] = b->count[j - 1];
+			b->le[j - 1] = l, b->count[j - 1] = c;
+		}
+}
+
+int fact_quantile(const struct fobj *o, const char *bucket_series, double q, int64_t window_ms,
+		  int64_t now, double *v)
+{
+	struct buckets b = {.window_ms = window_ms, .now = now};
+	fact_each(o, bucket_series, bucket_take, &b);
+	buckets_sort(&b);
+	if (b.n < 2 || !isinf(b.le[b.n - 1]) || b.count[b.n - 1] <= 0)
+		return 0; /* no observations in the window: nothing to judge */
+	double rank = q * b.count[b.n - 1];
+	for (int i = 0; i < b.n; i++) {
+		if (b.count[i] < rank)
+			continue;
+		if (isinf(b.le[i])) /* as Prometheus: the highest finite bound */
+			*v = b.le[i - 1];
+		else {
+			double lo = i ? b.le[i - 1] : 0, clo = i ? b.count[i - 1] : 0;
+			double span = b.count[i] - clo;
+			*v = span > 0 ? lo + (b.le[i] - lo) * (rank - clo) / span : b.le[i];
+		}
+		return 1;
+	}
+	return 0;
+}

@@ -1,0 +1,291 @@
+/*
+ * What the rule engine's files share (not for users of rules.h):
+ *
+ *   facts.c     the fact store: objects (node, pod, container, volume) with
+ *               the states and the series the rules declare
+ *   engine.c    alerts and their state machine, evaluation, sweeping
+ *   restore.c   alerts rebuilt from events read back from the ring
+ *   params.c    --set and --rules
+ *   derived.c   node_runtime_* metrics
+ *   catalog.c   the list of rule families; rules_<family>.c the rules
+ *
+ * A rule is one const struct rule_def in its family file; nothing else
+ * names a rule.
+ */
+#ifndef NRO_RULES_INTERNAL_H
+#define NRO_RULES_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/hmap.h"
+#include "rules/rules.h"
+#include "wire/names.h"
+#include "wire/record.h"
+
+#define RULES_MAX 64
+#define FLAP_MAX 16
+#define FACT_WINDOW 40  /* samples kept per series (10 minutes at 15 s) */
+#define FACTS_PER_OBJECT 512
+#define STR_NODE 256
+#define STR_NS 64
+#define STR_POD 256
+#define STR_UID 64
+#define STR_CTR 64
+#define STR_SRC 64
+
+/* ---- sources: the collectors heard from ---- */
+
+struct source {
+	char name[STR_SRC], node[STR_NODE];
+	int64_t first_seen, last_ok;
+	uint32_t interval_ms;
+	uint64_t gen, snapshots; /* gen counts polls; a complete one ends each */
+	int last_status;
+	int connect_failing;     /* its last poll failed to connect or timed out */
+	char last_error[256];
+};
+
+/* ---- the fact store ---- */
+
+/* A series a rule reads: its name and the labels that tell its samples
+ * apart on one object ("probe_type,result"; NULL for none). */
+struct series_def {
+	const char *name;
+	const char *dims;
+	int counter; /* a counter: deltas, a decrease is a reset */
+};
+
+/* One series on one object: the last two samples and a short window. */
+struct fact {
+	const struct series_def *def;
+	char dims[128];     /* the label values, '|'-joined in dims order */
+	double last, prev;
+	int64_t t_last, t_prev;
+	int64_t t_changed;  /* when the value last changed (first seen, at first) */
+	int n;              /* samples seen: 1, then 2 and more */
+	struct source *src; /* who sent the last sample, and in which poll */
+	uint64_t gen;
+	int64_t wt[FACT_WINDOW];
+	double wv[FACT_WINDOW], wd[FACT_WINDOW]; /* value, and increase (counters) */
+	int wlen, whead;
+};
+
+enum { EV_MEM, EV_NODEFS, EV_NODEFS_INODES, EV_IMAGEFS, EV_IMAGEFS_INODES, EV_PID, EV_COUNT };
+extern const char *const eviction_signals[EV_COUNT];
+
+struct threshold {
+	int set, pct;
+	double v;
+	char text[32];   /* as the kubelet wrote it: "100Mi", "10%" */
+	int from_config; /* 1 config, 0 the kubelet's default */
+};
+
+struct node_facts {
+	int healthz, syncloop_check, syncloop; /* -1 unknown, 0 failed, 1 ok */
+	char healthz_reason[256], syncloop_reason[256];
+	struct threshold ev[EV_COUNT];
+	int have_config;           /* ev holds what configz published */
+	struct source *config_src; /* the poll that published ev and max_pods */
+	uint64_t config_gen;
+	double max_pods;           /* 0: not published */
+	struct nro_hmap events_total, errors_total; /* name -> (double *) */
+};
+
+struct pod_facts {
+	char phase[16], reason[64];
+	int ready;
+};
+
+struct ctr_facts {
+	char state[16], reason[64], last_term[64];
+	int ready, init, have_restarts, restarts_increased;
+	double restarts, exit_code;
+	int64_t last_term_at;
+};
+
+struct volume_facts {
+	char pvc[STR_POD];
+};
+
+/* An object the rules judge. Its states come from one source (pods from
+ * collector-pods); its facts from any. */
+struct fobj {
+	uint8_t kind; /* NRO_OBJ_* */
+	char node[STR_NODE], ns[STR_NS], pod[STR_POD], uid[STR_UID], container[STR_CTR];
+	char name[STR_POD]; /* node or volume name */
+	struct source *state_src;
+	uint64_t state_gen;
+	int has_state;
+	struct nro_hmap facts; /* "series|dims" -> struct fact */
+	union {
+		struct node_facts node;
+		struct pod_facts pod;
+		struct ctr_facts ctr;
+		struct volume_facts vol;
+	} u;
+};
+
+#define OBJ_KINDS (NRO_OBJ_VOLUME + 1)
+
+struct fact_store {
+	struct nro_hmap objs[OBJ_KINDS]; /* per kind: identity -> struct fobj */
+	struct nro_hmap sources;         /* name -> struct source */
+	struct nro_hmap pod_uids;        /* "ns/pod" -> uid (char *), for series without one */
+	struct nro_hmap series;          /* declared series name -> const struct series_def */
+	uint64_t dropped[OBJ_KINDS];     /* objects refused at the cap */
+	uint64_t dropped_facts;
+};
+
+void facts_init(struct fact_store *fs);
+void facts_free(struct fact_store *fs);
+/* Declares a series the rules read; only declared series are kept. */
+void facts_declare(struct fact_store *fs, const struct series_def *sd);
+void facts_take(struct nro_rules *r, struct nro_msg *m, int64_t now);
+struct fobj *facts_node(struct fact_store *fs, const char *name); /* found or made */
+struct source *facts_source(struct fact_store *fs, struct nro_str name, const char *node,
+			    int64_t now);
+
+/* Reading facts (rules): NULL / 0 when the series is not known. */
+const struct fact *fact_get(const struct fobj *o, const char *series, const char *dims);
+/* Its last value; 0 when absent (check with fact_get where 0 means something). */
+int fact_value(const struct fobj *o, const char *series, double *v);
+/* Sum of the increases within the last window_ms (counters; resets add 0).
+ * Returns 0 when fewer than two samples fall inside, else 1. */
+int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *inc);
+/* The increase between the last two samples; 0 without two. */
+int fact_last_increase(const struct fact *f, double *inc);
+/* Least-squares value of the window's samples at time at; 0 without 3. */
+int fact_predict(const struct fact *f, int64_t at, double *v);
+/* Calls fn for every fact of o named series; returns how many. */
+typedef void (*fact_fn)(void *ctx, const struct fact *f);
+int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx);
+/* The i-th '|'-separated label value of f (empty if absent) into out. */
+void fact_dim(const struct fact *f, int i, char *out, size_t outlen);
+/* The q-quantile of a histogram's bucket series over window_ms from bucket
+ * increases (Prometheus' histogram_quantile); 0 when there is no data. */
+int fact_quantile(const struct fobj *o, const char *bucket_series, double q, int64_t window_ms,
+		  int64_t now, double *v);
+
+/* ---- rules ---- */
+
+struct eval;
+typedef void (*rule_eval_fn)(struct eval *e);
+
+struct rule_def {
+	const char *type;  /* the event type */
+	uint8_t okind;     /* the objects it judges: NRO_OBJ_*, or NRO_OBJ_SERVICE (sources) */
+	uint8_t severity;
+	int64_t for_ms, resolve_ms;
+	double threshold, min, max; /* default, and the range --set accepts */
+	const char *threshold_help;
+	int has_critical;           /* a second, critical tier the user sets */
+	double critical;
+	const char *critical_help;
+	const char *tiers;          /* tiers not set by --set (e.g. eviction thresholds) */
+	const char *condition;      /* node_runtime_condition{condition} it drives, or NULL */
+	int inverted;               /* the condition is true while the alert is NOT firing */
+	const char *source;         /* the collector(s) whose data it judges */
+	const struct series_def *series; /* {NULL}-terminated, or NULL */
+	const char *const *states;       /* NULL-terminated state keys, or NULL */
+	rule_eval_fn eval;
+};
+
+/* The families (catalog.c): each a {NULL}-terminated array. */
+extern const struct rule_def rules_node[], rules_pod[], rules_resources[], rules_kubelet[],
+	rules_collectors[], rules_host[], rules_systemd[];
+/* Every rule, in a stable order: fills defs (up to max); returns the count. */
+size_t catalog_list(const struct rule_def **defs, size_t max);
+
+/* Parameters as set now (defaults, then --set). */
+enum { SET_FOR = 1, SET_RESOLVE = 2, SET_THRESHOLD = 4, SET_CRITICAL = 8, SET_SEVERITY = 16,
+       SET_ENABLED = 32 };
+struct rule_params {
+	int64_t for_ms, resolve_ms;
+	double threshold, critical;
+	int severity, enabled;
+	unsigned set; /* SET_* given by flag */
+};
+
+/* One evaluation of a rule on one object. */
+struct eval {
+	struct nro_rules *r;
+	int rule;
+	const struct rule_def *def;
+	const struct rule_params *p;
+	struct fobj *obj;   /* NULL for sources */
+	struct source *src; /* for NRO_OBJ_SERVICE rules */
+	int64_t now;
+};
+
+/* What a rule concluded about its object (one alert; several per object
+ * with different sub, e.g. one per probe type). */
+struct verdict {
+	int breach;
+	int severity;
+	int has_value, has_threshold;
+	double value, threshold;
+	const char *sub;                     /* tells apart alerts on one object */
+	const char *detail_key, *detail_val; /* an attribute naming sub */
+	const char *source;                  /* whose data (default: the rule's first) */
+	char message[384];                   /* what is wrong, for the firing event */
+	char resolved[384];                  /* the current state, for the resolved one */
+};
+
+/* A verdict with the rule's defaults (not breached, its severity). */
+struct verdict verdict_for(const struct eval *e);
+/* Hands v to the state machine of (rule, object, v->sub). */
+void rule_report(struct eval *e, struct verdict *v);
+
+/* ---- the engine's state ---- */
+
+enum alert_state { S_INACTIVE, S_PENDING, S_FIRING, S_RESOLVING, S_COUNT };
+
+struct alert {
+	int rule;
+	enum alert_state state;
+	int emitted; /* what subscribers were last told: -1 nothing, else NRO_EV_* */
+	int flapping;
+	int64_t since, clear_since, last_change;
+	int64_t changes[FLAP_MAX];
+	int nchanges;
+	uint64_t gen;
+	int severity, has_value, has_threshold;
+	double value, threshold;
+	uint8_t okind;
+	char node[STR_NODE], ns[STR_NS], pod[STR_POD], uid[STR_UID], container[STR_CTR];
+	char name[STR_POD], sub[64], detail_key[32];
+	char source[STR_SRC];
+	char message[384], resolved[384];
+};
+
+struct nro_rules {
+	const struct rule_def *defs[RULES_MAX];
+	struct rule_params params[RULES_MAX];
+	int nrules;
+	nro_rules_event_fn on_event;
+	void *ctx;
+	struct fact_store fs;
+	struct nro_hmap alerts;
+	uint64_t eval_gen;
+	int64_t flap_window_ms;
+	int flap_changes;
+	unsigned flap_set; /* 1 window, 2 changes given by flag */
+};
+
+/* engine.c */
+int rules_find(const struct nro_rules *r, const char *type, size_t len);
+void alert_key(char *key, size_t n, int rule, const char *node, const char *ns, const char *pod,
+	       const char *uid, const char *container, const char *name, const char *sub);
+
+/* small helpers (facts.c) */
+void str_copy(char *dst, size_t n, struct nro_str s);
+int attr_get(const struct nro_attr *a, uint16_t n, const char *key, char *out, size_t outlen);
+double *counter_of(struct nro_hmap *m, const char *name);
+void free_values(struct nro_hmap *m);
+/* "1.5 GiB", "300 MiB", "12 KiB", "17 B" */
+void fmt_bytes(char *out, size_t n, double bytes);
+/* "3d 4h", "5h 2m", "40s" */
+void fmt_secs(char *out, size_t n, double s);
+
+#endif

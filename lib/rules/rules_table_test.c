@@ -1,0 +1,583 @@
+/*
+ * Table-driven rule tests: each row is a sequence of timed records, written
+ * one a line, and the exact events the rules must emit, in order.
+ *
+ * A record line is one of
+ *   m SOURCE METRIC VALUE [key=value ...]        a metric sample
+ *   s SOURCE KIND NS/POD[/CTR] KEY VALUE NUM [key=value ...]
+ *                                                a state (KIND pod|container|node)
+ *   h SOURCE                                     the end of a good poll
+ *   f SOURCE                                     a failed poll
+ *   e SOURCE CODE                                an error (connect, timeout, ...)
+ * and an event "Type state severity object[ detail]" where object is the
+ * node's name, ns/pod or ns/pod/container, or ns/pod/volume.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules.h"
+#include "base/testing.h"
+#include "wire/names.h"
+
+#define T0 1000000000LL
+
+struct step {
+	int t;            /* seconds after the row's start */
+	const char *recs; /* record lines */
+};
+
+struct row {
+	const char *name;
+	const char *set;  /* comma-separated --set values, or NULL */
+	struct step steps[16];
+	const char *want; /* event lines */
+};
+
+static char got[4096];
+static char last_message[512];
+
+static void on_event(void *ctx, const char *node, const struct nro_event *ev)
+{
+	(void)ctx;
+	char obj[600], detail[96] = "";
+	if (ev->object.kind == NRO_OBJ_NODE || ev->object.kind == NRO_OBJ_SERVICE)
+		snprintf(obj, sizeof obj, "%.*s", ev->object.name.len, ev->object.name.p);
+	else
+		snprintf(obj, sizeof obj, "%.*s/%.*s%s%.*s%s%.*s", ev->object.namespace_.len,
+			 ev->object.namespace_.p, ev->object.pod.len, ev->object.pod.p,
+			 ev->object.container.len ? "/" : "", ev->object.container.len,
+			 ev->object.container.p, ev->object.kind == NRO_OBJ_VOLUME ? "/" : "",
+			 ev->object.kind == NRO_OBJ_VOLUME ? ev->object.name.len : 0,
+			 ev->object.name.p);
+	for (uint16_t i = 0; i < ev->nattrs; i++) {
+		struct nro_str k = ev->attrs[i].key;
+		if (nro_str_eq(k, NRO_A_NODE) || nro_str_eq(k, NRO_A_POD_UID) ||
+		    nro_str_eq(k, "nro.source") || nro_str_eq(k, "nro.flapping"))
+			continue;
+		snprintf(detail, sizeof detail, " %.*s=%.*s", k.len, k.p, ev->attrs[i].value.len,
+			 ev->attrs[i].value.p);
+	}
+	size_t off = strlen(got);
+	snprintf(got + off, sizeof got - off, "%.*s %s %s %s%s\n", ev->type.len, ev->type.p,
+		 nro_event_state_name(ev->state), nro_severity_name(ev->severity), obj, detail);
+	snprintf(last_message, sizeof last_message, "%.*s", ev->message.len, ev->message.p);
+	(void)node;
+}
+
+/* ---- a record line into a record ---- */
+
+#define WORDS 24
+
+/* Splits line (copied into buf) at spaces; returns the word count. */
+static int split(const char *line, size_t len, char *buf, size_t buflen, char **w)
+{
+	int n = 0;
+	size_t k = len < buflen - 1 ? len : buflen - 1;
+	memcpy(buf, line, k);
+	buf[k] = '\0';
+	char *p = buf;
+	while (*p && n < WORDS) {
+		while (*p == ' ')
+			*p++ = '\0';
+		if (!*p)
+			break;
+		w[n++] = p;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return n;
+}
+
+/* key=value words into attrs (pointing into the words). */
+static uint16_t attrs_of(char **w, int n, struct nro_attr *a)
+{
+	uint16_t na = 0;
+	for (int i = 0; i < n && na < 16; i++) {
+		char *eq = strchr(w[i], '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		a[na].key = nro_s(w[i]);
+		a[na++].value = nro_s(eq + 1);
+	}
+	return na;
+}
+
+static struct nro_enc enc;
+
+static void send(struct nro_rules *r, int64_t now)
+{
+	size_t len = nro_enc_finish(&enc);
+	struct nro_msg m;
+	const char *why;
+	if (nro_decode(&m, enc.buf, len, &why) != 0) {
+		fprintf(stderr, "test built a bad record: %s (%zu bytes)\n", why, len);
+		abort();
+	}
+	nro_rules_feed(r, &m, now);
+}
+
+static int object_kind(const char *s)
+{
+	return strcmp(s, "pod") == 0 ? NRO_OBJ_POD
+	       : strcmp(s, "container") == 0 ? NRO_OBJ_CONTAINER : NRO_OBJ_NODE;
+}
+
+static void state_record(struct nro_rules *r, char **w, int n, int64_t now)
+{
+	struct nro_attr a[16];
+	char *parts[3] = {w[3], "", ""};
+	for (int i = 1; i < 3; i++) {
+		char *slash = strchr(parts[i - 1], '/');
+		if (!slash)
+			break;
+		*slash = '\0';
+		parts[i] = slash + 1;
+	}
+	int kind = object_kind(w[2]);
+	struct nro_state s = {{(uint8_t)kind, nro_s(kind == NRO_OBJ_NODE ? "" : parts[0]),
+			       nro_s(kind == NRO_OBJ_NODE ? "" : parts[1]), nro_s(parts[2]),
+			       nro_s(kind == NRO_OBJ_NODE ? parts[0] : "")},
+			      nro_s(w[4]), nro_s(strcmp(w[5], "-") == 0 ? "" : w[5]), strtod(w[6], NULL),
+			      0, attrs_of(w + 7, n - 7, a), a};
+	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, w[1], "n1");
+	nro_enc_state(&enc, &s);
+	send(r, now);
+}
+
+static void record(struct nro_rules *r, const char *line, size_t len, int64_t now)
+{
+	char buf[1024], *w[WORDS];
+	int n = split(line, len, buf, sizeof buf, w);
+	if (n < 2)
+		return;
+	struct nro_attr a[16];
+	if (w[0][0] == 'm' && n >= 4) {
+		struct nro_metric m = {nro_s(w[2]), nro_s(""), NRO_MT_GAUGE, strtod(w[3], NULL), 0,
+				       attrs_of(w + 4, n - 4, a), a};
+		if (strcmp(w[3], "+Inf") == 0)
+			m.value = INFINITY;
+		nro_enc_begin(&enc, NRO_KIND_METRIC, 1, now, w[1], "n1");
+		nro_enc_metric(&enc, &m);
+	} else if (w[0][0] == 's' && n >= 7) {
+		state_record(r, w, n, now);
+		return;
+	} else if (w[0][0] == 'h' || w[0][0] == 'f') {
+		struct nro_health h = {w[0][0] == 'h' ? NRO_HEALTH_OK : NRO_HEALTH_FAILED, 200, 15000,
+				       10, 100, nro_s("/"), nro_s(w[0][0] == 'h' ? "" : "failed")};
+		nro_enc_begin(&enc, NRO_KIND_HEALTH, 1, now, w[1], "n1");
+		nro_enc_health(&enc, &h);
+	} else if (w[0][0] == 'e' && n >= 3) {
+		struct nro_error x = {strcmp(w[2], "connect") == 0 ? NRO_ERR_CONNECT : NRO_ERR_HTTP, 0,
+				      nro_s("/"), nro_s(w[2])};
+		nro_enc_begin(&enc, NRO_KIND_ERROR, 1, now, w[1], "n1");
+		nro_enc_error(&enc, &x);
+	} else {
+		fprintf(stderr, "bad record line: %.*s\n", (int)len, line);
+		abort();
+	}
+	send(r, now);
+}
+
+static struct nro_rules *fresh(const char *set)
+{
+	got[0] = '\0';
+	struct nro_rules *r = nro_rules_new(on_event, NULL);
+	char err[256], kv[256];
+	/* CollectorDown would fire on the fake clock's jumps: not under test here */
+	nro_rules_set(r, "CollectorDown.enabled=false", err, sizeof err);
+	for (const char *p = set; p && *p;) {
+		const char *c = strchr(p, ',');
+		size_t l = c ? (size_t)(c - p) : strlen(p);
+		snprintf(kv, sizeof kv, "%.*s", (int)l, p);
+		if (nro_rules_set(r, kv, err, sizeof err) != 0) {
+			fprintf(stderr, "row sets %s: %s\n", kv, err);
+			abort();
+		}
+		p = c ? c + 1 : NULL;
+	}
+	return r;
+}
+
+static void run_step(struct nro_rules *r, const struct step *s)
+{
+	int64_t now = T0 + (int64_t)s->t * 1000;
+	nro_rules_tick(r, now);
+	for (const char *p = s->recs; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		record(r, p, l, now);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+static int run_row(const struct row *row)
+{
+	struct nro_rules *r = fresh(row->set);
+	for (int i = 0; i < 16 && row->steps[i].recs; i++)
+		run_step(r, &row->steps[i]);
+	nro_rules_free(r);
+	if (strcmp(got, row->want) == 0)
+		return 1;
+	fprintf(stderr, "row '%s':\n  want:\n%s  got:\n%s", row->name, row->want, got);
+	return 0;
+}
+
+/* ---- the rows ---- */
+
+#define CADV(periods, throttled)                                                         \
+	"m collector-cadvisor container_cpu_cfs_periods_total " #periods                   \
+	" namespace=ns pod=p container=c\n"                                                \
+	"m collector-cadvisor container_cpu_cfs_throttled_periods_total " #throttled       \
+	" namespace=ns pod=p container=c\n"                                                \
+	"h collector-cadvisor"
+#define THROTTLE_SET "ContainerCPUThrottled.for=60s,ContainerCPUThrottled.resolve_after=60s"
+
+#define CTR_ATTRS "k8s.namespace.name=ns k8s.pod.name=p k8s.pod.uid=u1 k8s.container.name=c"
+#define POD_ATTRS "k8s.namespace.name=ns k8s.pod.name=p k8s.pod.uid=u1"
+#define MEM(ws, limit)                                                                   \
+	"m collector-pods k8s.container.memory_limit " #limit " " CTR_ATTRS "\n"           \
+	"h collector-pods\n"                                                               \
+	"m collector-summary container.memory.working_set " #ws " " CTR_ATTRS "\n"         \
+	"h collector-summary"
+#define MEM_SET "ContainerMemoryNearLimit.for=30s,ContainerMemoryNearLimit.resolve_after=30s"
+
+#define EPH(used, limit)                                                                 \
+	"m collector-pods k8s.container.ephemeral_storage_limit " #limit " " CTR_ATTRS "\n" \
+	"h collector-pods\n"                                                               \
+	"m collector-summary k8s.pod.filesystem.usage " #used " " POD_ATTRS "\n"           \
+	"h collector-summary"
+#define EPH_SET "EphemeralStoragePressure.for=30s,EphemeralStoragePressure.resolve_after=30s"
+
+#define VOL(avail)                                                                       \
+	"m collector-summary k8s.volume.available " #avail " " POD_ATTRS                   \
+	" k8s.volume.name=data k8s.persistentvolumeclaim.name=claim\n"                     \
+	"m collector-summary k8s.volume.capacity 100 " POD_ATTRS                           \
+	" k8s.volume.name=data k8s.persistentvolumeclaim.name=claim\n"                     \
+	"h collector-summary"
+#define VOL_SET "VolumeFillingUp.for=30s,VolumeFillingUp.resolve_after=30s"
+#define NODEFS(avail)                                                                    \
+	"m collector-summary k8s.node.filesystem.available " #avail "e9\n"                 \
+	"m collector-summary k8s.node.filesystem.capacity 100e9\n"                         \
+	"h collector-summary"
+
+#define PROBE(type, failed)                                                              \
+	"m collector-probes prober_probe_total " #failed                                   \
+	" namespace=ns pod=p container=c probe_type=" #type " result=failed\n"             \
+	"h collector-probes"
+#define PROBE_SET "ProbeFailing.for=20s,ProbeFailing.resolve_after=20s"
+
+static const struct row resources_rows[] = {
+	{"throttled: fires only after for, resolves only after resolve_after", THROTTLE_SET,
+	 {{0, CADV(1000, 0)}, {15, CADV(1100, 50)}, {30, CADV(1200, 100)}, {60, CADV(1250, 120)},
+	  {75, CADV(1300, 150)}, {90, CADV(2300, 150)}, {120, CADV(2400, 150)},
+	  {150, CADV(2500, 150)}},
+	 "ContainerCPUThrottled firing warning ns/p/c\n"
+	 "ContainerCPUThrottled resolved warning ns/p/c\n"},
+	{"throttled: a one-poll blip fires nothing", THROTTLE_SET,
+	 {{0, CADV(1000, 0)}, {15, CADV(1100, 50)}, {30, CADV(2100, 50)}, {90, CADV(2200, 50)}},
+	 ""},
+	{"throttled: a counter reset fires nothing", "ContainerCPUThrottled.for=0s",
+	 {{0, CADV(100000, 50000)}, {15, CADV(100, 10)}, {30, CADV(200, 11)}}, ""},
+	{"throttled: missing data never fires", "ContainerCPUThrottled.for=0s",
+	 {{0, "m collector-cadvisor container_cpu_cfs_throttled_periods_total 5 namespace=ns "
+	      "pod=p container=c\nh collector-cadvisor"},
+	  {15, "m collector-cadvisor container_cpu_cfs_throttled_periods_total 90 namespace=ns "
+	       "pod=p container=c\nh collector-cadvisor"}},
+	 ""},
+	{"throttled: a forgotten container resolves its alert", "ContainerCPUThrottled.for=0s",
+	 {{0, CADV(1000, 0)}, {15, CADV(1100, 50)}, {30, "h collector-cadvisor"}},
+	 "ContainerCPUThrottled firing warning ns/p/c\n"
+	 "ContainerCPUThrottled resolved warning ns/p/c\n"},
+
+	{"memory near limit: fires after for, resolves after resolve_after", MEM_SET,
+	 {{0, MEM(95, 100)}, {15, MEM(96, 100)}, {30, MEM(96, 100)}, {45, MEM(50, 100)},
+	  {60, MEM(50, 100)}, {75, MEM(50, 100)}},
+	 "ContainerMemoryNearLimit firing warning ns/p/c\n"
+	 "ContainerMemoryNearLimit resolved warning ns/p/c\n"},
+	{"memory near limit: a blip fires nothing", MEM_SET,
+	 {{0, MEM(95, 100)}, {15, MEM(50, 100)}, {30, MEM(50, 100)}, {60, MEM(50, 100)}}, ""},
+	{"memory near limit: no limit, nothing to judge", "ContainerMemoryNearLimit.for=0s",
+	 {{0, "m collector-summary container.memory.working_set 99 " CTR_ATTRS
+	      "\nh collector-summary"}},
+	 ""},
+	{"memory near limit: cadvisor's limit, and a forgotten container",
+	 "ContainerMemoryNearLimit.for=0s",
+	 {{0, "m collector-summary container.memory.working_set 95 " CTR_ATTRS
+	      "\nh collector-summary\n"
+	      "m collector-cadvisor container_spec_memory_limit_bytes 100 namespace=ns pod=p "
+	      "container=c\nh collector-cadvisor"},
+	  {15, "h collector-summary\nh collector-cadvisor"}},
+	 "ContainerMemoryNearLimit firing warning ns/p/c\n"
+	 "ContainerMemoryNearLimit resolved warning ns/p/c\n"},
+
+	{"ephemeral storage: pod above 90% of its limit", EPH_SET,
+	 {{0, EPH(95, 100)}, {15, EPH(95, 100)}, {30, EPH(95, 100)}, {45, EPH(10, 100)},
+	  {75, EPH(10, 100)}},
+	 "EphemeralStoragePressure firing warning ns/p\n"
+	 "EphemeralStoragePressure resolved warning ns/p\n"},
+	{"ephemeral storage: a container's rootfs and logs above its own limit",
+	 "EphemeralStoragePressure.for=0s",
+	 {{0, "m collector-pods k8s.container.ephemeral_storage_limit 100 " CTR_ATTRS
+	      "\nh collector-pods\n"
+	      "m collector-summary container.filesystem.usage 60 " CTR_ATTRS "\n"
+	      "m collector-summary container.logs.usage 35 " CTR_ATTRS "\n"
+	      "m collector-summary k8s.pod.filesystem.usage 20 " POD_ATTRS
+	      "\nh collector-summary"}},
+	 "EphemeralStoragePressure firing warning ns/p/c\n"},
+	{"ephemeral storage: a blip fires nothing, no limit never fires", EPH_SET,
+	 {{0, EPH(95, 100)}, {15, EPH(10, 100)},
+	  {60, "m collector-summary k8s.pod.filesystem.usage 1e12 " POD_ATTRS
+	       "\nh collector-pods\nh collector-summary"}},
+	 ""},
+
+	{"volume: below 10% free warns after for, resolves after resolve_after", VOL_SET,
+	 {{0, VOL(8)}, {15, VOL(8)}, {30, VOL(8)}, {45, VOL(50)}, {60, VOL(50)}, {75, VOL(50)}},
+	 "VolumeFillingUp firing warning ns/p/data\n"
+	 "VolumeFillingUp resolved warning ns/p/data\n"},
+	{"volume: below 3% free is critical; a forgotten volume resolves", "VolumeFillingUp.for=0s",
+	 {{0, VOL(2)}, {15, "h collector-summary"}},
+	 "VolumeFillingUp firing critical ns/p/data\n"
+	 "VolumeFillingUp resolved critical ns/p/data\n"},
+	{"volume: a blip fires nothing; not a claim, never judged", VOL_SET,
+	 {{0, VOL(8)}, {15, VOL(50)},
+	  {60, "m collector-summary k8s.volume.available 1 " POD_ATTRS
+	       " k8s.volume.name=scratch\nm collector-summary k8s.volume.capacity 100 " POD_ATTRS
+	       " k8s.volume.name=scratch\nh collector-summary"},
+	  {120, "h collector-summary"}},
+	 ""},
+	{"node filesystem predicted full within 4 hours", "VolumeFillingUp.for=0s",
+	 {{0, NODEFS(30)}, {600, NODEFS(28)}, {1200, NODEFS(26)}, {1800, NODEFS(24)},
+	  {2400, NODEFS(90)}, {3000, NODEFS(90)}, {3600, NODEFS(90)}},
+	 "VolumeFillingUp firing warning n1 filesystem=nodefs\n"
+	 "VolumeFillingUp resolved warning n1 filesystem=nodefs\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+static const struct row pod_rows[] = {
+	{"probe: failures rising over consecutive polls fire after for", PROBE_SET,
+	 {{0, PROBE(Liveness, 5)}, {10, PROBE(Liveness, 6)}, {20, PROBE(Liveness, 7)},
+	  {30, PROBE(Liveness, 8)}, {40, PROBE(Liveness, 8)}, {50, PROBE(Liveness, 8)},
+	  {60, PROBE(Liveness, 8)}},
+	 "ProbeFailing firing warning ns/p/c probe_type=Liveness\n"
+	 "ProbeFailing resolved warning ns/p/c probe_type=Liveness\n"},
+	{"probe: a one-poll blip fires nothing", PROBE_SET,
+	 {{0, PROBE(Readiness, 5)}, {10, PROBE(Readiness, 6)}, {20, PROBE(Readiness, 6)},
+	  {40, PROBE(Readiness, 6)}},
+	 ""},
+	{"probe: a counter reset (restarted kubelet) fires nothing", "ProbeFailing.for=0s",
+	 {{0, PROBE(Startup, 500)}, {10, PROBE(Startup, 2)}, {20, PROBE(Startup, 2)}}, ""},
+	{"probe: successes never fire; a forgotten container resolves", "ProbeFailing.for=0s",
+	 {{0, "m collector-probes prober_probe_total 5 namespace=ns pod=p container=c "
+	      "probe_type=Liveness result=successful\nh collector-probes"},
+	  {10, "m collector-probes prober_probe_total 9 namespace=ns pod=p container=c "
+	       "probe_type=Liveness result=successful\nh collector-probes"},
+	  {20, PROBE(Startup, 1)}, {30, PROBE(Startup, 3)}, {40, "h collector-probes"}},
+	 "ProbeFailing firing warning ns/p/c probe_type=Startup\n"
+	 "ProbeFailing resolved warning ns/p/c probe_type=Startup\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+#define RUNNING(n) "s collector-pods pod ns/p" #n " pod.phase Running 2 k8s.pod.uid=u" #n "\n"
+#define MAXPODS(n) "s collector-configz node n1 kubelet.config.maxPods " #n " " #n "\nh collector-configz\n"
+#define BUCKETS(b1, b10, b30, inf)                                                       \
+	"m collector-metrics kubelet_pleg_relist_duration_seconds_bucket " #b1 " le=1\n"   \
+	"m collector-metrics kubelet_pleg_relist_duration_seconds_bucket " #b10 " le=10\n" \
+	"m collector-metrics kubelet_pleg_relist_duration_seconds_bucket " #b30 " le=30\n" \
+	"m collector-metrics kubelet_pleg_relist_duration_seconds_bucket " #inf " le=+Inf\n" \
+	"h collector-metrics"
+#define PLEG_SET "KubeletPLEGLatencyHigh.for=30s,KubeletPLEGLatencyHigh.resolve_after=30s"
+#define TTL(which, secs)                                                                 \
+	"m collector-metrics kubelet_certificate_manager_" #which "_ttl_seconds " #secs    \
+	"\nh collector-metrics"
+#define EVICT(n)                                                                         \
+	"m collector-metrics kubelet_evictions " #n " eviction_signal=memory.available\n"  \
+	"h collector-metrics"
+#define RTERR(n)                                                                         \
+	"m collector-metrics kubelet_runtime_operations_errors_total " #n                  \
+	" operation_type=create_container\nh collector-metrics"
+#define RTERR_SET "KubeletRuntimeErrors.for=20s,KubeletRuntimeErrors.resolve_after=20s"
+
+static const struct row kubelet_rows[] = {
+	{"too many pods: above 95% of maxPods from configz", "KubeletTooManyPods.for=30s,"
+							     "KubeletTooManyPods.resolve_after=0s",
+	 {{0, MAXPODS(2) RUNNING(1) RUNNING(2) "h collector-pods"},
+	  {15, RUNNING(1) RUNNING(2) "h collector-pods"},
+	  {30, RUNNING(1) RUNNING(2) "h collector-pods"},
+	  {45, RUNNING(1) "h collector-pods"}},
+	 "KubeletTooManyPods firing warning n1\n"
+	 "KubeletTooManyPods resolved warning n1\n"},
+	{"too many pods: a blip fires nothing; the default maxPods is 110",
+	 "KubeletTooManyPods.for=30s",
+	 {{0, MAXPODS(2) RUNNING(1) RUNNING(2) "h collector-pods"},
+	  {15, RUNNING(1) "h collector-pods"},
+	  {30, "s collector-configz node n1 kubelet.config.cgroupDriver systemd 0\n"
+	       "h collector-configz\n" RUNNING(1) RUNNING(2) "h collector-pods"},
+	  {90, RUNNING(1) RUNNING(2) "h collector-pods"}},
+	 ""},
+	{"PLEG p99 from bucket deltas above 10s", PLEG_SET,
+	 {{0, BUCKETS(100, 100, 100, 100)}, {15, BUCKETS(100, 101, 150, 150)},
+	  {30, BUCKETS(100, 102, 200, 200)}, {45, BUCKETS(100, 103, 250, 250)},
+	  {400, BUCKETS(1100, 1103, 1250, 1250)}, {415, BUCKETS(2100, 2103, 2250, 2250)},
+	  {430, BUCKETS(3100, 3103, 3250, 3250)}},
+	 "KubeletPLEGLatencyHigh firing warning n1\n"
+	 "KubeletPLEGLatencyHigh resolved warning n1\n"},
+	/* the 5m window holds a burst for 5m: a `for` longer than that filters it */
+	{"PLEG: a burst leaves the 5m window before a 6m `for`", "KubeletPLEGLatencyHigh.for=6m",
+	 {{0, BUCKETS(100, 100, 100, 100)}, {15, BUCKETS(100, 101, 150, 150)},
+	  {100, BUCKETS(1100, 1101, 1150, 1150)}, {200, BUCKETS(2100, 2101, 2150, 2150)},
+	  {300, BUCKETS(3100, 3101, 3150, 3150)}, {330, BUCKETS(4100, 4101, 4150, 4150)},
+	  {400, BUCKETS(5100, 5101, 5150, 5150)}},
+	 ""},
+	{"PLEG: a reset and no observations fire nothing", "KubeletPLEGLatencyHigh.for=0s",
+	 {{0, BUCKETS(9000, 9000, 9000, 9000)}, {15, BUCKETS(5, 5, 5, 5)},
+	  {30, BUCKETS(5, 5, 5, 5)}, {45, BUCKETS(5, 5, 5, 5)}},
+	 ""},
+	{"certificates: 3 days warns, 12 hours is critical, +Inf says nothing",
+	 "KubeletCertificateExpiring.resolve_after=0s",
+	 {{0, TTL(client, 259200)}, {15, TTL(server, 43200)}, {30, TTL(client, +Inf)},
+	  {45, TTL(server, 2592000)}},
+	 "KubeletCertificateExpiring firing warning n1 certificate=client\n"
+	 "KubeletCertificateExpiring firing critical n1 certificate=server\n"
+	 "KubeletCertificateExpiring resolved warning n1 certificate=client\n"
+	 "KubeletCertificateExpiring resolved critical n1 certificate=server\n"},
+	{"evictions: an increase fires (naming the signal), quiet resolves",
+	 "KubeletEvictions.resolve_after=30s",
+	 {{0, EVICT(3)}, {15, EVICT(3)}, {30, EVICT(4)}, {45, EVICT(4)}, {60, EVICT(4)},
+	  {75, EVICT(4)}},
+	 "KubeletEvictions firing warning n1 eviction_signal=memory.available\n"
+	 "KubeletEvictions resolved warning n1 eviction_signal=memory.available\n"},
+	{"evictions: a reset and the first sample fire nothing", NULL,
+	 {{0, EVICT(30)}, {15, EVICT(0)}, {30, EVICT(0)}}, ""},
+	{"runtime errors: rising over consecutive polls", RTERR_SET,
+	 {{0, RTERR(1)}, {10, RTERR(2)}, {20, RTERR(3)}, {30, RTERR(4)}, {40, RTERR(4)},
+	  {50, RTERR(4)}, {60, RTERR(4)}},
+	 "KubeletRuntimeErrors firing warning n1 operation_type=create_container\n"
+	 "KubeletRuntimeErrors resolved warning n1 operation_type=create_container\n"},
+	{"runtime errors: a blip and a reset fire nothing", RTERR_SET,
+	 {{0, RTERR(1)}, {10, RTERR(2)}, {20, RTERR(2)}, {30, RTERR(0)}, {40, RTERR(0)},
+	  {50, RTERR(0)}},
+	 ""},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+#define NETERR(rx)                                                                       \
+	"m collector-summary k8s.node.network.errors " #rx " interface=eth0 direction=receive\n" \
+	"m collector-summary k8s.node.network.errors 0 interface=eth0 direction=transmit\n" \
+	"h collector-summary"
+#define NET_SET "NodeNetworkIssue.for=20s,NodeNetworkIssue.resolve_after=20s"
+
+static const struct row node_rows[] = {
+	{"network: interface errors rising over consecutive polls", NET_SET,
+	 {{0, NETERR(0)}, {10, NETERR(5)}, {20, NETERR(9)}, {30, NETERR(12)}, {40, NETERR(12)},
+	  {50, NETERR(12)}, {60, NETERR(12)}},
+	 "NodeNetworkIssue firing warning n1 interface=eth0\n"
+	 "NodeNetworkIssue resolved warning n1 interface=eth0\n"},
+	{"network: a blip and a counter reset fire nothing", NET_SET,
+	 {{0, NETERR(0)}, {10, NETERR(5)}, {20, NETERR(5)}, {30, NETERR(0)}, {40, NETERR(0)},
+	  {50, NETERR(0)}},
+	 ""},
+	{"network: every kubelet collector failing to connect", NET_SET,
+	 {{0, "h collector-pods\nh collector-metrics"},
+	  {10, "e collector-pods connect\nf collector-pods\ne collector-metrics connect\n"
+	       "f collector-metrics"},
+	  {20, "e collector-pods connect\nf collector-pods\ne collector-metrics connect\n"
+	       "f collector-metrics"},
+	  {30, "e collector-pods connect\nf collector-pods\ne collector-metrics connect\n"
+	       "f collector-metrics"},
+	  {40, "h collector-pods\nh collector-metrics"}, {60, "h collector-pods"}},
+	 "NodeNetworkIssue firing warning n1 cause=kubelet-unreachable\n"
+	 "NodeNetworkIssue resolved warning n1 cause=kubelet-unreachable\n"},
+	{"network: one collector of two failing is not the network", "NodeNetworkIssue.for=0s",
+	 {{0, "h collector-pods\nh collector-metrics"},
+	  {10, "e collector-pods connect\nf collector-pods\nh collector-metrics"}},
+	 ""},
+	{"memory: a threshold removed from the config falls back to the default (not sticky)",
+	 "NodeMemoryPressure.resolve_after=0s",
+	 {{0, "s collector-configz node n1 kubelet.eviction.hard.memory.available 1Gi "
+	      "1073741824 source=config\nh collector-configz\n"
+	      "m collector-summary k8s.node.memory.available 524288000\n"
+	      "m collector-summary k8s.node.memory.working_set 524288000\nh collector-summary"},
+	  {15, "s collector-configz node n1 kubelet.config.maxPods 110 110\nh collector-configz\n"
+	       "m collector-summary k8s.node.memory.available 524288000\n"
+	       "m collector-summary k8s.node.memory.working_set 524288000\nh collector-summary"}},
+	 "NodeMemoryPressure firing critical n1\n"
+	 "NodeMemoryPressure resolved critical n1\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+static int run_rows(const struct row *rows)
+{
+	int ok = 1;
+	for (const struct row *row = rows; row->name; row++)
+		ok &= run_row(row);
+	return ok;
+}
+
+TEST(resources_table)
+{
+	CHECK(run_rows(resources_rows));
+}
+
+TEST(pod_table)
+{
+	CHECK(run_rows(pod_rows));
+}
+
+TEST(kubelet_table)
+{
+	CHECK(run_rows(kubelet_rows));
+}
+
+TEST(node_table)
+{
+	CHECK(run_rows(node_rows));
+}
+
+TEST(resolved_event_states_the_current_value)
+{
+	static const struct row row = {
+		"memory", "NodeMemoryPressure.resolve_after=0s",
+		{{0, "m collector-summary k8s.node.memory.available 52428800\n"
+		     "m collector-summary k8s.node.memory.working_set 1e9\nh collector-summary"},
+		 {15, "m collector-summary k8s.node.memory.available 2254857830\n"
+		      "m collector-summary k8s.node.memory.working_set 1e9\nh collector-summary"}},
+		"NodeMemoryPressure firing critical n1\nNodeMemoryPressure resolved critical n1\n"};
+	CHECK(run_row(&row));
+	CHECK(strstr(last_message, "memory.available 2.1 GiB, back above 100 MiB") != NULL);
+	if (!strstr(last_message, "back above"))
+		fprintf(stderr, "  message: %s\n", last_message);
+}
+
+TEST(set_rejects_out_of_range_values)
+{
+	struct nro_rules *r = fresh(NULL);
+	char err[256];
+	CHECK(nro_rules_set(r, "NodeMemoryPressure.threshold=-5", err, sizeof err) == -1);
+	CHECK(strstr(err, "0..100") != NULL);
+	CHECK(nro_rules_set(r, "ContainerCPUThrottled.threshold=500", err, sizeof err) == -1);
+	CHECK(nro_rules_set(r, "KubeletCertificateExpiring.critical=2", err, sizeof err) == 0);
+	CHECK(nro_rules_set(r, "PodEvicted.threshold=1", err, sizeof err) == -1);
+	CHECK(nro_rules_set(r, "NodeMemoryPressure.critical=1", err, sizeof err) == -1);
+	CHECK(nro_rules_set(r, "flap.changes=1", err, sizeof err) == -1);
+	CHECK(nro_rules_set(r, "flap.window=5m", err, sizeof err) == 0);
+	char out[16384];
+	nro_rules_describe(r, out, sizeof out);
+	CHECK(strstr(out, "critical=2 source=flag") != NULL);
+	CHECK(strstr(out, "flap.window=5m flap.changes=6 source=flag") != NULL);
+	nro_rules_free(r);
+}
+
+int main(void)
+{
+	nro_enc_init(&enc, 0);
+	RUN(resources_table);
+	RUN(pod_table);
+	RUN(kubelet_table);
+	RUN(node_table);
+	RUN(resolved_event_states_the_current_value);
+	RUN(set_rejects_out_of_range_values);
+	nro_enc_free(&enc);
+	return testing_done();
+}
