@@ -26,8 +26,8 @@
 #define HEADER_VALUE_MAX 8192
 #define SERIES_MAX 200000
 #define RETRY_AFTER_MAX_MS (5 * 60 * 1000) /* a receiver asking for hours is not believed */
-#ifndef NRO_VERSION
-#define NRO_VERSION "0.1.0" /* as --version says (lib/run/tool.c) */
+#ifndef NRO_VERSION /* the Makefile passes build/<flavour>/version.h, as for --version */
+#define NRO_VERSION "0.1.0"
 #endif
 
 struct header {
