@@ -23,6 +23,7 @@
 #define SERVICE "runtime.v1.RuntimeService"
 #define ANSWER_MAX (1u << 20)
 #define CONDITIONS_MAX 16
+#define TYPE_MAX 64
 
 /* crictl's search order when no endpoint is given */
 static const char *const default_endpoints[] = {
@@ -171,7 +172,7 @@ static ProtobufCMessage *call(struct runtime *r, const char *method, const Proto
 static void emit_condition(struct nro_collector *c, const char *type, int status,
 			   const char *reason, const char *message)
 {
-	char key[128];
+	char key[sizeof NRO_CRI_CONDITION_PREFIX + TYPE_MAX];
 	snprintf(key, sizeof key, NRO_CRI_CONDITION_PREFIX "%s", type);
 	struct nro_attr a[2];
 	uint16_t n = 0;
@@ -180,6 +181,19 @@ static void emit_condition(struct nro_collector *c, const char *type, int status
 	if (message && *message)
 		a[n++] = (struct nro_attr){nro_s(NRO_CRI_ATTR_MESSAGE), nro_s(message)};
 	emit_bool(c, key, status, a, n);
+}
+
+/* A condition type becomes part of a key: a CamelCase word, as the CRI has them. */
+static int type_ok(const char *t)
+{
+	size_t n = t ? strlen(t) : 0;
+	if (n == 0 || n > TYPE_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((t[i] >= 'a' && t[i] <= 'z') || (t[i] >= 'A' && t[i] <= 'Z') ||
+		      (t[i] >= '0' && t[i] <= '9') || t[i] == '_' || t[i] == '-' || t[i] == '.'))
+			return 0;
+	return 1;
 }
 
 static int has_condition(const Runtime__V1__RuntimeStatus *st, const char *type)
@@ -201,10 +215,18 @@ static void emit_conditions(struct nro_collector *c, const Runtime__V1__StatusRe
 			 "Status: %zu conditions, only the first %d published", n, CONDITIONS_MAX);
 		n = CONDITIONS_MAX;
 	}
+	unsigned bad = 0;
 	for (size_t i = 0; i < n; i++) {
 		const Runtime__V1__RuntimeCondition *k = st->conditions[i];
-		if (k->type && *k->type)
+		if (type_ok(k->type))
 			emit_condition(c, k->type, k->status, k->reason, k->message);
+		else
+			bad++;
+	}
+	if (bad && !c->degraded) {
+		c->degraded = 1;
+		snprintf(c->degraded_msg, sizeof c->degraded_msg,
+			 "Status: %u conditions without a usable type skipped", bad);
 	}
 	const char *needed[] = {"RuntimeReady", "NetworkReady"};
 	for (size_t i = 0; i < 2; i++)

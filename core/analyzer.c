@@ -29,9 +29,9 @@ struct analyzer {
 	int have_ring;
 	uint64_t next_seq; /* without a ring */
 	struct nro_buf fwd; /* a forwarded record, its seq patched */
-	struct nro_enc events, metrics;
+	struct nro_enc events, metrics, lost;
 	char events_node[256], metrics_node[256];
-	uint64_t published, decode_errors, ring_misses;
+	uint64_t published, decode_errors, ring_misses, forged;
 };
 
 static const char *ring_path = NULL;
@@ -61,19 +61,41 @@ static const struct nro_optdef opts[] = {
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-/* Stamps our sequence number on a record, keeps it in the ring, publishes it. */
+/* In place of a record the ring refused (over a quarter of its size): an
+ * error record saying so, under the same seq, so seqs stay consecutive and
+ * the loss is explicit to every subscriber. Returns its length in a->lost. */
+static size_t stand_in_for(struct analyzer *a, const uint8_t *msg, size_t len, uint64_t seq)
+{
+	struct nro_msg m;
+	char source[128] = "?", text[512];
+	if (nro_decode(&m, msg, len, NULL) == 0)
+		snprintf(source, sizeof source, "%.*s", (int)m.hdr.source.len, m.hdr.source.p);
+	snprintf(text, sizeof text, "a record of %zu bytes from %s was dropped: larger than a "
+		 "quarter of the ring (raise --ring-size)", len, source);
+	nro_enc_begin(&a->lost, NRO_KIND_ERROR, seq, nro_wall_ms(), "analyzer",
+		      nro_tool_node(&a->t));
+	struct nro_error x = {NRO_ERR_TOO_LARGE, 0, nro_s("ring"), nro_s(text)};
+	nro_enc_error(&a->lost, &x);
+	nro_warn("%s", text);
+	return nro_enc_finish(&a->lost);
+}
+
+/* Stamps our sequence number on a record, keeps it in the ring, publishes
+ * it. A record the ring cannot keep is replaced by a stand-in error record:
+ * a seq is never reused, never skipped. */
 static void publish(struct analyzer *a, uint8_t *msg, size_t len)
 {
 	uint64_t seq = a->have_ring ? nro_ring_head(&a->ring) + 1 : a->next_seq;
 	nro_record_set_seq(msg, len, seq);
-	if (a->have_ring) {
-		if (nro_ring_write(&a->ring, msg, len) != seq) {
-			a->ring_misses++;
-			nro_warn("record of %zu bytes not kept in the ring", len);
-		}
-	} else {
-		a->next_seq++;
+	if (a->have_ring && nro_ring_write(&a->ring, msg, len) != seq) {
+		a->ring_misses++;
+		len = stand_in_for(a, msg, len, seq);
+		msg = a->lost.buf;
+		if (!len || nro_ring_write(&a->ring, msg, len) != seq)
+			nro_die(NRO_EXIT_TEMP, "the ring refused even a %zu-byte error record", len);
 	}
+	if (!a->have_ring)
+		a->next_seq++;
 	if (nro_out_send(&a->out, msg, len) != 0 && a->out.fd >= 0)
 		nro_die(NRO_EXIT_OK, "output closed");
 	a->published++;
@@ -138,8 +160,10 @@ static void restore_from_ring(struct analyzer *a)
 		if (nro_ring_read(&a->ring, seq, &b) != 1)
 			continue;
 		struct nro_msg m;
+		/* only events the analyzer made itself: the ring also holds what it
+		 * forwarded, and nothing forwarded may pass for an alert */
 		if (nro_decode(&m, (const uint8_t *)b.p, b.len, NULL) != 0 ||
-		    m.hdr.kind != NRO_KIND_EVENT)
+		    m.hdr.kind != NRO_KIND_EVENT || !nro_str_eq(m.hdr.source, "analyzer"))
 			continue;
 		struct nro_event ev;
 		while (nro_next_event(&m, &ev)) {
@@ -166,6 +190,14 @@ static void take(struct analyzer *a, const uint8_t *buf, size_t len)
 	}
 	if (nro_str_eq(m.hdr.source, "analyzer"))
 		return; /* never loop our own output back */
+	if (m.hdr.kind == NRO_KIND_EVENT) {
+		/* events are the analyzer's alone: one from an input is forged */
+		if (a->forged++ < 10)
+			nro_warn("dropped an event record from %.*s: only the analyzer makes events",
+				 (int)m.hdr.source.len, m.hdr.source.p);
+		nro_rules_count_error(a->rules, nro_tool_node(&a->t), "forged_event");
+		return;
+	}
 	nro_buf_reset(&a->fwd);
 	if (nro_buf_add(&a->fwd, buf, len) == 0)
 		publish(a, (uint8_t *)a->fwd.p, len);
@@ -275,6 +307,7 @@ int main(int argc, char **argv)
 	nro_buf_init(&a.fwd, NRO_MSG_MAX);
 	nro_enc_init(&a.events, 0);
 	nro_enc_init(&a.metrics, 0);
+	nro_enc_init(&a.lost, 0);
 	a.next_seq = 1;
 	struct nro_in in;
 	const char *in_addr, *out_addr;
@@ -290,6 +323,7 @@ int main(int argc, char **argv)
 	nro_buf_free(&a.fwd);
 	nro_enc_free(&a.events);
 	nro_enc_free(&a.metrics);
+	nro_enc_free(&a.lost);
 	nro_rules_free(a.rules);
 	return 0;
 }

@@ -133,7 +133,7 @@ test_nothing_readable_is_a_failed_poll() {
 	mkdir -p "$TMP/empty"
 	for b in $BINS; do
 		node "$b" --proc-root "$TMP/empty" --sys-root "$TMP/empty" --mounts /nonexistent
-		assertEquals "exit" 1 "$RC"
+		assertEquals "exit (102: nothing decodable, README exit table)" 102 "$RC"
 		assertContains "error record" "$(jq -r 'select(.kind=="error") | "\(.code) \(.message)"' "$OUT")" \
 			"parse $TMP/empty: nothing readable"
 		assertContains "one-line log" "$(cat "$ERR")" "collector-node: warning: $TMP/empty: nothing readable"

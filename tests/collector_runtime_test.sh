@@ -123,6 +123,15 @@ test_missing_conditions_are_not_ready() {
 cri.condition.NetworkReady false ConditionMissing|the runtime's Status has no such condition"
 }
 
+test_other_conditions_and_unusable_types() {
+	check_conditions odd-types "cri.condition.CustomReady false Custom|-
+cri.condition.RuntimeReady true -|-
+cri.condition.NetworkReady true -|-"
+	assertEquals "a type that cannot be a key is skipped and said" \
+		"degraded Status: 1 conditions without a usable type skipped" \
+		"$(jl 'select(.kind=="health") | "\(.status) \(.message)"')"
+}
+
 test_slow_answer_past_timeout() {
 	start_server slow 5 || return
 	for b in $BINS; do
@@ -149,7 +158,7 @@ test_garbage_on_the_socket() {
 	start_server garbage || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit (failed poll, not a crash)" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (102: an answer that does not decode)" 102 "$RC"
 		assertEquals "false protocol" "$(reach)"
 		assertEquals "parse unix://$SOCK" "$(error_of)"
 	done
@@ -159,7 +168,7 @@ test_answer_that_is_no_protobuf() {
 	start_server bad-message || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (102: does not decode)" 102 "$RC"
 		assertEquals "false protocol" "$(reach)"
 		assertContains "$(jl 'select(.kind=="error") | "\(.code) \(.message)"')" \
 			"parse unix://$SOCK: /runtime.v1.RuntimeService/Version: answer of 6 bytes is not a runtime.v1.VersionResponse"
@@ -170,7 +179,7 @@ test_answer_past_the_cap() {
 	start_server huge || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (100: past the cap)" 100 "$RC"
 		assertContains "$(jl 'select(.kind=="error") | "\(.code) \(.message)"')" \
 			"too_large unix://$SOCK: /runtime.v1.RuntimeService/Version: response larger than 1048576 bytes"
 	done
@@ -180,7 +189,7 @@ test_non_zero_grpc_status() {
 	start_server grpc-error 14 runtime is shutting down || return
 	for b in $BINS; do
 		collect "$b" -r "unix://$SOCK"
-		assertEquals "$(flavour "$b"): exit" 1 "$RC"
+		assertEquals "$(flavour "$b"): exit (111: UNAVAILABLE is transient)" 111 "$RC"
 		assertEquals "false grpc 14" \
 			"$(jl 'select(.key=="cri.reachable") | "\(.value) \(.attrs.error) \(.attrs.grpc_status)"')"
 		assertContains "$(jl 'select(.kind=="error") | .message')" \

@@ -12,6 +12,7 @@ runtime's health without restarting it:
   ready | runtime-not-ready | network-not-ready | no-conditions
   slow SECONDS | grpc-error CODE MESSAGE
   bad-message (bytes that are no protobuf) | huge (a 2 MiB Version answer)
+  odd-types (extra conditions: one typed "Disk\\nPressure", one CustomReady)
 Every call appends "method key=value ..." to LOG_FILE.
 
   cri_server.py --socket PATH --descriptors FILE --mode-file F --log F
@@ -94,6 +95,9 @@ class Runtime:
             net.reason = "NetworkPluginNotReady"
             net.message = "Network plugin returns error: cni plugin not initialized"
         resp = self.m["StatusResponse"]()
+        if mode == "odd-types":
+            resp.status.conditions.extend([cond(type="Disk\nPressure", status=True),
+                                           cond(type="CustomReady", status=False, reason="Custom")])
         if mode != "no-conditions":
             resp.status.conditions.extend([rt, net])
         else:

@@ -77,8 +77,6 @@ test_one_node_name_learned_once_and_shared() {
 	# the collectors whose data do not name the node waited for it: every
 	# record has it, from the first one
 	assertEquals "one name across all collectors" datagen-1-34 "$(names_in "$run/records.jsonl")"
-	assertContains "a waiting collector says what for" "$(cat "$run/healthz.err")" \
-		"collector-healthz: info: waiting up to 5s for the node's name in $run/node-name"
 	assertNotContains "never the hostname" "$(names_in "$run/records.jsonl")" "$(hostname)"
 	# every collector, once the name is known, says it: its last records carry it
 	for c in $COLLECTORS; do
@@ -97,6 +95,29 @@ test_one_node_name_from_the_environment() {
 	assertEquals "attributes too" node-from-env \
 		"$(jq -r 'select(.attrs["k8s.node.name"]) | .attrs["k8s.node.name"]' "$run/records.jsonl" | sort -u)"
 	assertFalse "the flag's name is not written for others" "[ -e '$run/node-name' ]"
+}
+
+# A collector whose data do not name the node says it waits for the name,
+# and its first records carry the one shared then.
+test_waits_for_the_shared_name() {
+	run=$TMP/wait
+	mkdir -p "$run"
+	"$BIN/nro-dump" --listen -i "ipc://$run/records.ipc" >"$run/records.jsonl" 2>/dev/null &
+	dump=$!
+	wait_path "$run/records.ipc"
+	NRO_RUN_DIR=$run "$BIN/collector-healthz" --kubelet "$REPLAY_URL" --token-file "$TMP/tok-good" \
+		--interval 100ms 2>"$run/h.err" &
+	h=$!
+	wait_for_lines "$run/h.err" "waiting up to 5s for the node's name in $run/node-name" 10
+	assertEquals "nothing polled while waiting" 0 "$(wc -c <"$run/records.jsonl")"
+	echo shared-later >"$run/node-name"
+	wait_for_lines "$run/records.jsonl" '"kind":"health"' 10
+	kill $h
+	wait $h
+	kill $dump
+	wait $dump
+	assertEquals "the first records carry it" shared-later "$(names_in "$run/records.jsonl")"
+	assertEquals "said once" 1 "$(grep -c 'waiting up to' "$run/h.err")"
 }
 
 test_a_shared_name_wins_over_data() {

@@ -44,6 +44,8 @@ wait_path() {
 # Starts kubelet-replay with the given arguments; sets REPLAY_URL and
 # REPLAY_PID. The caller kills $REPLAY_PID.
 start_replay() {
+	# a previous test's URL file would race with the new one's truncation
+	rm -f "$TMP/replay.url"
 	"$BIN/kubelet-replay" "$@" >"$TMP/replay.url" 2>"$TMP/replay.err" &
 	REPLAY_PID=$!
 	REPLAY_URL=$(wait_first_line "$TMP/replay.url") || {

@@ -45,6 +45,7 @@ s6_start() {
 	S6_OUT=$TMP/s6.$_svc.jl
 	"$BIN/nro-dump" --listen -i "ipc://$TMP/s6run/records.ipc" >"$S6_OUT" 2>"$TMP/s6.dump.err" &
 	S6_DUMP=$!
+	wait_path "$TMP/s6run/records.ipc" || { fail "nro-dump is not listening"; return 1; }
 	s6-svscan "$SCAN" >"$TMP/s6.$_svc.out" 2>&1 &
 	SCAN_PID=$!
 	wait_path "$SCAN/$_svc/supervise/status" || { fail "s6-svscan did not start $_svc"; return 1; }

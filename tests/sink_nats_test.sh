@@ -688,7 +688,10 @@ test_bad_usage() {
 		nats-password-file:NRO_NATS_PASSWORD_FILE nats-token-file:NRO_NATS_TOKEN_FILE \
 		nkey-seed-file:NRO_NATS_NKEY_SEED_FILE creds-file:NRO_NATS_CREDS_FILE \
 		tls-ca-file:NRO_NATS_TLS_CA_FILE tls-cert-file:NRO_NATS_TLS_CERT_FILE; do
-		assertContains "--help: $f" "$(echo "$out" | grep -e "--${f%%:*} ")" "[${f#*:}]"
+		# the variable closes the flag's (wrapped) description
+		desc=$(echo "$out" | awk -v f="--${f%%:*} " 'index($0, f) { on = 1; print; next }
+			on && /^  +-/ { exit } on { print }')
+		assertContains "--help: $f" "$desc" "[${f#*:}]"
 	done
 }
 

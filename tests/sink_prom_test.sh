@@ -19,7 +19,8 @@ DASHBOARD=$TOP/deploy/grafana/node-runtime-observer.json
 
 CASES=${SINK_PROM_CASES:-"v134_passes_promtool_check_metrics prom_text_fixtures_keep_names_and_lint
 openmetrics_print allow_deny_and_max_series real_prometheus_scrapes_the_pipeline
-tls_and_basic_auth runs_under_s6 restart_restores_firing_alerts bad_usage"}
+tls_and_basic_auth runs_under_s6 restart_restores_firing_alerts finished_poll_drops_what_it_left_out
+bad_usage"}
 
 suite() {
 	for c in $CASES; do
@@ -354,6 +355,32 @@ wait_query() {
 }
 
 GONE=e2e-statefulset-0
+
+# The poll generation, without waiting for time to pass: poll 2 leaves a pod
+# out, so its series go at once (3 intervals have not passed); poll 3 fails
+# (500), so what poll 2 gave stays.
+test_finished_poll_drops_what_it_left_out() {
+	make_scenario "$GONE"
+	mkdir -p "$T/scenario/step-002"
+	echo 'internal error' >"$T/scenario/step-002/stats_summary.json"
+	echo 500 >"$T/scenario/step-002/stats_summary.json.status"
+	start_replay --scenario "$T/scenario" || return
+	for k in 1 2 3; do
+		[ $k = 1 ] || curl -fsS -X POST "$REPLAY_URL/replay/step" >/dev/null
+		# poll 3 fails: its records are an error and a FAILED health record
+		"$PLAIN_BIN/collector-summary" --kubelet "$REPLAY_URL" --once -o - >"$T/poll$k.rec" 2>>"$T/coll.err"
+	done
+	"$BIN/sink-prom" -i - --print text <"$T/poll1.rec" >"$T/p1.txt" 2>>"$T/sink.err"
+	cat "$T/poll1.rec" "$T/poll2.rec" | "$BIN/sink-prom" -i - --print text >"$T/p2.txt" 2>>"$T/sink.err"
+	cat "$T/poll1.rec" "$T/poll2.rec" "$T/poll3.rec" |
+		"$BIN/sink-prom" -i - --print text >"$T/p3.txt" 2>>"$T/sink.err"
+	assertContains "poll 1 has $GONE" "$(cat "$T/p1.txt")" "k8s_pod_name=\"$GONE\""
+	for p in p2 p3; do
+		assertNotContains "$p: $GONE stayed" "$(cat "$T/$p.txt")" "k8s_pod_name=\"$GONE\""
+		assertContains "$p: the other pods stay" "$(cat "$T/$p.txt")" 'k8s_pod_name="e2e-statefulset-1"'
+		assertContains "$p: the node stays" "$(cat "$T/$p.txt")" 'k8s_node_memory_available_bytes{'
+	done
+}
 
 # wait_metrics REGEX: polls sink-prom's /metrics until a line matches
 wait_metrics() {

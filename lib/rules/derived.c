@@ -100,6 +100,12 @@ static void counts(const struct nro_rules *r, const struct fobj *n, const struct
 	while ((c = nro_hmap_next(&it)))
 		metric(s, "node_runtime_errors_total", NRO_MT_COUNTER, *(double *)c->value,
 		       "error_type", c->key, NULL, NULL);
+	double dropped = (double)r->fs.dropped_facts;
+	for (int k = 0; k < OBJ_KINDS; k++)
+		dropped += (double)r->fs.dropped[k];
+	if (dropped > 0) /* the fact store's caps were reached: counted, never silent */
+		metric(s, "node_runtime_errors_total", NRO_MT_COUNTER, dropped, "error_type",
+		       "fact_store_full", NULL, NULL);
 }
 
 void nro_rules_derived(struct nro_rules *r, nro_rules_metric_fn fn, void *ctx, int64_t now)

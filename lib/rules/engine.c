@@ -273,7 +273,11 @@ void rule_report(struct eval *e, struct verdict *v)
 	else
 		alert_key(key, sizeof key, e->rule, e->src->node, "", "", "", "", e->src->name, "");
 	struct alert *a = nro_hmap_get(&r->alerts, key);
-	if (!a && !v->breach)
+	if (a && v->unknown) {
+		a->gen = r->eval_gen; /* still there, not judged */
+		return;
+	}
+	if (!a && (!v->breach || v->unknown))
 		return;
 	if (!a && !(a = alert_new(r, e, key, v)))
 		return;

@@ -103,9 +103,26 @@ void facts_init(struct fact_store *fs)
 	nro_hmap_init(&fs->series);
 }
 
+static void fact_free(struct fact *f)
+{
+	if (f)
+		free(f->w);
+	free(f);
+}
+
+static void facts_clear(struct nro_hmap *m)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, m);
+	while ((e = nro_hmap_next(&it)))
+		fact_free(e->value);
+	nro_hmap_free(m);
+}
+
 static void obj_free(struct fobj *o)
 {
-	free_values(&o->facts);
+	facts_clear(&o->facts);
 	if (o->kind == NRO_OBJ_NODE) {
 		free_values(&o->u.node.events_total);
 		free_values(&o->u.node.errors_total);
@@ -130,7 +147,8 @@ void facts_free(struct fact_store *fs)
 
 void facts_declare(struct fact_store *fs, const struct series_def *sd)
 {
-	if (!nro_hmap_get(&fs->series, sd->name))
+	const struct series_def *old = nro_hmap_get(&fs->series, sd->name);
+	if (!old || old->counter < sd->counter) /* a trend needs more than a gauge */
 		nro_hmap_put(&fs->series, sd->name, (void *)sd);
 }
 
@@ -442,7 +460,7 @@ static int ident_of_metric(struct ident *id, const char *hdr_node, const struct 
 		    !id->container[0] || strcmp(id->container, "POD") == 0)
 			return 0;
 		attr_get(a, n, NRO_L_NAMESPACE, id->ns, sizeof id->ns);
-		attr_get(a, n, "pod_uid", id->uid, sizeof id->uid);
+		attr_get(a, n, NRO_L_POD_UID, id->uid, sizeof id->uid);
 		id->kind = NRO_OBJ_CONTAINER;
 		return 1;
 	}
@@ -471,14 +489,16 @@ static void dims_of(const struct series_def *sd, const struct nro_metric *m, cha
 	}
 }
 
-static void window_push(struct fact *f, int64_t t, double v, double inc)
+static void window_push(struct window *w, int64_t t, double v, double inc)
 {
-	f->wt[f->whead] = t;
-	f->wv[f->whead] = v;
-	f->wd[f->whead] = inc;
-	f->whead = (f->whead + 1) % FACT_WINDOW;
-	if (f->wlen < FACT_WINDOW)
-		f->wlen++;
+	if (!w)
+		return;
+	w->t[w->head] = t;
+	w->v[w->head] = v;
+	w->d[w->head] = inc;
+	w->head = (w->head + 1) % FACT_WINDOW;
+	if (w->len < FACT_WINDOW)
+		w->len++;
 }
 
 /* A new sample: a counter that went down was reset (a restarted process),
@@ -489,7 +509,7 @@ static void fact_add(struct fact *f, double v, int64_t t, struct source *src)
 	if (f->n > 0) {
 		f->prev = f->last;
 		f->t_prev = f->t_last;
-		inc = f->def->counter ? (v > f->last ? v - f->last : 0) : v - f->last;
+		inc = f->def->counter == SERIES_COUNTER ? (v > f->last ? v - f->last : 0) : v - f->last;
 	}
 	if (f->n == 0 || v != f->last)
 		f->t_changed = t;
@@ -499,7 +519,7 @@ static void fact_add(struct fact *f, double v, int64_t t, struct source *src)
 		f->n++;
 	f->src = src;
 	f->gen = src->gen;
-	window_push(f, t, v, inc);
+	window_push(f->w, t, v, inc);
 }
 
 static struct fact *fact_slot(struct fact_store *fs, struct fobj *o, const struct series_def *sd,
@@ -519,8 +539,9 @@ static struct fact *fact_slot(struct fact_store *fs, struct fobj *o, const struc
 		return NULL;
 	f->def = sd;
 	snprintf(f->dims, sizeof f->dims, "%s", dims);
-	if (nro_hmap_put(&o->facts, key, f) != 0) {
-		free(f);
+	if ((sd->counter != SERIES_GAUGE && !(f->w = calloc(1, sizeof *f->w))) ||
+	    nro_hmap_put(&o->facts, key, f) != 0) {
+		fact_free(f);
 		return NULL;
 	}
 	return f;
@@ -561,7 +582,7 @@ static int obj_forget(struct fobj *o, const struct source *s)
 	while ((e = nro_hmap_next(&it))) {
 		struct fact *f = e->value;
 		if (f->src == s && f->gen != s->gen)
-			free(nro_hmap_del(&o->facts, e->key));
+			fact_free(nro_hmap_del(&o->facts, e->key));
 	}
 	if (o->kind == NRO_OBJ_NODE) {
 		struct node_facts *n = &o->u.node;
@@ -669,21 +690,22 @@ int fact_value(const struct fobj *o, const char *series, double *v)
 	return f != NULL;
 }
 
-/* The i-th sample of f's window, oldest first. */
-static int win(const struct fact *f, int i)
+/* The i-th sample of a window, oldest first. */
+static int win(const struct window *w, int i)
 {
-	return (f->whead - f->wlen + i + FACT_WINDOW) % FACT_WINDOW;
+	return (w->head - w->len + i + FACT_WINDOW) % FACT_WINDOW;
 }
 
 int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *inc)
 {
 	int seen = 0;
 	*inc = 0;
-	for (int i = 0; f && i < f->wlen; i++) {
-		int k = win(f, i);
-		if (now - f->wt[k] > window_ms || isnan(f->wd[k]))
+	const struct window *w = f ? f->w : NULL;
+	for (int i = 0; w && i < w->len; i++) {
+		int k = win(w, i);
+		if (now - w->t[k] > window_ms || isnan(w->d[k]))
 			continue;
-		*inc += f->wd[k];
+		*inc += w->d[k];
 		seen++;
 	}
 	return seen > 0;
@@ -692,9 +714,9 @@ int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *
 int fact_last_increase(const struct fact *f, double *inc)
 {
 	*inc = 0;
-	if (!f || f->n < 2 || f->wlen == 0)
+	if (!f || !f->w || f->n < 2 || f->w->len == 0)
 		return 0;
-	double d = f->wd[win(f, f->wlen - 1)];
+	double d = f->w->d[win(f->w, f->w->len - 1)];
 	if (isnan(d))
 		return 0;
 	*inc = d;
@@ -703,17 +725,18 @@ int fact_last_increase(const struct fact *f, double *inc)
 
 int fact_predict(const struct fact *f, int64_t at, double *v)
 {
-	if (!f || f->wlen < 3)
+	const struct window *w = f ? f->w : NULL;
+	if (!w || w->len < 3)
 		return 0;
-	double n = f->wlen, st = 0, sv = 0, stt = 0, stv = 0;
-	int64_t t0 = f->wt[win(f, 0)];
-	for (int i = 0; i < f->wlen; i++) {
-		int k = win(f, i);
-		double t = (double)(f->wt[k] - t0) / 1000.0;
+	double n = w->len, st = 0, sv = 0, stt = 0, stv = 0;
+	int64_t t0 = w->t[win(w, 0)];
+	for (int i = 0; i < w->len; i++) {
+		int k = win(w, i);
+		double t = (double)(w->t[k] - t0) / 1000.0;
 		st += t;
-		sv += f->wv[k];
+		sv += w->v[k];
 		stt += t * t;
-		stv += t * f->wv[k];
+		stv += t * w->v[k];
 	}
 	double den = n * stt - st * st;
 	if (den <= 0)
@@ -733,7 +756,8 @@ int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx)
 		const struct fact *f = e->value;
 		if (strcmp(f->def->name, series) != 0)
 			continue;
-		fn(ctx, f);
+		if (fn)
+			fn(ctx, f);
 		n++;
 	}
 	return n;

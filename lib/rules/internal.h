@@ -50,10 +50,19 @@ struct source {
 
 /* A series a rule reads: its name and the labels that tell its samples
  * apart on one object ("probe_type,result"; NULL for none). */
+enum { SERIES_GAUGE, SERIES_COUNTER, SERIES_TREND };
 struct series_def {
 	const char *name;
 	const char *dims;
-	int counter; /* a counter: deltas, a decrease is a reset */
+	int counter; /* SERIES_*: a counter keeps increases (a decrease is a reset),
+		      * a trend its recent values; a gauge only its last two */
+};
+
+/* The recent samples of a counter or trend, oldest first from head - len. */
+struct window {
+	int64_t t[FACT_WINDOW];
+	double v[FACT_WINDOW], d[FACT_WINDOW]; /* value, and increase (NaN: none) */
+	int len, head;
 };
 
 /* One series on one object: the last two samples and a short window. */
@@ -66,9 +75,7 @@ struct fact {
 	int n;              /* samples seen: 1, then 2 and more */
 	struct source *src; /* who sent the last sample, and in which poll */
 	uint64_t gen;
-	int64_t wt[FACT_WINDOW];
-	double wv[FACT_WINDOW], wd[FACT_WINDOW]; /* value, and increase (counters) */
-	int wlen, whead;
+	struct window *w;   /* counters and trends only; NULL for gauges */
 };
 
 enum { EV_MEM, EV_NODEFS, EV_NODEFS_INODES, EV_IMAGEFS, EV_IMAGEFS_INODES, EV_PID, EV_COUNT };
@@ -157,7 +164,7 @@ int fact_increase(const struct fact *f, int64_t window_ms, int64_t now, double *
 int fact_last_increase(const struct fact *f, double *inc);
 /* Least-squares value of the window's samples at time at; 0 without 3. */
 int fact_predict(const struct fact *f, int64_t at, double *v);
-/* Calls fn for every fact of o named series; returns how many. */
+/* Calls fn (unless NULL) for every fact of o named series; returns how many. */
 typedef void (*fact_fn)(void *ctx, const struct fact *f);
 int fact_each(const struct fobj *o, const char *series, fact_fn fn, void *ctx);
 /* The i-th '|'-separated label value of f (empty if absent) into out. */
@@ -221,6 +228,8 @@ struct eval {
 /* What a rule concluded about its object (one alert; several per object
  * with different sub, e.g. one per probe type). */
 struct verdict {
+	int unknown;  /* data too young to judge (one sample of a counter): an
+		       * alert keeps its state, as after a restart */
 	int breach;
 	int severity;
 	int has_value, has_threshold;

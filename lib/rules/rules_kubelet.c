@@ -89,10 +89,12 @@ static void eval_too_many_pods(struct eval *e)
 
 static void eval_pleg_latency(struct eval *e)
 {
-	double p99;
-	if (!fact_quantile(e->obj, NRO_M_PLEG_RELIST_BUCKET, 0.99, 5 * MIN_MS, e->now, &p99))
+	double p99 = 0;
+	int known = fact_quantile(e->obj, NRO_M_PLEG_RELIST_BUCKET, 0.99, 5 * MIN_MS, e->now, &p99);
+	if (!known && !fact_each(e->obj, NRO_M_PLEG_RELIST_BUCKET, NULL, NULL))
 		return;
 	struct verdict v = verdict_for(e);
+	v.unknown = !known; /* buckets without new observations in the window */
 	v.source = "collector-metrics";
 	v.breach = p99 >= e->p->threshold; /* as the mixin: 10s is the top finite bucket */
 	v.has_value = v.has_threshold = 1;
@@ -163,12 +165,11 @@ static void rising_take(void *ctx, const struct fact *f)
 	char label[64];
 	double added;
 	fact_dim(f, 0, label, sizeof label);
-	if (!fact_last_increase(f, &added))
-		return;
 	struct verdict v = verdict_for(e);
 	v.source = f->src ? f->src->name : e->def->source;
 	v.sub = label;
 	v.detail_key = x->detail_key;
+	v.unknown = !fact_last_increase(f, &added);
 	v.breach = added > e->p->threshold;
 	v.has_value = v.has_threshold = 1;
 	v.value = added;
@@ -201,14 +202,14 @@ static const char *const health_states[] = {NRO_K_HEALTHZ, NULL};
 static const char *const syncloop_states[] = {NRO_K_SYNCLOOP, NRO_K_HEALTHZ_SYNCLOOP, NULL};
 static const char *const max_pods_states[] = {NRO_K_POD_PHASE, NRO_K_CONFIG_MAX_PODS, NULL};
 static const struct series_def pleg_series[] = {
-	{NRO_M_PLEG_RELIST_BUCKET, "le", 1}, {NULL, NULL, 0}};
+	{NRO_M_PLEG_RELIST_BUCKET, "le", SERIES_COUNTER}, {NULL, NULL, 0}};
 static const struct series_def cert_series[] = {
 	{NRO_M_CERT_CLIENT_TTL, NULL, 0}, {NRO_M_CERT_SERVER_TTL, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def eviction_series[] = {
-	{NRO_M_EVICTIONS, "eviction_signal", 1}, {NULL, NULL, 0}};
+	{NRO_M_EVICTIONS, "eviction_signal", SERIES_COUNTER}, {NULL, NULL, 0}};
 static const struct series_def runtime_series[] = {
-	{NRO_M_RUNTIME_ERRORS, "operation_type", 1},
-	{NRO_M_RUNTIME_ERRORS_OLD, "operation_type", 1},
+	{NRO_M_RUNTIME_ERRORS, "operation_type", SERIES_COUNTER},
+	{NRO_M_RUNTIME_ERRORS_OLD, "operation_type", SERIES_COUNTER},
 	{NULL, NULL, 0}};
 
 const struct rule_def rules_kubelet[] = {

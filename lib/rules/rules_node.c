@@ -320,6 +320,7 @@ struct if_errors {
 	struct eval *e;
 	char ifs[16][64];
 	double added[16];
+	int known[16];
 	int n;
 };
 
@@ -329,8 +330,7 @@ static void if_take(void *ctx, const struct fact *f)
 	char ifname[64];
 	double inc;
 	fact_dim(f, 0, ifname, sizeof ifname);
-	if (!fact_last_increase(f, &inc))
-		return;
+	int known = fact_last_increase(f, &inc);
 	int i = 0;
 	while (i < x->n && strcmp(x->ifs[i], ifname) != 0)
 		i++;
@@ -338,9 +338,11 @@ static void if_take(void *ctx, const struct fact *f)
 		if (x->n == 16)
 			return;
 		snprintf(x->ifs[x->n], sizeof x->ifs[0], "%s", ifname);
+		x->known[x->n] = 1;
 		x->added[x->n++] = 0;
 	}
 	x->added[i] += inc;
+	x->known[i] &= known;
 }
 
 static void interface_errors(struct eval *e)
@@ -352,6 +354,7 @@ static void interface_errors(struct eval *e)
 		v.source = "collector-summary";
 		v.sub = x.ifs[i];
 		v.detail_key = "interface";
+		v.unknown = !x.known[i];
 		v.breach = x.added[i] > e->p->threshold;
 		v.has_value = v.has_threshold = 1;
 		v.value = x.added[i];
@@ -386,7 +389,7 @@ static const struct series_def cpu_series[] = {
 	{NRO_M_NODE_CPU_USAGE, NULL, 0}, {NRO_M_MACHINE_CPU_CORES, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def pleg_series[] = {{NRO_M_PLEG_LAST_SEEN, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def net_series[] = {
-	{NRO_M_NODE_NET_ERRORS, "interface,direction", 1}, {NULL, NULL, 0}};
+	{NRO_M_NODE_NET_ERRORS, "interface,direction", SERIES_COUNTER}, {NULL, NULL, 0}};
 static const char *const health_states[] = {NRO_K_HEALTHZ, NRO_K_HEALTHZ_SYNCLOOP, NRO_K_SYNCLOOP,
 					    NULL};
 static const char *const eviction_states[] = {NRO_K_EVICTION_HARD "*", NULL};

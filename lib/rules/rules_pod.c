@@ -162,13 +162,14 @@ static void probe_take(void *ctx, const struct fact *f)
 	double added;
 	fact_dim(f, 0, type, sizeof type);
 	fact_dim(f, 1, result, sizeof result);
-	if (strcmp(result, "failed") != 0 || !fact_last_increase(f, &added))
+	if (strcmp(result, "failed") != 0)
 		return;
 	ctr_words(e->obj, who, sizeof who);
 	struct verdict v = verdict_for(e);
 	v.source = f->src ? f->src->name : e->def->source;
 	v.sub = type;
 	v.detail_key = "probe_type";
+	v.unknown = !fact_last_increase(f, &added);
 	v.breach = added > e->p->threshold;
 	v.has_value = v.has_threshold = 1;
 	v.value = added;
@@ -193,7 +194,7 @@ static const char *const pod_states[] = {NRO_K_POD_PHASE, NRO_K_POD_READY, NULL}
 static const char *const ctr_states[] = {NRO_K_CTR_STATE, NRO_K_CTR_RESTARTS, NRO_K_CTR_LAST_TERM,
 					 NULL};
 static const struct series_def probe_series[] = {
-	{NRO_M_PROBE_TOTAL, "probe_type,result", 1}, {NULL, NULL, 0}};
+	{NRO_M_PROBE_TOTAL, "probe_type,result", SERIES_COUNTER}, {NULL, NULL, 0}};
 
 const struct rule_def rules_pod[] = {
 	{.type = "PodCrashLooping", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,

@@ -28,16 +28,19 @@ static void ctr_words(const struct fobj *o, char *out, size_t n)
 static void eval_throttled(struct eval *e)
 {
 	double thr, per, limit;
-	if (!fact_increase(fact_get(e->obj, NRO_M_CFS_THROTTLED, NULL), 5 * MIN_MS, e->now, &thr) ||
-	    !fact_increase(fact_get(e->obj, NRO_M_CFS_PERIODS, NULL), 5 * MIN_MS, e->now, &per) ||
-	    per <= 0)
-		return; /* no CFS quota, or no periods ran: nothing to judge */
-	double pct = thr / per * 100.0;
+	const struct fact *ft = fact_get(e->obj, NRO_M_CFS_THROTTLED, NULL),
+			  *fp = fact_get(e->obj, NRO_M_CFS_PERIODS, NULL);
+	if (!ft || !fp)
+		return; /* no CFS quota: nothing to judge */
+	int known = fact_increase(ft, 5 * MIN_MS, e->now, &thr) &&
+		    fact_increase(fp, 5 * MIN_MS, e->now, &per) && per > 0;
+	double pct = known ? thr / per * 100.0 : 0;
 	char who[400], lim[48] = "no CPU limit known";
 	ctr_words(e->obj, who, sizeof who);
 	if (fact_value(e->obj, NRO_M_CTR_CPU_LIMIT, &limit))
 		snprintf(lim, sizeof lim, "CPU limit %g cores", limit);
 	struct verdict v = verdict_for(e);
+	v.unknown = !known; /* one sample yet, or no periods ran in the window */
 	v.source = "collector-cadvisor";
 	v.breach = pct > e->p->threshold;
 	v.has_value = v.has_threshold = 1;
@@ -238,7 +241,7 @@ static void eval_volume_filling(struct eval *e)
 }
 
 static const struct series_def throttle_series[] = {
-	{NRO_M_CFS_THROTTLED, NULL, 1}, {NRO_M_CFS_PERIODS, NULL, 1},
+	{NRO_M_CFS_THROTTLED, NULL, SERIES_COUNTER}, {NRO_M_CFS_PERIODS, NULL, SERIES_COUNTER},
 	{NRO_M_CTR_CPU_LIMIT, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def memory_series[] = {
 	{NRO_M_CTR_MEM_WORKING_SET, NULL, 0}, {NRO_M_CTR_MEM_LIMIT, NULL, 0},
@@ -248,7 +251,8 @@ static const struct series_def ephemeral_series[] = {
 	{NRO_M_CTR_ROOTFS_USAGE, NULL, 0}, {NRO_M_CTR_LOGS_USAGE, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def volume_series[] = {
 	{NRO_M_VOL_AVAILABLE, NULL, 0}, {NRO_M_VOL_CAPACITY, NULL, 0},
-	{NRO_M_NODE_FS_AVAILABLE, NULL, 0}, {NRO_M_NODE_FS_CAPACITY, NULL, 0}, {NULL, NULL, 0}};
+	{NRO_M_NODE_FS_AVAILABLE, NULL, SERIES_TREND}, {NRO_M_NODE_FS_CAPACITY, NULL, 0},
+	{NULL, NULL, 0}};
 
 const struct rule_def rules_resources[] = {
 	{.type = "ContainerCPUThrottled", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,

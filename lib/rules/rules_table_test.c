@@ -36,6 +36,8 @@ struct row {
 
 static char got[4096];
 static char last_message[512];
+static struct nro_enc saved; /* the events of a run, as the ring keeps them */
+static int saving;
 
 static void on_event(void *ctx, const char *node, const struct nro_event *ev)
 {
@@ -62,6 +64,8 @@ static void on_event(void *ctx, const char *node, const struct nro_event *ev)
 	snprintf(got + off, sizeof got - off, "%.*s %s %s %s%s\n", ev->type.len, ev->type.p,
 		 nro_event_state_name(ev->state), nro_severity_name(ev->severity), obj, detail);
 	snprintf(last_message, sizeof last_message, "%.*s", ev->message.len, ev->message.p);
+	if (saving)
+		nro_enc_event(&saved, ev);
 	(void)node;
 }
 
@@ -265,6 +269,12 @@ static int run_row(const struct row *row)
 #define PROBE(type, failed)                                                              \
 	"m collector-probes prober_probe_total " #failed                                   \
 	" namespace=ns pod=p container=c probe_type=" #type " result=failed\n"             \
+	"h collector-probes"
+#define PROBES(liveness, readiness)                                                     \
+	"m collector-probes prober_probe_total " #liveness                                 \
+	" namespace=ns pod=p container=c probe_type=Liveness result=failed\n"               \
+	"m collector-probes prober_probe_total " #readiness                                \
+	" namespace=ns pod=p container=c probe_type=Readiness result=failed\n"              \
 	"h collector-probes"
 #define PROBE_SET "ProbeFailing.for=20s,ProbeFailing.resolve_after=20s"
 
@@ -569,6 +579,41 @@ TEST(set_rejects_out_of_range_values)
 	nro_rules_free(r);
 }
 
+/* A restarted analyzer restores what was firing from the ring: an alert per
+ * probe type is not announced again, and resolves once when it clears. */
+TEST(restored_sub_alerts_are_not_announced_again)
+{
+	static const struct row before = {
+		"probes", "ProbeFailing.for=0s,ProbeFailing.resolve_after=0s",
+		{{0, PROBES(5, 1)},
+		 {10, PROBES(6, 2)}},
+		"ProbeFailing firing warning ns/p/c probe_type=Liveness\n"
+		"ProbeFailing firing warning ns/p/c probe_type=Readiness\n"};
+	nro_enc_init(&saved, 0);
+	nro_enc_begin(&saved, NRO_KIND_EVENT, 1, T0, "analyzer", "n1");
+	saving = 1;
+	CHECK(run_row(&before));
+	saving = 0;
+	size_t len = nro_enc_finish(&saved);
+	struct nro_rules *r = fresh("ProbeFailing.for=0s,ProbeFailing.resolve_after=0s");
+	struct nro_msg m;
+	struct nro_event ev;
+	CHECK(nro_decode(&m, saved.buf, len, NULL) == 0);
+	while (nro_next_event(&m, &ev))
+		nro_rules_restore(r, &m.hdr, &ev);
+	static const struct step after[] = {
+		{20, PROBES(6, 2)},
+		{30, PROBES(7, 3)},
+		{40, PROBES(7, 3)},
+		{50, PROBES(7, 3)}};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		run_step(r, &after[i]);
+	CHECK_STR(got, "ProbeFailing resolved warning ns/p/c probe_type=Liveness\n"
+		       "ProbeFailing resolved warning ns/p/c probe_type=Readiness\n");
+	nro_rules_free(r);
+	nro_enc_free(&saved);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -578,6 +623,7 @@ int main(void)
 	RUN(node_table);
 	RUN(resolved_event_states_the_current_value);
 	RUN(set_rejects_out_of_range_values);
+	RUN(restored_sub_alerts_are_not_announced_again);
 	nro_enc_free(&enc);
 	return testing_done();
 }

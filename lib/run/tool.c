@@ -126,8 +126,8 @@ static void print_wrapped(const char *text)
 		size_t room = HELP_WIDTH - HELP_LEFT, n = strlen(p);
 		if (n > room) {
 			n = room;
-			while (n > 0 && p[n] != ' ')
-				n--;
+			while (n > 0 && p[n] != ' ' && p[n - 1] != ',')
+				n--; /* a space, or just after a comma of a long list */
 			if (n == 0) /* one word longer than the line */
 				n = strcspn(p, " ");
 		}
@@ -149,6 +149,8 @@ static void print_opt(const struct nro_optdef *t)
 		 t->arg ? " " : "", t->arg ? t->arg : "");
 	snprintf(text, sizeof text, "%s%s%s%s", t->help ? t->help : "", t->env ? " [" : "",
 		 t->env ? t->env : "", t->env ? "]" : "");
+	for (char *q = text; (q = strchr(q, '\n')) != NULL;)
+		*q = ' '; /* the wrapper breaks lines itself */
 	if (strlen(left) + 1 >= HELP_LEFT)
 		printf("%s\n%*s", left, HELP_LEFT, "");
 	else

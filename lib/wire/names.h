@@ -22,6 +22,7 @@
 #define NRO_L_NAMESPACE "namespace"
 #define NRO_L_POD "pod"
 #define NRO_L_CONTAINER "container"
+#define NRO_L_POD_UID "pod_uid" /* /metrics/probes */
 
 /* ---- node states: collector-healthz, -syncloop, -configz ---- */
 #define NRO_K_HEALTHZ "kubelet.healthz"
