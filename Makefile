@@ -22,6 +22,7 @@ LIBS_HTTPD := -lmicrohttpd -lgnutls
 LIBS_collectors    := $(LIBS_CURL) $(LIBS_NNG) -lm
 LIBS_analyzer      := $(LIBS_NNG) -lm
 LIBS_nro-dump      := $(LIBS_NNG) -lm
+LIBS_nro-alerts    := $(LIBS_NNG) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
@@ -41,6 +42,20 @@ ifeq ($(SAN),1)
 else
   OUT     := build/plain
   BINDIR  := bin
+endif
+# make fuzz's flavour (docs/fuzzing.md): the same build by clang with
+# libFuzzer's coverage hooks and ASan/UBSan, into build/fuzz/. The warning
+# bar is the gcc builds' (make test); here clang's own extra warnings (no
+# -Wformat-truncation, {NULL} initializers, va_list formats) are not errors.
+FUZZ_CC ?= clang
+ifeq ($(FUZZ),1)
+  OUT     := build/fuzz
+  BINDIR  := build/fuzz/bin
+  CC      := $(FUZZ_CC)
+  CFLAGS  += -Wno-error -Wno-unknown-warning-option -Wno-format-nonliteral \
+             -Wno-missing-field-initializers -fno-omit-frame-pointer \
+             -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+  LDFLAGS += -fsanitize=address,undefined
 endif
 
 # --version prints both; version.h is rewritten only when they change
@@ -180,34 +195,22 @@ endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_replay_rule,$(t))))
 unit: $(FUZZ_REPLAY)
 
+# libFuzzer binaries, in the FUZZ=1 flavour: build/fuzz/fuzz_<target>
+define fuzz_bin_rule
+$$(OUT)/fuzz_$(1): $$(call fuzz_objs,$$(OUT),$(1)) $$(LIB_A)
+	$$(CC) $$(LDFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$(LIBS_fuzz)
+endef
+ifeq ($(FUZZ),1)
+$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_bin_rule,$(t))))
+endif
+
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_SECONDS ?= 60
 FUZZ_MERGE   ?= 0
-FUZZ_CC      ?= clang
-FUZZ_OUT     := build/fuzz
-# clang 14 knows no -Wformat-truncation, and its -Wformat=2 also flags the
-# va_list forwarding in lib/base/log.c that gcc's accepts
-FUZZ_CFLAGS  := $(CSTD) $(WARN) -Wno-unknown-warning-option -Wno-format-nonliteral \
-                -O1 -g -Ilib -MMD -MP -fno-omit-frame-pointer \
-                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
-FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_OUT)/%.o)
-
-$(FUZZ_OUT)/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
-$(FUZZ_OUT)/libnro.a: $(FUZZ_LIB_OBJ)
-	@rm -f $@
-	ar rcs $@ $^
-define fuzz_bin_rule
-$$(FUZZ_OUT)/fuzz_$(1): $$(call fuzz_objs,$$(FUZZ_OUT),$(1)) $$(FUZZ_OUT)/libnro.a
-	$$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $$@ $$^ $$(LIBS_fuzz)
-endef
-$(foreach t,$(FUZZ_ALL),$(eval $(call fuzz_bin_rule,$(t))))
-
 .PHONY: fuzz fuzz-build
-fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_OUT)/fuzz_%)
+fuzz-build:
+	$(MAKE) FUZZ=1 $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 fuzz: deps fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_MERGE=$(FUZZ_MERGE) sh fuzz/run.sh $(FUZZ_TARGETS)
 
 -include $(wildcard $(OUT)/*/*.d $(OUT)/lib/*/*.d)
--include $(wildcard $(FUZZ_OUT)/*/*.d $(FUZZ_OUT)/lib/*/*.d)

@@ -12,6 +12,7 @@
 
 #include "base/buf.h"
 #include "base/log.h"
+#include "wire/alerts.h"
 #include "wire/record.h"
 #include "wire/ring.h"
 #include "rules/rules.h"
@@ -29,7 +30,9 @@ struct analyzer {
 	int have_ring;
 	uint64_t next_seq; /* without a ring */
 	struct nro_buf fwd; /* a forwarded record, its seq patched */
-	struct nro_enc events, metrics, lost;
+	struct nro_enc events, metrics, lost, snap;
+	char alerts_path[4200]; /* "" = no alerts file (no ring) */
+	int firing_changed;
 	char events_node[256], metrics_node[256];
 	uint64_t published, decode_errors, ring_misses, forged;
 };
@@ -101,15 +104,70 @@ static void publish(struct analyzer *a, uint8_t *msg, size_t len)
 	a->published++;
 }
 
+static void write_alerts(struct analyzer *a);
+
 static void flush_enc(struct analyzer *a, struct nro_enc *e)
 {
-	if (e->len == 0 || e->count == 0)
-		return;
-	size_t len = nro_enc_finish(e);
-	if (len)
-		publish(a, e->buf, len);
+	if (e->len && e->count) {
+		size_t len = nro_enc_finish(e);
+		if (len)
+			publish(a, e->buf, len);
+	}
 	e->len = 0;
 	e->count = 0;
+	if (e == &a->events && a->firing_changed)
+		write_alerts(a);
+}
+
+static void snap_one(void *ctx, const char *node, const struct nro_event *ev)
+{
+	struct analyzer *a = ctx;
+	if (a->snap.len == 0)
+		nro_enc_begin(&a->snap, NRO_KIND_EVENT, 0, nro_wall_ms(), /* seq 0: no ring seq */
+			      "analyzer", node);
+	if (nro_enc_event(&a->snap, ev) != 0)
+		nro_warn("alerts file: %.*s left out (the record is full)", ev->type.len, ev->type.p);
+}
+
+/* The firing set into $NRO_RUN_DIR/alerts, for nro-alerts, for sinks that
+ * start without a cursor, and for our own restart once the ring has
+ * overwritten an old alert's firing event. */
+static void write_alerts(struct analyzer *a)
+{
+	a->firing_changed = 0;
+	if (!a->alerts_path[0])
+		return;
+	a->snap.len = 0;
+	a->snap.count = 0;
+	nro_rules_firing(a->rules, snap_one, a, nro_wall_ms());
+	size_t len = a->snap.len ? nro_enc_finish(&a->snap) : 0;
+	char err[512];
+	if (nro_alerts_write(a->alerts_path, a->snap.buf, len, err, sizeof err) != 0)
+		nro_warn("cannot write the alerts file: %s", err);
+}
+
+/* The alerts file a previous run left: what was firing, even where the
+ * ring no longer holds the firing event. Restored before the ring's own
+ * events, which are newer or the same. */
+static size_t restore_from_alerts_file(struct analyzer *a)
+{
+	struct nro_buf b;
+	char err[512];
+	size_t n = 0;
+	nro_buf_init(&b, NRO_MSG_MAX);
+	int rc = nro_alerts_read(a->alerts_path, &b, err, sizeof err);
+	if (rc < 0)
+		nro_warn("ignoring the alerts file: %s", err);
+	struct nro_msg m;
+	if (rc == 1 && b.len && nro_decode(&m, (const uint8_t *)b.p, b.len, NULL) == 0) {
+		struct nro_event ev;
+		while (nro_next_event(&m, &ev)) {
+			nro_rules_restore(a->rules, &m.hdr, &ev);
+			n++;
+		}
+	}
+	nro_buf_free(&b);
+	return n;
 }
 
 static void begin_if_needed(struct analyzer *a, struct nro_enc *e, char *cur_node, uint8_t kind,
@@ -133,6 +191,7 @@ static void on_event(void *ctx, const char *node, const struct nro_event *ev)
 		if (nro_enc_event(&a->events, ev) != 0)
 			nro_warn("event %.*s refused by the record format", ev->type.len, ev->type.p);
 	}
+	a->firing_changed = 1;
 	nro_info("%s %.*s %.*s", nro_event_state_name(ev->state), ev->type.len, ev->type.p,
 		 ev->message.len, ev->message.p);
 }
@@ -231,7 +290,13 @@ static void open_io(struct analyzer *a, struct nro_in *in, const char **in_addr,
 		if (nro_ring_create(&a->ring, ring_path, (size_t)ring_size, err, sizeof err) != 0)
 			nro_die(NRO_EXIT_TEMP, "ring %s: %s", ring_path, err);
 		a->have_ring = 1;
+		snprintf(a->alerts_path, sizeof a->alerts_path, "%s/%s", a->t.run_dir,
+			 NRO_ALERTS_FILE);
+		size_t from_file = restore_from_alerts_file(a);
 		restore_from_ring(a);
+		if (from_file)
+			nro_info("%zu firing alerts restored from %s", from_file, a->alerts_path);
+		write_alerts(a);
 	}
 	if (nro_out_open(&a->out, *out_addr, NRO_LISTEN, err, sizeof err) != 0)
 		nro_die(NRO_EXIT_TEMP, "%s", err);
@@ -308,6 +373,7 @@ int main(int argc, char **argv)
 	nro_enc_init(&a.events, 0);
 	nro_enc_init(&a.metrics, 0);
 	nro_enc_init(&a.lost, 0);
+	nro_enc_init(&a.snap, 0);
 	a.next_seq = 1;
 	struct nro_in in;
 	const char *in_addr, *out_addr;
@@ -324,6 +390,7 @@ int main(int argc, char **argv)
 	nro_enc_free(&a.events);
 	nro_enc_free(&a.metrics);
 	nro_enc_free(&a.lost);
+	nro_enc_free(&a.snap);
 	nro_rules_free(a.rules);
 	return 0;
 }

@@ -150,7 +150,7 @@ def decode(b):
                 raise Bad("empty type")
             e.update(severity=c.enum(SEV), state=c.enum(STATES))
             flags = c.u8()
-            if flags & ~3:
+            if flags & ~7:
                 raise Bad("flags")
             e["object"] = c.obj()
             v, t = finite(c.f64()), finite(c.f64())
@@ -162,6 +162,8 @@ def decode(b):
                 e["threshold"] = num(t)
             if since:
                 e["since"] = iso(since)
+            if flags & 4:
+                e["replay"] = True
             e["attrs"] = c.attrs()
         out.append(e)
     if c.i != len(b):

@@ -243,6 +243,8 @@ int nro_render_json(struct nro_buf *b, const struct nro_header *h, const void *e
 			rc |= kv_num(b, "threshold", v->threshold);
 		if (v->since_ms)
 			rc |= key(b, "since") | nro_jw_ts(b, v->since_ms);
+		if (v->flags & NRO_EVF_ACTIVE) /* firing already: a replay, not news */
+			rc |= key(b, "replay") | nro_buf_add(b, "true", 4);
 		rc |= kv_attrs(b, v->attrs, v->nattrs);
 		break;
 	}

@@ -200,7 +200,11 @@ static int text_event(struct nro_buf *b, const struct nro_header *h, const struc
 	const char *c = colour ? event_colour(v) : NULL;
 	int rc = c ? nro_buf_adds(b, c) : 0;
 	rc |= add_ts(b, h->ts_ms);
-	rc |= add_col(b, v->state == NRO_EV_RESOLVED ? "RESOLVED" : "FIRING", STATE_W);
+	/* ACTIVE: an alert already firing when the reader started, not news */
+	rc |= add_col(b, v->state == NRO_EV_RESOLVED    ? "RESOLVED"
+			 : (v->flags & NRO_EVF_ACTIVE) ? "ACTIVE"
+						       : "FIRING",
+		      STATE_W);
 	rc |= add_col(b, nro_severity_name(v->severity), SEV_W);
 	size_t from = b->len;
 	rc |= add_line_safe(b, v->type) | pad_from(b, from, TYPE_W);

@@ -31,36 +31,43 @@ void alert_key(char *key, size_t n, int rule, const char *node, const char *ns, 
 
 /* ---- telling subscribers ---- */
 
-static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now, const char *why)
-{
+/* What subscribers are told about a in state ev_state: ev points into
+ * attrs (5) and msg, which the caller keeps while ev is used. */
+struct told {
+	struct nro_event ev;
 	struct nro_attr attrs[5];
+	char msg[512];
+};
+
+static void event_of(const struct nro_rules *r, const struct alert *a, int ev_state, int64_t now,
+		     const char *why, struct told *t)
+{
 	uint16_t na = 0;
-	attrs[na].key = nro_s(NRO_A_NODE);
-	attrs[na++].value = nro_s(a->node);
+	t->attrs[na].key = nro_s(NRO_A_NODE);
+	t->attrs[na++].value = nro_s(a->node);
 	if (a->uid[0]) {
-		attrs[na].key = nro_s(NRO_A_POD_UID);
-		attrs[na++].value = nro_s(a->uid);
+		t->attrs[na].key = nro_s(NRO_A_POD_UID);
+		t->attrs[na++].value = nro_s(a->uid);
 	}
 	if (a->source[0]) {
-		attrs[na].key = nro_s("nro.source");
-		attrs[na++].value = nro_s(a->source);
+		t->attrs[na].key = nro_s("nro.source");
+		t->attrs[na++].value = nro_s(a->source);
 	}
 	if (a->flapping) {
-		attrs[na].key = nro_s("nro.flapping");
-		attrs[na++].value = nro_s("true");
+		t->attrs[na].key = nro_s("nro.flapping");
+		t->attrs[na++].value = nro_s("true");
 	}
 	if (a->detail_key[0] && a->sub[0]) {
-		attrs[na].key = nro_s(a->detail_key);
-		attrs[na++].value = nro_s(a->sub);
+		t->attrs[na].key = nro_s(a->detail_key);
+		t->attrs[na++].value = nro_s(a->sub);
 	}
-	char msg[512];
 	const char *text = a->message;
 	if (ev_state == NRO_EV_RESOLVED && a->resolved[0])
 		text = a->resolved;
-	snprintf(msg, sizeof msg, "%s%s%s", text,
+	snprintf(t->msg, sizeof t->msg, "%s%s%s", text,
 		 ev_state == NRO_EV_RESOLVED && !a->resolved[0] && !why ? " (cleared)" : "",
 		 why ? why : "");
-	struct nro_event ev = {
+	t->ev = (struct nro_event){
 		nro_s(r->defs[a->rule]->type),
 		(uint8_t)a->severity,
 		(uint8_t)ev_state,
@@ -69,12 +76,18 @@ static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now
 		a->has_value && isfinite(a->value) ? a->value : 0,
 		a->has_threshold && isfinite(a->threshold) ? a->threshold : 0,
 		ev_state == NRO_EV_FIRING ? a->since : now,
-		nro_s(msg),
+		nro_s(t->msg),
 		na,
-		attrs,
+		t->attrs,
 	};
-	if (ev.since_ms <= 0)
-		ev.since_ms = now;
+	if (t->ev.since_ms <= 0)
+		t->ev.since_ms = now;
+}
+
+static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now, const char *why)
+{
+	struct told t;
+	event_of(r, a, ev_state, now, why, &t);
 	a->emitted = ev_state;
 	if (ev_state == NRO_EV_FIRING) {
 		struct fobj *n = facts_node(&r->fs, a->node);
@@ -82,7 +95,26 @@ static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now
 		if (c)
 			(*c)++;
 	}
-	r->on_event(r->ctx, a->node, &ev);
+	r->on_event(r->ctx, a->node, &t.ev);
+}
+
+size_t nro_rules_firing(const struct nro_rules *r, nro_rules_event_fn fn, void *ctx, int64_t now)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	size_t n = 0;
+	nro_hmap_iter_init(&it, &r->alerts);
+	while ((e = nro_hmap_next(&it))) {
+		const struct alert *a = e->value;
+		if (a->emitted != NRO_EV_FIRING)
+			continue;
+		struct told t;
+		event_of(r, a, NRO_EV_FIRING, now, NULL, &t);
+		t.ev.flags |= NRO_EVF_ACTIVE;
+		fn(ctx, a->node, &t.ev);
+		n++;
+	}
+	return n;
 }
 
 /* Records a state change for flapping detection; returns 1 when the change

@@ -54,6 +54,11 @@ void nro_rules_derived(struct nro_rules *r, nro_rules_metric_fn fn, void *ctx, i
 void nro_rules_count_error(struct nro_rules *r, const char *node, const char *error_type);
 
 /* Number of tracked pods, containers and alerts (for tests: bounded memory). */
+/* Calls fn for every alert subscribers were last told is firing, as a
+ * firing event flagged NRO_EVF_ACTIVE (a snapshot, not a transition);
+ * returns how many. Changes nothing. */
+size_t nro_rules_firing(const struct nro_rules *r, nro_rules_event_fn fn, void *ctx, int64_t now);
+
 void nro_rules_sizes(const struct nro_rules *r, size_t *pods, size_t *containers, size_t *alerts);
 
 #endif

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "wire/alerts.h"
 
 #define TICK_MS 500            /* look at the ring's head this often */
 #define REPLACED_CHECK_MS 2000 /* stat the ring path this often */
@@ -558,6 +559,30 @@ static int sink_open(struct nro_sink *s)
 	return 0;
 }
 
+/* A sink that starts with no cursor (nothing delivered before) first gets
+ * the alerts firing now, from the analyzer's alerts file next to the ring,
+ * flagged NRO_EVF_ACTIVE: what fired before it connected is shown too. */
+static void deliver_active(struct nro_sink *s)
+{
+	char path[4300], err[512];
+	snprintf(path, sizeof path, "%s", s->ring_buf);
+	char *slash = strrchr(path, '/');
+	if (!slash)
+		return;
+	snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "%s", NRO_ALERTS_FILE);
+	struct nro_buf b;
+	nro_buf_init(&b, NRO_MSG_MAX);
+	int rc = nro_alerts_read(path, &b, err, sizeof err);
+	if (rc < 0)
+		nro_warn("cannot show what is firing now: %s", err);
+	if (rc == 1 && b.len && nro_decode(&s->msg, (const uint8_t *)b.p, b.len, NULL) == 0) {
+		nro_debug("%u alerts firing before we started", (unsigned)s->msg.hdr.count);
+		if (s->fn(s->ctx, &s->msg) == NRO_SINK_OK && s->flush)
+			s->flush(s->ctx); /* best effort: the snapshot is no seq of the ring */
+	}
+	nro_buf_free(&b);
+}
+
 /* After a back-off: offer the flush, the held message or the ring again. */
 static int retry_blocked(struct nro_sink *s)
 {
@@ -674,7 +699,10 @@ int nro_sink_run_batched(struct nro_sink *s, nro_sink_deliver_fn deliver_fn,
 		return rc;
 	/* ready once subscribed and positioned in the ring: what is published
 	 * from now on will be delivered */
+	int fresh = !s->have_last;
 	int have_ring = s->ring_buf[0] && try_open_ring(s, 1);
+	if (fresh && !s->from_start && s->ring_buf[0] && kind_wanted(s, NRO_KIND_EVENT))
+		deliver_active(s);
 	nro_ready(&s->tool);
 	if (have_ring)
 		fill_from_ring(s, nro_ring_head(&s->ring)); /* a retry or stop: the loop */

@@ -252,7 +252,8 @@ static void add_io_groups(struct parse *p, size_t *n, unsigned groups)
 	if (groups & NRO_COMMON_INPUT)
 		add_one(p, n, &in);
 	/* a tool that reads stdin by default (nro-dump) has no use for it */
-	if ((groups & (NRO_COMMON_INPUT | NRO_COMMON_OUTPUT)) && !(groups & NRO_TOOL_STDIN))
+	if (((groups & (NRO_COMMON_INPUT | NRO_COMMON_OUTPUT)) && !(groups & NRO_TOOL_STDIN)) ||
+	    (groups & NRO_TOOL_RUNDIR))
 		add_one(p, n, &run);
 }
 

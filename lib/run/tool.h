@@ -45,6 +45,7 @@ struct nro_optdef {
 #define NRO_COMMON_INPUT 0x08u   /* -i */
 #define NRO_TOOL_ONESHOT 0x10u   /* runs once and exits: no --ready-fd */
 #define NRO_TOOL_STDIN 0x20u     /* -i defaults to - (stdin), not an address under the run dir */
+#define NRO_TOOL_RUNDIR 0x40u    /* reads the run directory without -i/-o (nro-alerts): --run-dir */
 
 struct nro_tool {
 	const char *prog;

@@ -370,7 +370,7 @@ int nro_enc_event(struct nro_enc *e, const struct nro_event *v)
 {
 	size_t size = strsize(v->type) + 3 + 8 + 8 + 8 + strsize(v->message);
 	if (v->type.len == 0 || !str_ok(v->type) || v->severity > NRO_SEV_MAX ||
-	    v->state > NRO_EV_STATE_MAX || (v->flags & ~NRO_EVF_ALL) || !isfinite(v->value) ||
+	    v->state > NRO_EV_STATE_MAX || (v->flags & ~NRO_EVF_KNOWN) || !isfinite(v->value) ||
 	    !isfinite(v->threshold) || !ts_ok(v->since_ms) || !str_ok(v->message) ||
 	    !object_ok(&v->object, &size) || !attrs_ok(v->attrs, v->nattrs, &size))
 		return -1;
@@ -608,7 +608,7 @@ static void read_event(struct cur *c, struct nro_event *v, struct nro_attr *attr
 	if (!c->why && v->state > NRO_EV_STATE_MAX)
 		fail(c, "event state out of range");
 	v->flags = get8(c);
-	if (!c->why && (v->flags & ~NRO_EVF_ALL))
+	if (!c->why && (v->flags & ~NRO_EVF_KNOWN))
 		fail(c, "unknown event flags");
 	getobject(c, &v->object);
 	v->value = getf64(c);

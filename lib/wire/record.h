@@ -86,7 +86,9 @@ enum nro_event_state {
 /* Event flags: which optional numbers are present. */
 #define NRO_EVF_VALUE 0x01u
 #define NRO_EVF_THRESHOLD 0x02u
-#define NRO_EVF_ALL (NRO_EVF_VALUE | NRO_EVF_THRESHOLD)
+#define NRO_EVF_ALL (NRO_EVF_VALUE | NRO_EVF_THRESHOLD) /* value and threshold */
+#define NRO_EVF_ACTIVE 0x04u /* a snapshot of an alert firing now, not a transition */
+#define NRO_EVF_KNOWN (NRO_EVF_ALL | NRO_EVF_ACTIVE) /* every bit a decoder accepts */
 
 /* A length-delimited string; p need not be NUL-terminated. */
 struct nro_str {

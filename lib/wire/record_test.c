@@ -347,7 +347,8 @@ TEST(decoder_range_checks_event_fields)
 	size_t sev = ent + 2 + type_len;
 	CHECK(decode_with(e.buf, len, sev, 3, &why) == -1 && strstr(why, "severity"));
 	CHECK(decode_with(e.buf, len, sev + 1, 2, &why) == -1 && strstr(why, "state"));
-	CHECK(decode_with(e.buf, len, sev + 2, 4, &why) == -1 && strstr(why, "flags"));
+	CHECK(decode_with(e.buf, len, sev + 2, 8, &why) == -1 && strstr(why, "flags"));
+	CHECK(decode_with(e.buf, len, sev + 2, NRO_EVF_KNOWN, &why) == 0); /* bit 2: active */
 	CHECK(decode_with(e.buf, len, sev + 3, 9, &why) == -1 && strstr(why, "object"));
 	/* value: the f64 after the object (kind + 4 strings: ns, p, c, "") */
 	size_t obj = sev + 3;
