@@ -102,6 +102,9 @@ $(OTLP_PB).h: $(OTLP_PB).c ;
 $(OTLP_PB).o: $(OTLP_PB).c $(OTLP_PB).h
 	$(CC) $(CFLAGS) -c -o $@ $<
 $(OUT)/lib/render/otlp.o $(OUT)/lib/render/otlp_test.o: $(OTLP_PB).h
+# sink-otel's service.version is the version --version prints
+$(OUT)/sinks/sink-otel.o: $(OUT)/version.h
+$(OUT)/sinks/sink-otel.o: CFLAGS += -include $(OUT)/version.h
 
 $(LIB_A): $(LIB_OBJ)
 	@rm -f $@

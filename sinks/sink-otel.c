@@ -25,8 +25,9 @@
 #define HEADERS_MAX 32
 #define HEADER_VALUE_MAX 8192
 #define SERIES_MAX 200000
-#ifndef NRO_VERSION
-#define NRO_VERSION "0.1.0" /* as --version says (lib/run/tool.c) */
+#define RETRY_AFTER_MAX_MS (5 * 60 * 1000) /* a receiver asking for hours is not believed */
+#ifndef NRO_VERSION /* the Makefile passes build/<flavour>/version.h, as for --version */
+#define NRO_VERSION "0.1.0"
 #endif
 
 struct header {
@@ -147,8 +148,10 @@ struct otel {
 	struct nro_otlp *enc;
 	struct nro_http_post *http;
 	int json, gzip;
-	int pipe; /* -i -: no ring behind the batch */
+	int pipe;     /* -i -: no ring behind the batch */
+	int stopping; /* SIGTERM seen while retrying on a pipe: try once more, no loop */
 	char url[2][2048];
+	char shown[2][2048]; /* url without user:password@, for logs */
 	struct nro_buf body;
 	int64_t not_before_ms;       /* Retry-After */
 	int failing;                 /* the last attempt failed: log the recovery */
@@ -265,8 +268,8 @@ static void note_failure(struct otel *o, enum nro_otlp_signal sig, const struct 
 	if (!o->failing) {
 		o->failing = 1;
 		o->failing_since_ms = nro_mono_ms();
-		nro_warn("%s: %s: holding the batch and retrying (the ring keeps the backlog)",
-			 o->url[sig], r->message);
+		nro_warn("%s: %s: holding the batch and retrying (%s)", o->shown[sig], r->message,
+			 o->pipe ? "the input waits" : "the ring keeps the backlog");
 	}
 }
 
@@ -285,10 +288,11 @@ static int send_one(struct otel *o, enum nro_otlp_signal sig)
 {
 	size_t items, points;
 	if (nro_otlp_encode(o->enc, sig, o->json, &o->body, &items, &points) != 0) {
-		nro_error("%s: cannot encode %zu items (out of memory or past the request cap): "
-			  "dropped", signal_path[sig], nro_otlp_items(o->enc, sig));
+		/* out of memory, or one item past the body's cap: drop that one */
+		nro_error("%s: cannot encode the oldest item (out of memory or too large): dropped",
+			  signal_path[sig]);
 		o->dropped_requests++;
-		nro_otlp_consume(o->enc, sig, nro_otlp_items(o->enc, sig));
+		nro_otlp_consume(o->enc, sig, 1);
 		return NRO_SINK_OK;
 	}
 	struct nro_http_res *r;
@@ -297,8 +301,10 @@ static int send_one(struct otel *o, enum nro_otlp_signal sig)
 	if (nro_http_post(o->http, o->url[sig], ct, o->body.p, o->body.len, o->gzip, &r) != 0 ||
 	    retryable(r->status)) {
 		note_failure(o, sig, r);
-		if (r->retry_after_ms >= 0)
-			o->not_before_ms = nro_mono_ms() + r->retry_after_ms;
+		if (r->retry_after_ms >= 0) /* honoured, up to RETRY_AFTER_MAX_MS */
+			o->not_before_ms = nro_mono_ms() + (r->retry_after_ms < RETRY_AFTER_MAX_MS
+								 ? r->retry_after_ms
+								 : RETRY_AFTER_MAX_MS);
 		return NRO_SINK_RETRY;
 	}
 	note_recovery(o, sig);
@@ -310,7 +316,7 @@ static int send_one(struct otel *o, enum nro_otlp_signal sig)
 		o->dropped_requests++;
 		o->dropped_points += points;
 		nro_error("%s: HTTP %ld: dropped a request of %zu %s (%llu requests dropped so far)%s%s",
-			  o->url[sig], r->status, points, signal_what[sig],
+			  o->shown[sig], r->status, points, signal_what[sig],
 			  (unsigned long long)o->dropped_requests, why[0] ? ": " : "", why);
 	}
 	nro_otlp_consume(o->enc, sig, items);
@@ -347,13 +353,14 @@ static int flush(void *ctx)
 	int rc = flush_once(o);
 	if (rc == NRO_SINK_OK)
 		malloc_trim(0); /* a batch's arena went back to malloc: give it back to the system */
-	if (!o->pipe)
+	if (!o->pipe || o->stopping)
 		return rc;
 	for (int64_t backoff = 100; rc == NRO_SINK_RETRY; backoff = backoff < 2500 ? backoff * 2 : 5000) {
 		int64_t at = nro_mono_ms() + backoff;
 		if (at < o->not_before_ms)
 			at = o->not_before_ms;
 		if (nro_wait(&sink.tool, at, -1) == NRO_SIG_TERM) {
+			o->stopping = 1;
 			raise(SIGTERM); /* pending again (blocked): the runtime sees it next */
 			return NRO_SINK_RETRY;
 		}
@@ -387,6 +394,18 @@ static int deliver(void *ctx, struct nro_msg *m)
 
 /* ---- setup ------------------------------------------------------------- */
 
+/* "https://user:secret@host/x" -> "https://host/x": credentials stay out of logs. */
+static void hide_userinfo(const char *url, char *out, size_t outlen)
+{
+	const char *host = strstr(url, "://");
+	host = host ? host + 3 : url;
+	const char *at = strchr(host, '@'), *slash = strchr(host, '/');
+	if (at && (!slash || at < slash))
+		snprintf(out, outlen, "%.*s%s", (int)(host - url), url, at + 1);
+	else
+		snprintf(out, outlen, "%s", url);
+}
+
 static void set_urls(struct otel *o)
 {
 	const char *base = endpoint;
@@ -403,6 +422,8 @@ static void set_urls(struct otel *o)
 		if ((size_t)snprintf(o->url[s], sizeof o->url[s], "%.*s%s", (int)n, base,
 				     signal_path[s]) >= sizeof o->url[s])
 			nro_die(NRO_EXIT_USAGE, "--endpoint: longer than %zu bytes", sizeof o->url[s] - 64);
+	for (int s = 0; s < 2; s++)
+		hide_userinfo(o->url[s], o->shown[s], sizeof o->shown[s]);
 }
 
 static void check_options(struct otel *o)

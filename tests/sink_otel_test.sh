@@ -25,7 +25,7 @@ OUTAGE_S=${OTEL_OUTAGE_S:-6}
 CASES=${SINK_OTEL_CASES:-"summary_metrics_match_dump histograms_match_dump events_match_dump
 json_protocol batch_split_under_max_batch retry_after_429_is_honoured bad_request_drops_one_batch
 partial_success_is_logged header_file_sends_the_token_and_logs_nothing receiver_outage_loses_nothing
-outage_longer_than_the_ring_is_counted bad_usage s6_pipeline_delivers_the_ring"}
+outage_longer_than_the_ring_is_counted pipe_waits_for_the_receiver_until_sigterm bad_usage s6_pipeline_delivers_the_ring"}
 
 suite() {
 	for c in $CASES; do
@@ -332,6 +332,27 @@ test_outage_longer_than_the_ring_is_counted() {
 	sort -n -u "$T/got.seqs" | diff - "$T/got.seqs" >"$T/diff"
 	assertEquals "repeated or out of order: $(head -3 "$T/diff")" 0 $?
 	assertContains "$(cat "$T/sink.err")" "the ring no longer holds them"
+}
+
+# On a pipe (no ring) the sink holds the writer back while the receiver is
+# away, and still stops on SIGTERM, saying what it could not deliver.
+# Credentials in the URL stay out of the log.
+test_pipe_waits_for_the_receiver_until_sigterm() {
+	start_receiver || return
+	port=${RECV_URL##*:}
+	stop_receiver
+	"$BIN/sink-otel" -i - --endpoint "http://bob:s3cret@127.0.0.1:$port" <"$ROOT/summary.rec" \
+		>"$T/sink.out" 2>"$T/sink.err" &
+	SINK_PID=$!
+	wait_for_lines "$T/sink.err" 'holding the batch and retrying \(the input waits\)' 20 || return
+	kill -0 "$SINK_PID"
+	assertTrue "still waiting for the receiver" $?
+	kill -TERM "$SINK_PID"
+	wait "$SINK_PID"
+	assertEquals "sink exit" 0 $?
+	SINK_PID=
+	assertContains "$(cat "$T/sink.err")" "stopping with an undelivered batch"
+	assertNotContains "$(cat "$T/sink.err")" "s3cret"
 }
 
 test_bad_usage() {
