@@ -373,6 +373,7 @@ static void eval_network(struct eval *e)
 {
 	kubelet_unreachable(e);
 	interface_errors(e);
+	runtime_network_issue(e); /* rules_systemd.c */
 }
 
 static const struct series_def memory_series[] = {
