@@ -125,7 +125,7 @@ struct fobj;
 struct eval;
 struct fact_store;
 #define HSTATES_PER_NODE 256
-#define HSTATE_ATTRS 8
+#define HSTATE_ATTRS 12
 #define HSTATE_KEEP_MS (24 * 3600 * 1000LL)
 struct hstate {
 	char key[64], object[128], value[128]; /* object: the unit, else empty */
