@@ -5,7 +5,8 @@
  * A record line is one of
  *   m SOURCE METRIC VALUE [key=value ...]        a metric sample
  *   s SOURCE KIND NS/POD[/CTR] KEY VALUE NUM [key=value ...]
- *                                                a state (KIND pod|container|node)
+ *                                                a state (KIND pod|container|node|
+ *                                                service; node and service by name)
  *   h SOURCE                                     the end of a good poll
  *   f SOURCE                                     a failed poll
  *   e SOURCE CODE                                an error (connect, timeout, ...)
@@ -124,8 +125,10 @@ static void send(struct nro_rules *r, int64_t now)
 
 static int object_kind(const char *s)
 {
-	return strcmp(s, "pod") == 0 ? NRO_OBJ_POD
-	       : strcmp(s, "container") == 0 ? NRO_OBJ_CONTAINER : NRO_OBJ_NODE;
+	return strcmp(s, "pod") == 0		? NRO_OBJ_POD
+	       : strcmp(s, "container") == 0 ? NRO_OBJ_CONTAINER
+	       : strcmp(s, "service") == 0   ? NRO_OBJ_SERVICE
+					     : NRO_OBJ_NODE;
 }
 
 static void state_record(struct nro_rules *r, char **w, int n, int64_t now)
@@ -140,9 +143,10 @@ static void state_record(struct nro_rules *r, char **w, int n, int64_t now)
 		parts[i] = slash + 1;
 	}
 	int kind = object_kind(w[2]);
-	struct nro_state s = {{(uint8_t)kind, nro_s(kind == NRO_OBJ_NODE ? "" : parts[0]),
-			       nro_s(kind == NRO_OBJ_NODE ? "" : parts[1]), nro_s(parts[2]),
-			       nro_s(kind == NRO_OBJ_NODE ? parts[0] : "")},
+	int named = kind == NRO_OBJ_NODE || kind == NRO_OBJ_SERVICE; /* by name, not ns/pod */
+	struct nro_state s = {{(uint8_t)kind, nro_s(named ? "" : parts[0]),
+			       nro_s(named ? "" : parts[1]), nro_s(parts[2]),
+			       nro_s(named ? parts[0] : "")},
 			      nro_s(w[4]), nro_s(strcmp(w[5], "-") == 0 ? "" : w[5]), strtod(w[6], NULL),
 			      0, attrs_of(w + 7, n - 7, a), a};
 	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, w[1], "n1");
@@ -517,6 +521,182 @@ static const struct row node_rows[] = {
 	{NULL, NULL, {{0, NULL}}, NULL},
 };
 
+/* ---- host rules (collector-kmsg, collector-node) ---- */
+
+#define CTR_LISTED                                                                       \
+	"s collector-pods container ns/p/c container.ready true 1 k8s.pod.uid=u1 "         \
+	"container.id=containerd://abc\nh collector-pods\n"
+#define OOM(task, pid)                                                                   \
+	"s collector-kmsg node n1 host.kernel.oom_kill " #task " " #pid " pid=" #pid       \
+	" task=" #task " k8s.pod.uid=u1 container.id=abc constraint=CONSTRAINT_MEMCG\n"    \
+	"h collector-kmsg"
+#define KMSG_QUIET "h collector-kmsg"
+#define KSTATE(key, value) "s collector-kmsg node n1 host.kernel." #key " " value " 0\nh collector-kmsg"
+#define FSMODE(mode, num)                                                                \
+	"s collector-node node n1 host.filesystem.mode " #mode " " #num                    \
+	" mountpoint=/ device=/dev/sda1 type=ext4\nh collector-node"
+#define CONNTRACK(count)                                                                 \
+	"m collector-node system.conntrack.count " #count "\n"                             \
+	"m collector-node system.conntrack.max 100\nh collector-node"
+#define CLOCK(v) "s collector-node node n1 host.clock " #v " 0 offset_s=0 max_error_s=16\nh collector-node"
+#define BOOT(id, up) "s collector-node node n1 host.boot " #id " " #up "\nh collector-node"
+
+static const struct row host_rows[] = {
+	{"oom: a kill in a listed container names it; resolves after resolve_after",
+	 "KernelOOMKill.resolve_after=60s",
+	 {{0, CTR_LISTED OOM(stress, 42)}, {15, CTR_LISTED KMSG_QUIET},
+	  {30, CTR_LISTED KMSG_QUIET}, {60, CTR_LISTED KMSG_QUIET}, {90, CTR_LISTED KMSG_QUIET}},
+	 "KernelOOMKill firing warning ns/p/c\n"
+	 "KernelOOMKill resolved warning ns/p/c\n"},
+	{"oom: another kill while firing keeps it; one after the resolution fires again",
+	 "KernelOOMKill.resolve_after=60s",
+	 {{0, CTR_LISTED OOM(stress, 42)}, {30, CTR_LISTED OOM(stress, 43)},
+	  {45, CTR_LISTED KMSG_QUIET}, {100, CTR_LISTED KMSG_QUIET},
+	  {110, CTR_LISTED KMSG_QUIET}, {120, CTR_LISTED OOM(stress, 44)}},
+	 "KernelOOMKill firing warning ns/p/c\n"
+	 "KernelOOMKill resolved warning ns/p/c\n"
+	 "KernelOOMKill firing warning ns/p/c\n"},
+	{"oom: its pod listed after the kill is waited for, then named",
+	 "KernelOOMKill.resolve_after=0s",
+	 {{0, OOM(stress, 42)}, {15, KMSG_QUIET}, {30, CTR_LISTED KMSG_QUIET}},
+	 "KernelOOMKill firing warning ns/p/c\n"
+	 "KernelOOMKill resolved warning ns/p/c\n"},
+	{"oom: a pod never listed is reported after 2 minutes, naming the process",
+	 "KernelOOMKill.resolve_after=0s",
+	 {{0, OOM(stress, 42)}, {60, KMSG_QUIET}, {119, KMSG_QUIET}, {121, KMSG_QUIET},
+	  {130, KMSG_QUIET}},
+	 "KernelOOMKill firing warning n1 task=stress\n"
+	 "KernelOOMKill resolved warning n1 task=stress\n"},
+	{"oom: a system daemon's kill names the process",
+	 "KernelOOMKill.resolve_after=0s",
+	 {{0, "s collector-kmsg node n1 host.kernel.oom_kill java 7 pid=7 task=java "
+	      "constraint=CONSTRAINT_NONE\nh collector-kmsg"},
+	  {15, KMSG_QUIET}},
+	 "KernelOOMKill firing warning n1 task=java\n"
+	 "KernelOOMKill resolved warning n1 task=java\n"},
+	{"kernel: no problem states, nothing fires", NULL,
+	 {{0, "m collector-kmsg nro.kmsg.lines 5\n" KMSG_QUIET}, {15, KMSG_QUIET},
+	  {30, "s collector-kmsg node n1 host.kernel.log_gap lost 3\n" KMSG_QUIET}},
+	 ""},
+	{"hung task, soft lockup: one alert per task; resolve after resolve_after",
+	 "KernelTaskHung.resolve_after=30s,KernelSoftLockup.resolve_after=30s",
+	 {{0, KSTATE(task_hung, "jbd2/sda1-8")}, {10, KSTATE(soft_lockup, "kworker/3:1")},
+	  {20, KMSG_QUIET}, {40, KMSG_QUIET}, {50, KMSG_QUIET}},
+	 "KernelTaskHung firing warning n1 task=jbd2/sda1-8\n"
+	 "KernelSoftLockup firing critical n1 task=kworker/3:1\n"
+	 "KernelTaskHung resolved warning n1 task=jbd2/sda1-8\n"
+	 "KernelSoftLockup resolved critical n1 task=kworker/3:1\n"},
+	{"I/O and filesystem errors: per device",
+	 "DiskIOErrors.resolve_after=0s,FilesystemErrors.resolve_after=0s",
+	 {{0, KSTATE(io_error, "sdb")}, {10, KSTATE(fs_error, "sda1")}, {20, KMSG_QUIET}},
+	 "DiskIOErrors firing critical n1 device=sdb\n"
+	 "FilesystemErrors firing critical n1 device=sda1\n"
+	 "DiskIOErrors resolved critical n1 device=sdb\n"
+	 "FilesystemErrors resolved critical n1 device=sda1\n"},
+	{"read-only: the kernel's remount, and a mount read ro until it reads rw",
+	 "FilesystemReadOnly.resolve_after=0s",
+	 {{0, KSTATE(fs_readonly, "sda1")}, {10, FSMODE(ro, 1)}, {20, FSMODE(ro, 1)},
+	  {30, FSMODE(rw, 0)}},
+	 "FilesystemReadOnly firing critical n1 device=sda1\n"
+	 "FilesystemReadOnly resolved critical n1 device=sda1\n"
+	 "FilesystemReadOnly firing critical n1 mountpoint=/\n"
+	 "FilesystemReadOnly resolved critical n1 mountpoint=/\n"},
+	{"read-only: a mount no longer reported resolves; rw never fires",
+	 "FilesystemReadOnly.resolve_after=0s",
+	 {{0, FSMODE(ro, 1)}, {10, "h collector-node"}, {20, FSMODE(rw, 0)}},
+	 "FilesystemReadOnly firing critical n1 mountpoint=/\n"
+	 "FilesystemReadOnly resolved critical n1 mountpoint=/\n"},
+	{"conntrack: above 90% of max, and the kernel's table full",
+	 "ConntrackTableFull.resolve_after=0s",
+	 {{0, CONNTRACK(50)}, {10, CONNTRACK(95)}, {20, CONNTRACK(50)},
+	  {30, KSTATE(conntrack_full, "nf_conntrack")}, {40, KMSG_QUIET}},
+	 "ConntrackTableFull firing warning n1 cause=usage\n"
+	 "ConntrackTableFull resolved warning n1 cause=usage\n"
+	 "ConntrackTableFull firing warning n1 table=nf_conntrack\n"
+	 "ConntrackTableFull resolved warning n1 table=nf_conntrack\n"},
+	{"conntrack: no max, nothing to judge", NULL,
+	 {{0, "m collector-node system.conntrack.count 95\nh collector-node"}}, ""},
+	{"clock: unsynchronised for `for` fires, synchronised resolves",
+	 "ClockNotSynchronized.for=30s",
+	 {{0, CLOCK(unsynchronized)}, {15, CLOCK(unsynchronized)}, {30, CLOCK(unsynchronized)},
+	  {45, CLOCK(synchronized)}},
+	 "ClockNotSynchronized firing warning n1\n"
+	 "ClockNotSynchronized resolved warning n1\n"},
+	{"clock: a blip fires nothing", "ClockNotSynchronized.for=30s",
+	 {{0, CLOCK(unsynchronized)}, {15, CLOCK(synchronized)}, {60, CLOCK(synchronized)}}, ""},
+	{"reboot: a new boot id fires (info), resolves after resolve_after",
+	 "NodeRebooted.resolve_after=30s",
+	 {{0, BOOT(b1, 86400)}, {15, BOOT(b1, 86415)}, {30, BOOT(b2, 20)}, {45, BOOT(b2, 35)},
+	  {60, BOOT(b2, 50)}, {75, BOOT(b2, 65)}},
+	 "NodeRebooted firing info n1\n"
+	 "NodeRebooted resolved info n1\n"},
+	{"reboot: first seen just after boot fires; long up never does",
+	 "NodeRebooted.resolve_after=0s",
+	 {{0, BOOT(b1, 30)}, {15, BOOT(b1, 45)}, {30, "h collector-node"}, {45, BOOT(b9, 99999)}},
+	 "NodeRebooted firing info n1\n"
+	 "NodeRebooted resolved info n1\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+/* ---- service rules (collector-systemd, collector-runtime) ---- */
+
+/* a pushed unit state (no health record), and a resync (with one) */
+#define UNIT(active, sub, restarts)                                                      \
+	"s collector-systemd service kubelet.service systemd.unit " #active " " #restarts   \
+	" sub_state=" #sub " result=exit-code healthy=false\n"
+#define RESYNC(active, sub, restarts) UNIT(active, sub, restarts) "h collector-systemd"
+#define CRI(reachable, ready, network)                                                   \
+	"s collector-runtime node n1 cri.reachable " #reachable " 1\n"                      \
+	"s collector-runtime node n1 cri.condition.RuntimeReady " #ready " 1\n"             \
+	"s collector-runtime node n1 cri.condition.NetworkReady " #network                  \
+	" 1 reason=NetworkPluginNotReady message=cni\nh collector-runtime"
+#define CRI_DOWN                                                                         \
+	"s collector-runtime node n1 cri.reachable false 0 error=timeout message=deadline\n" \
+	"f collector-runtime"
+
+static const struct row service_rows[] = {
+	{"unit: failed for `for` (pushed) fires about the unit, active resolves",
+	 "SystemdServiceFailed.resolve_after=0s",
+	 {{0, RESYNC(active, running, 0)}, {10, UNIT(failed, failed, 0)},
+	  {25, RESYNC(failed, failed, 0)}, {40, "h collector-pods"}, {45, UNIT(active, running, 0)}},
+	 "SystemdServiceFailed firing warning kubelet.service\n"
+	 "SystemdServiceFailed resolved warning kubelet.service\n"},
+	{"unit: a blip (failed, back within `for`) fires nothing", NULL,
+	 {{0, RESYNC(active, running, 0)}, {10, UNIT(failed, failed, 0)},
+	  {20, UNIT(active, running, 0)}, {60, RESYNC(active, running, 0)}},
+	 ""},
+	{"unit: NRestarts rising is restarting; steady resolves",
+	 "SystemdServiceFailed.for=0s,SystemdServiceFailed.resolve_after=0s",
+	 {{0, RESYNC(active, running, 3)}, {10, UNIT(active, running, 4)},
+	  {70, RESYNC(active, running, 4)}},
+	 "SystemdServiceFailed firing warning kubelet.service\n"
+	 "SystemdServiceFailed resolved warning kubelet.service\n"},
+	{"unit: one no longer watched resolves",
+	 "SystemdServiceFailed.for=0s,SystemdServiceFailed.resolve_after=0s",
+	 {{0, RESYNC(failed, failed, 0)}, {60, "h collector-systemd"}},
+	 "SystemdServiceFailed firing warning kubelet.service\n"
+	 "SystemdServiceFailed resolved warning kubelet.service\n"},
+	{"runtime: RuntimeReady false for `for`, resolves after resolve_after", NULL,
+	 {{0, CRI(true, false, true)}, {15, CRI(true, false, true)}, {30, CRI(true, false, true)},
+	  {45, CRI(true, true, true)}, {60, CRI(true, true, true)}, {75, CRI(true, true, true)}},
+	 "ContainerRuntimeUnhealthy firing critical n1\n"
+	 "ContainerRuntimeUnhealthy resolved critical n1\n"},
+	{"runtime: the socket timing out; a blip fires nothing",
+	 "ContainerRuntimeUnhealthy.resolve_after=0s",
+	 {{0, CRI(true, true, true)}, {10, CRI_DOWN}, {20, CRI(true, true, true)},
+	  {30, CRI_DOWN}, {40, CRI_DOWN}, {70, CRI_DOWN}, {80, CRI(true, true, true)}},
+	 "ContainerRuntimeUnhealthy firing critical n1\n"
+	 "ContainerRuntimeUnhealthy resolved critical n1\n"},
+	{"runtime: NetworkReady false is a NodeNetworkIssue naming the cause",
+	 "NodeNetworkIssue.for=0s,NodeNetworkIssue.resolve_after=0s",
+	 {{0, CRI(true, true, false)}, {10, CRI(true, true, true)}},
+	 "NodeNetworkIssue firing warning n1 cause=runtime-network\n"
+	 "NodeNetworkIssue resolved warning n1 cause=runtime-network\n"},
+	{"runtime: nothing heard, nothing judged", "ContainerRuntimeUnhealthy.for=0s",
+	 {{0, "h collector-runtime"}, {10, "f collector-runtime"}}, ""},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
 static int run_rows(const struct row *rows)
 {
 	int ok = 1;
@@ -543,6 +723,16 @@ TEST(kubelet_table)
 TEST(node_table)
 {
 	CHECK(run_rows(node_rows));
+}
+
+TEST(host_table)
+{
+	CHECK(run_rows(host_rows));
+}
+
+TEST(service_table)
+{
+	CHECK(run_rows(service_rows));
 }
 
 TEST(resolved_event_states_the_current_value)
@@ -621,6 +811,8 @@ int main(void)
 	RUN(pod_table);
 	RUN(kubelet_table);
 	RUN(node_table);
+	RUN(host_table);
+	RUN(service_table);
 	RUN(resolved_event_states_the_current_value);
 	RUN(set_rejects_out_of_range_values);
 	RUN(restored_sub_alerts_are_not_announced_again);
