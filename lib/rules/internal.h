@@ -151,8 +151,16 @@ int hstate_each(struct fobj *o, const char *prefix, hstate_fn fn, void *ctx);
 /* Occurrences (or value changes, if changes) not yet judged, marking them
  * judged; a rule's reading of a host state. */
 uint64_t hstate_news(struct hstate *h, int changes);
-/* NodeNetworkIssue (rules_node.c) also judges the runtime's NetworkReady. */
+/* NodeNetworkIssue (rules_node.c) also judges the runtime's NetworkReady
+ * (rules_systemd.c) and physical links going down (rules_host.c). */
 void runtime_network_issue(struct eval *e);
+void host_link_down(struct eval *e);
+/* NodeCPUPressure, NodeMemoryPressure, NodePIDPressure from the host's own
+ * figures (collector-node) when the kubelet's are missing; 0: none either.
+ * The node rules declare the host series they read. */
+int host_cpu_pressure(struct eval *e);
+int host_memory_pressure(struct eval *e);
+int host_pid_pressure(struct eval *e);
 
 /* The pod and container a pod UID and container ID name; 0 when unknown. */
 int facts_find_container(struct fact_store *fs, const char *uid, const char *ctr_id,

@@ -266,6 +266,111 @@ static void eval_boot(struct eval *e)
 	hstate_each(e->obj, NRO_HK_BOOT, boot_judge, e);
 }
 
+/* ---- the host's own figures, for rules_node.c's node rules ---- */
+
+/* busy share of the CPUs from system.cpu.utilization{state}: 1 - idle - wait */
+int host_cpu_pressure(struct eval *e)
+{
+	const struct fact *idle = fact_get(e->obj, NRO_HM_CPU_UTILIZATION, "idle");
+	const struct fact *wait = fact_get(e->obj, NRO_HM_CPU_UTILIZATION, "wait");
+	if (!idle)
+		return 0;
+	double pct = (1.0 - idle->last - (wait ? wait->last : 0)) * 100.0;
+	struct verdict v = verdict_for(e);
+	v.source = NODE_SRC;
+	v.breach = pct > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = round(pct * 10) / 10;
+	v.threshold = e->p->threshold;
+	snprintf(v.message, sizeof v.message,
+		 "node %s CPU busy %.1f%% (the host's /proc/stat) is above %g%%", e->obj->name, pct,
+		 e->p->threshold);
+	snprintf(v.resolved, sizeof v.resolved, "node %s CPU busy %.1f%%, back below %g%%",
+		 e->obj->name, pct, e->p->threshold);
+	rule_report(e, &v);
+	return 1;
+}
+
+/* 1 - MemAvailable/MemTotal; without MemAvailable, used / total */
+int host_memory_pressure(struct eval *e)
+{
+	double util, used, limit;
+	int have = fact_value(e->obj, NRO_HM_MEM_UTILIZATION, &util);
+	const struct fact *u = fact_get(e->obj, NRO_HM_MEM_USAGE, "used");
+	if (!have && u && fact_value(e->obj, NRO_HM_MEM_LIMIT, &limit) && limit > 0) {
+		used = u->last;
+		util = used / limit;
+		have = 1;
+	}
+	if (!have)
+		return 0;
+	double pct = util * 100.0;
+	struct verdict v = verdict_for(e);
+	v.source = NODE_SRC;
+	v.breach = pct > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = round(pct * 10) / 10;
+	v.threshold = e->p->threshold;
+	snprintf(v.message, sizeof v.message,
+		 "node %s memory use %.1f%% (the host's /proc/meminfo) is above %g%%", e->obj->name,
+		 pct, e->p->threshold);
+	snprintf(v.resolved, sizeof v.resolved, "node %s memory use %.1f%%, back below %g%%",
+		 e->obj->name, pct, e->p->threshold);
+	rule_report(e, &v);
+	return 1;
+}
+
+/* threads (each takes a PID) against min(pid_max, threads-max) */
+int host_pid_pressure(struct eval *e)
+{
+	double threads, pid_max, threads_max;
+	if (!fact_value(e->obj, NRO_HM_THREADS, &threads) ||
+	    !fact_value(e->obj, NRO_HM_PID_MAX, &pid_max) || pid_max <= 0)
+		return 0;
+	double cap = fact_value(e->obj, NRO_HM_THREADS_MAX, &threads_max) && threads_max > 0 &&
+			     threads_max < pid_max ? threads_max : pid_max;
+	double pct = threads / cap * 100.0;
+	struct verdict v = verdict_for(e);
+	v.source = NODE_SRC;
+	v.breach = pct > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = round(pct * 10) / 10;
+	v.threshold = e->p->threshold;
+	snprintf(v.message, sizeof v.message,
+		 "node %s runs %.0f threads, %.1f%% of the %.0f PIDs it may have (above %g%%): look "
+		 "for a pod forking without bound",
+		 e->obj->name, threads, pct, cap, e->p->threshold);
+	snprintf(v.resolved, sizeof v.resolved, "node %s runs %.0f of %.0f threads (%.1f%%)",
+		 e->obj->name, threads, cap, pct);
+	rule_report(e, &v);
+	return 1;
+}
+
+/* A physical interface that was up and is not (first seen down fires
+ * nothing: a spare port). */
+static void link_judge(void *ctx, struct hstate *h)
+{
+	struct eval *e = ctx;
+	const char *dev = hstate_attr(h, NRO_HA_DEVICE);
+	struct verdict v = verdict_for(e);
+	v.source = NODE_SRC;
+	v.sub = dev;
+	v.detail_key = "interface";
+	v.breach = h->num == 0 && h->changes > 0;
+	snprintf(v.message, sizeof v.message,
+		 "node %s interface %s went down (operstate %s, carrier %s): the cable, the switch "
+		 "port, the driver (ip link, ethtool)",
+		 e->obj->name, dev, h->value, hstate_attr(h, "carrier"));
+	snprintf(v.resolved, sizeof v.resolved, "node %s interface %s is up again", e->obj->name,
+		 dev);
+	rule_report(e, &v);
+}
+
+void host_link_down(struct eval *e)
+{
+	hstate_each(e->obj, NRO_HK_NET_LINK, link_judge, e);
+}
+
 static const char *const kernel_states[] = {NRO_HK_KERNEL_PREFIX "*", NULL};
 static const char *const mode_states[] = {NRO_HK_FS_READONLY, NRO_HK_FS_SHUTDOWN, NRO_HK_FS_MODE,
 					  NULL};

@@ -638,6 +638,62 @@ static const struct row host_rows[] = {
 	{NULL, NULL, {{0, NULL}}, NULL},
 };
 
+#define HOSTCPU(idle)                                                                    \
+	"m collector-node system.cpu.utilization " #idle " state=idle\n"                   \
+	"m collector-node system.cpu.utilization 0.05 state=wait\n"                         \
+	"m collector-node system.cpu.utilization 0.1 state=user\nh collector-node"
+#define LINK(state, num) "s collector-node node n1 host.net.link " #state " " #num " device=eth0 carrier=" #num "\nh collector-node"
+#define HOSTNET(rx, drops)                                                               \
+	"m collector-node system.network.errors " #rx " device=eth0 direction=receive\n"   \
+	"m collector-node system.network.dropped " #drops " device=eth0 direction=receive\n" \
+	"h collector-node"
+#define HOST_NODE_SET                                                                    \
+	"NodeCPUPressure.for=0s,NodeCPUPressure.resolve_after=0s,"                          \
+	"NodeMemoryPressure.resolve_after=0s,NodePIDPressure.resolve_after=0s"
+
+static const struct row host_node_rows[] = {
+	{"host figures: CPU, memory and PIDs without the kubelet's", HOST_NODE_SET,
+	 {{0, HOSTCPU(0.05)}, {10, HOSTCPU(0.85)},
+	  {20, "m collector-node system.memory.utilization 0.9\nh collector-node"},
+	  {30, "m collector-node system.memory.utilization 0.5\nh collector-node"},
+	  {40, "m collector-node system.memory.usage 90 state=used\n"
+	       "m collector-node system.memory.limit 100\nh collector-node"},
+	  {50, "m collector-node system.memory.usage 10 state=used\n"
+	       "m collector-node system.memory.limit 100\nh collector-node"},
+	  {60, "m collector-node system.linux.threads.count 950\n"
+	       "m collector-node system.linux.pid.max 32768\n"
+	       "m collector-node system.linux.threads.max 1000\nh collector-node"},
+	  {70, "m collector-node system.linux.threads.count 100\n"
+	       "m collector-node system.linux.pid.max 32768\n"
+	       "m collector-node system.linux.threads.max 1000\nh collector-node"}},
+	 "NodeCPUPressure firing warning n1\n"
+	 "NodeCPUPressure resolved warning n1\n"
+	 "NodeMemoryPressure firing warning n1\n"
+	 "NodeMemoryPressure resolved warning n1\n"
+	 "NodeMemoryPressure firing warning n1\n"
+	 "NodeMemoryPressure resolved warning n1\n"
+	 "NodePIDPressure firing warning n1\n"
+	 "NodePIDPressure resolved warning n1\n"},
+	{"host figures: the kubelet's win when both are there", HOST_NODE_SET,
+	 {{0, "m collector-summary k8s.node.cpu.usage 0.1\nm collector-spec machine_cpu_cores 4\n"
+	      "h collector-summary\nh collector-spec\n" HOSTCPU(0.01)},
+	  {10, "m collector-summary k8s.node.cpu.usage 0.1\nh collector-summary\n" HOSTCPU(0.01)}},
+	 ""},
+	{"links: an interface that was up going down; first seen down says nothing",
+	 "NodeNetworkIssue.for=0s,NodeNetworkIssue.resolve_after=0s",
+	 {{0, LINK(up, 1)}, {10, LINK(down, 0)}, {20, LINK(up, 1)},
+	  {30, "s collector-node node n1 host.net.link down 0 device=eth1 carrier=0\n"
+	       "h collector-node"}},
+	 "NodeNetworkIssue firing warning n1 interface=eth0\n"
+	 "NodeNetworkIssue resolved warning n1 interface=eth0\n"},
+	{"host errors and drops rising, without the kubelet's figures", NET_SET,
+	 {{0, HOSTNET(0, 0)}, {10, HOSTNET(1, 0)}, {20, HOSTNET(1, 4)}, {30, HOSTNET(2, 5)},
+	  {40, HOSTNET(2, 5)}, {50, HOSTNET(2, 5)}, {60, HOSTNET(2, 5)}},
+	 "NodeNetworkIssue firing warning n1 interface=eth0\n"
+	 "NodeNetworkIssue resolved warning n1 interface=eth0\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
 /* ---- service rules (collector-systemd, collector-runtime) ---- */
 
 /* a pushed unit state (no health record), and a resync (with one) */
@@ -728,6 +784,7 @@ TEST(node_table)
 TEST(host_table)
 {
 	CHECK(run_rows(host_rows));
+	CHECK(run_rows(host_node_rows));
 }
 
 TEST(service_table)
