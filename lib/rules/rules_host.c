@@ -127,29 +127,36 @@ static void eval_oom(struct eval *e)
 	hstate_each(e->obj, NRO_HK_OOM_KILL, oom_judge, e);
 }
 
-static void eval_task_hung(struct eval *e)
-{
-	occurrences(e, NRO_HK_TASK_HUNG, "task", "a hung task (blocked over 120 s)",
-		    "its stack in dmesg; the disk or NFS server it waits on");
-}
+/* The kernel problems each occurrence rule reads (KernelOOMKill's own above). */
+static const struct kernel_kind {
+	const char *rule, *key, *detail, *what, *check;
+} kernel_kinds[] = {
+	{"KernelTaskHung", NRO_HK_TASK_HUNG, "task", "a hung task (blocked over 120 s)",
+	 "its stack in dmesg; the disk or NFS server it waits on"},
+	{"KernelSoftLockup", NRO_HK_SOFT_LOCKUP, "task", "a soft lockup",
+	 "the CPU's load, the hypervisor's steal time, the kernel version"},
+	{"KernelSoftLockup", NRO_HK_HARD_LOCKUP, "cpu", "a hard lockup",
+	 "the hardware and the kernel"},
+	{"FilesystemErrors", NRO_HK_FS_ERROR, "device", "filesystem errors",
+	 "fsck the device at the next maintenance; its SMART data"},
+	{"DiskIOErrors", NRO_HK_IO_ERROR, "device", "block I/O errors",
+	 "smartctl -a on the device; the cable or the cloud volume"},
+	{"FilesystemReadOnly", NRO_HK_FS_READONLY, "device", "a read-only remount",
+	 "the filesystem error before it; fsck and remount"},
+	{"FilesystemReadOnly", NRO_HK_FS_SHUTDOWN, "device", "a filesystem shutdown (XFS)",
+	 "xfs_repair at the next maintenance"},
+	{"ConntrackTableFull", NRO_HK_CONNTRACK_FULL, "table",
+	 "a full conntrack table (packets dropped)",
+	 "nf_conntrack_max against system.conntrack.count"},
+};
 
-static void eval_lockup(struct eval *e)
+static void eval_kernel(struct eval *e)
 {
-	occurrences(e, NRO_HK_SOFT_LOCKUP, "task", "a soft lockup",
-		    "the CPU's load, the hypervisor's steal time, the kernel version");
-	occurrences(e, NRO_HK_HARD_LOCKUP, "cpu", "a hard lockup", "the hardware and the kernel");
-}
-
-static void eval_fs_errors(struct eval *e)
-{
-	occurrences(e, NRO_HK_FS_ERROR, "device", "filesystem errors",
-		    "fsck the device at the next maintenance; its SMART data");
-}
-
-static void eval_io_errors(struct eval *e)
-{
-	occurrences(e, NRO_HK_IO_ERROR, "device", "block I/O errors",
-		    "smartctl -a on the device; the cable or the cloud volume");
+	for (size_t i = 0; i < sizeof kernel_kinds / sizeof kernel_kinds[0]; i++) {
+		const struct kernel_kind *k = &kernel_kinds[i];
+		if (strcmp(k->rule, e->def->type) == 0)
+			occurrences(e, k->key, k->detail, k->what, k->check);
+	}
 }
 
 /* ---- FilesystemReadOnly: the kernel's remount, or a mount read ro ---- */
@@ -174,11 +181,20 @@ static void mode_judge(void *ctx, struct hstate *h)
 
 static void eval_readonly(struct eval *e)
 {
-	occurrences(e, NRO_HK_FS_READONLY, "device", "a read-only remount",
-		    "the filesystem error before it; fsck and remount");
-	occurrences(e, NRO_HK_FS_SHUTDOWN, "device", "a filesystem shutdown (XFS)",
-		    "xfs_repair at the next maintenance");
+	eval_kernel(e);
 	hstate_each(e->obj, NRO_HK_FS_MODE, mode_judge, e);
+}
+
+/* A verdict on a percentage of collector-node's against the threshold. */
+static struct verdict host_pct(const struct eval *e, double pct)
+{
+	struct verdict v = verdict_for(e);
+	v.source = NODE_SRC;
+	v.breach = pct > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = round(pct * 10) / 10;
+	v.threshold = e->p->threshold;
+	return v;
 }
 
 /* ---- ConntrackTableFull ---- */
@@ -186,37 +202,22 @@ static void eval_readonly(struct eval *e)
 static void eval_conntrack(struct eval *e)
 {
 	double count, max;
-	int have = fact_value(e->obj, NRO_HM_CONNTRACK_COUNT, &count) &&
-		   fact_value(e->obj, NRO_HM_CONNTRACK_MAX, &max) && max > 0;
-	double pct = have ? count / max * 100.0 : 0;
-	if (have && pct > e->p->threshold) {
-		struct verdict v = verdict_for(e);
-		v.source = NODE_SRC;
+	if (fact_value(e->obj, NRO_HM_CONNTRACK_COUNT, &count) &&
+	    fact_value(e->obj, NRO_HM_CONNTRACK_MAX, &max) && max > 0) {
+		double pct = count / max * 100.0;
+		struct verdict v = host_pct(e, pct);
 		v.sub = "usage";
 		v.detail_key = "cause";
-		v.breach = 1;
-		v.has_value = v.has_threshold = 1;
-		v.value = round(pct * 10) / 10;
-		v.threshold = e->p->threshold;
 		snprintf(v.message, sizeof v.message,
 			 "node %s: conntrack table %.0f of %.0f entries (%.1f%%, above %g%%): new "
 			 "connections will be dropped; raise nf_conntrack_max",
 			 e->obj->name, count, max, pct, e->p->threshold);
-		snprintf(v.resolved, sizeof v.resolved, "node %s: conntrack table below %g%%",
-			 e->obj->name, e->p->threshold);
-		rule_report(e, &v);
-	} else if (have) {
-		struct verdict v = verdict_for(e);
-		v.source = NODE_SRC;
-		v.sub = "usage";
-		v.detail_key = "cause";
 		snprintf(v.resolved, sizeof v.resolved,
 			 "node %s: conntrack table %.0f of %.0f entries (%.1f%%)", e->obj->name,
 			 count, max, pct);
 		rule_report(e, &v);
 	}
-	occurrences(e, NRO_HK_CONNTRACK_FULL, "table", "a full conntrack table (packets dropped)",
-		    "nf_conntrack_max against system.conntrack.count");
+	eval_kernel(e);
 }
 
 /* ---- ClockNotSynchronized ---- */
@@ -268,6 +269,18 @@ static void eval_boot(struct eval *e)
 
 /* ---- the host's own figures, for rules_node.c's node rules ---- */
 
+/* "node n1 memory use 91.0% (the host's /proc/meminfo) is above 85%"; 1 */
+static int host_pct_report(struct eval *e, double pct, const char *what, const char *from)
+{
+	struct verdict v = host_pct(e, pct);
+	snprintf(v.message, sizeof v.message, "node %s %s %.1f%% (the host's %s) is above %g%%",
+		 e->obj->name, what, pct, from, e->p->threshold);
+	snprintf(v.resolved, sizeof v.resolved, "node %s %s %.1f%%, back below %g%%",
+		 e->obj->name, what, pct, e->p->threshold);
+	rule_report(e, &v);
+	return 1;
+}
+
 /* busy share of the CPUs from system.cpu.utilization{state}: 1 - idle - wait */
 int host_cpu_pressure(struct eval *e)
 {
@@ -276,19 +289,7 @@ int host_cpu_pressure(struct eval *e)
 	if (!idle)
 		return 0;
 	double pct = (1.0 - idle->last - (wait ? wait->last : 0)) * 100.0;
-	struct verdict v = verdict_for(e);
-	v.source = NODE_SRC;
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = round(pct * 10) / 10;
-	v.threshold = e->p->threshold;
-	snprintf(v.message, sizeof v.message,
-		 "node %s CPU busy %.1f%% (the host's /proc/stat) is above %g%%", e->obj->name, pct,
-		 e->p->threshold);
-	snprintf(v.resolved, sizeof v.resolved, "node %s CPU busy %.1f%%, back below %g%%",
-		 e->obj->name, pct, e->p->threshold);
-	rule_report(e, &v);
-	return 1;
+	return host_pct_report(e, pct, "CPU busy", "/proc/stat");
 }
 
 /* 1 - MemAvailable/MemTotal; without MemAvailable, used / total */
@@ -305,19 +306,7 @@ int host_memory_pressure(struct eval *e)
 	if (!have)
 		return 0;
 	double pct = util * 100.0;
-	struct verdict v = verdict_for(e);
-	v.source = NODE_SRC;
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = round(pct * 10) / 10;
-	v.threshold = e->p->threshold;
-	snprintf(v.message, sizeof v.message,
-		 "node %s memory use %.1f%% (the host's /proc/meminfo) is above %g%%", e->obj->name,
-		 pct, e->p->threshold);
-	snprintf(v.resolved, sizeof v.resolved, "node %s memory use %.1f%%, back below %g%%",
-		 e->obj->name, pct, e->p->threshold);
-	rule_report(e, &v);
-	return 1;
+	return host_pct_report(e, pct, "memory use", "/proc/meminfo");
 }
 
 /* threads (each takes a PID) against min(pid_max, threads-max) */
@@ -330,12 +319,7 @@ int host_pid_pressure(struct eval *e)
 	double cap = fact_value(e->obj, NRO_HM_THREADS_MAX, &threads_max) && threads_max > 0 &&
 			     threads_max < pid_max ? threads_max : pid_max;
 	double pct = threads / cap * 100.0;
-	struct verdict v = verdict_for(e);
-	v.source = NODE_SRC;
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = round(pct * 10) / 10;
-	v.threshold = e->p->threshold;
+	struct verdict v = host_pct(e, pct);
 	snprintf(v.message, sizeof v.message,
 		 "node %s runs %.0f threads, %.1f%% of the %.0f PIDs it may have (above %g%%): look "
 		 "for a pod forking without bound",
@@ -385,10 +369,10 @@ static const struct series_def conntrack_series[] = {
 
 const struct rule_def rules_host[] = {
 	OCCURRENCE("KernelOOMKill", NRO_SEV_WARNING, 5 * MIN_MS, eval_oom),
-	OCCURRENCE("KernelTaskHung", NRO_SEV_WARNING, 10 * MIN_MS, eval_task_hung),
-	OCCURRENCE("KernelSoftLockup", NRO_SEV_CRITICAL, 10 * MIN_MS, eval_lockup),
-	OCCURRENCE("FilesystemErrors", NRO_SEV_CRITICAL, 30 * MIN_MS, eval_fs_errors),
-	OCCURRENCE("DiskIOErrors", NRO_SEV_CRITICAL, 10 * MIN_MS, eval_io_errors),
+	OCCURRENCE("KernelTaskHung", NRO_SEV_WARNING, 10 * MIN_MS, eval_kernel),
+	OCCURRENCE("KernelSoftLockup", NRO_SEV_CRITICAL, 10 * MIN_MS, eval_kernel),
+	OCCURRENCE("FilesystemErrors", NRO_SEV_CRITICAL, 30 * MIN_MS, eval_kernel),
+	OCCURRENCE("DiskIOErrors", NRO_SEV_CRITICAL, 10 * MIN_MS, eval_kernel),
 	{.type = "FilesystemReadOnly", .okind = NRO_OBJ_NODE, .severity = NRO_SEV_CRITICAL,
 	 .resolve_ms = 10 * MIN_MS, .source = "collector-kmsg,collector-node",
 	 .states = mode_states, .eval = eval_readonly},

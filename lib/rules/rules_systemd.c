@@ -80,6 +80,14 @@ static struct runtime_view runtime_view(struct fobj *node)
 	return r;
 }
 
+/* "reason: message" of a CRI condition (either may be empty) */
+static void cond_words(const struct hstate *h, char *out, size_t n)
+{
+	const char *reason = hstate_attr(h, NRO_CRI_ATTR_REASON);
+	const char *msg = hstate_attr(h, NRO_CRI_ATTR_MESSAGE);
+	snprintf(out, n, "%s%s%s", reason, reason[0] && msg[0] ? ": " : "", msg);
+}
+
 static int is_true(const struct hstate *h)
 {
 	return strcmp(h->value, "true") == 0;
@@ -101,13 +109,13 @@ static void eval_runtime(struct eval *e)
 			 e->obj->name, endpoint, hstate_attr(r.reachable, NRO_CRI_ATTR_ERROR),
 			 hstate_attr(r.reachable, NRO_CRI_ATTR_MESSAGE));
 	} else if (r.ready && !is_true(r.ready)) {
+		char why[300];
+		cond_words(r.ready, why, sizeof why);
 		v.breach = 1;
 		snprintf(v.message, sizeof v.message,
-			 "node %s: the container runtime is not ready (RuntimeReady false: %s%s%s): "
+			 "node %s: the container runtime is not ready (RuntimeReady false: %s): "
 			 "crictl info; journalctl -u containerd (or crio)",
-			 e->obj->name, hstate_attr(r.ready, NRO_CRI_ATTR_REASON),
-			 hstate_attr(r.ready, NRO_CRI_ATTR_MESSAGE)[0] ? ": " : "",
-			 hstate_attr(r.ready, NRO_CRI_ATTR_MESSAGE));
+			 e->obj->name, why);
 	}
 	snprintf(v.resolved, sizeof v.resolved, "node %s: the container runtime answers and is ready",
 		 e->obj->name);
@@ -119,17 +127,17 @@ void runtime_network_issue(struct eval *e)
 	struct runtime_view r = runtime_view(e->obj);
 	if (!r.network)
 		return;
+	char why[300];
+	cond_words(r.network, why, sizeof why);
 	struct verdict v = verdict_for(e);
 	v.source = RUNTIME;
 	v.sub = "runtime-network";
 	v.detail_key = "cause";
 	v.breach = !is_true(r.network);
 	snprintf(v.message, sizeof v.message,
-		 "node %s: the runtime's network is not ready (NetworkReady false: %s%s%s): check "
+		 "node %s: the runtime's network is not ready (NetworkReady false: %s): check "
 		 "the CNI plugin's pods and /etc/cni/net.d",
-		 e->obj->name, hstate_attr(r.network, NRO_CRI_ATTR_REASON),
-		 hstate_attr(r.network, NRO_CRI_ATTR_MESSAGE)[0] ? ": " : "",
-		 hstate_attr(r.network, NRO_CRI_ATTR_MESSAGE));
+		 e->obj->name, why);
 	snprintf(v.resolved, sizeof v.resolved, "node %s: the runtime's network is ready",
 		 e->obj->name);
 	rule_report(e, &v);
