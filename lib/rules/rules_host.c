@@ -4,8 +4,9 @@
  *
  * A kernel problem is an occurrence, not a condition: its alert fires on a
  * new one (for=0s) and resolves after resolve_after without another. A
- * problem the kernel logged longer than resolve_after before we read it
- * (/dev/kmsg --from-start after a restart) is history and fires nothing.
+ * problem the kernel logged longer than resolve_after (at least 5 minutes)
+ * before we read it (/dev/kmsg --from-start after a restart) is history and
+ * fires nothing.
  * Conditions (a read-only mount, an unsynchronised clock) fire after `for`
  * and resolve when collector-node reads them healthy again.
  */
@@ -20,12 +21,15 @@
 #define KMSG_SRC "collector-kmsg"
 #define MIN_MS 60000
 #define POD_WAIT_MS (2 * MIN_MS) /* how long an OOM kill waits for its pod to be listed */
+#define HISTORY_MS (5 * MIN_MS)  /* a kernel problem logged longer ago than this is history */
 
-/* New occurrences of h not yet judged; history counts as judged. */
+/* New occurrences of h not yet judged; history (logged longer than
+ * resolve_after, and at least HISTORY_MS, before now) counts as judged. */
 static uint64_t fresh(const struct eval *e, struct hstate *h)
 {
 	uint64_t news = hstate_news(h, 0);
-	if (h->since > 0 && e->now - h->since > e->p->resolve_ms)
+	int64_t history = e->p->resolve_ms > HISTORY_MS ? e->p->resolve_ms : HISTORY_MS;
+	if (h->since > 0 && e->now - h->since > history)
 		return 0;
 	return news;
 }

@@ -6,7 +6,8 @@
  *   m SOURCE METRIC VALUE [key=value ...]        a metric sample
  *   s SOURCE KIND NS/POD[/CTR] KEY VALUE NUM [key=value ...]
  *                                                a state (KIND pod|container|node|
- *                                                service; node and service by name)
+ *                                                service; node and service by name;
+ *                                                a last word @-N: logged N s ago)
  *   h SOURCE                                     the end of a good poll
  *   f SOURCE                                     a failed poll
  *   e SOURCE CODE                                an error (connect, timeout, ...)
@@ -149,6 +150,8 @@ static void state_record(struct nro_rules *r, char **w, int n, int64_t now)
 			       nro_s(named ? parts[0] : "")},
 			      nro_s(w[4]), nro_s(strcmp(w[5], "-") == 0 ? "" : w[5]), strtod(w[6], NULL),
 			      0, attrs_of(w + 7, n - 7, a), a};
+	if (n > 7 && w[n - 1][0] == '@') /* "@-600": logged 600 s before now */
+		s.since_ms = now + (int64_t)(strtod(w[n - 1] + 1, NULL) * 1000);
 	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, w[1], "n1");
 	nro_enc_state(&enc, &s);
 	send(r, now);
@@ -574,6 +577,13 @@ static const struct row host_rows[] = {
 	  {15, KMSG_QUIET}},
 	 "KernelOOMKill firing warning n1 task=java\n"
 	 "KernelOOMKill resolved warning n1 task=java\n"},
+	{"kernel: a problem logged before resolve_after (and 5m) is history",
+	 "DiskIOErrors.resolve_after=0s",
+	 {{0, "s collector-kmsg node n1 host.kernel.io_error sdb 0 @-400\nh collector-kmsg"},
+	  {10, "s collector-kmsg node n1 host.kernel.io_error sdc 0 @-200\nh collector-kmsg"},
+	  {20, KMSG_QUIET}},
+	 "DiskIOErrors firing critical n1 device=sdc\n"
+	 "DiskIOErrors resolved critical n1 device=sdc\n"},
 	{"kernel: no problem states, nothing fires", NULL,
 	 {{0, "m collector-kmsg nro.kmsg.lines 5\n" KMSG_QUIET}, {15, KMSG_QUIET},
 	  {30, "s collector-kmsg node n1 host.kernel.log_gap lost 3\n" KMSG_QUIET}},
