@@ -871,6 +871,43 @@ TEST(restored_sub_alerts_are_not_announced_again)
 	nro_enc_free(&saved);
 }
 
+/* The same for alerts about another object than the one judged: a unit
+ * (object Service) and the container a kernel OOM kill hit. */
+TEST(restored_unit_and_oom_alerts_are_not_announced_again)
+{
+	static const char *const set = "SystemdServiceFailed.for=0s,SystemdServiceFailed."
+				       "resolve_after=0s,KernelOOMKill.resolve_after=60s";
+	static const struct row before = {
+		"unit and oom", set,
+		{{0, RESYNC(failed, failed, 0)}, {10, CTR_LISTED OOM(stress, 42)}},
+		"SystemdServiceFailed firing warning kubelet.service\n"
+		"KernelOOMKill firing warning ns/p/c\n"};
+	nro_enc_init(&saved, 0);
+	nro_enc_begin(&saved, NRO_KIND_EVENT, 1, T0, "analyzer", "n1");
+	saving = 1;
+	CHECK(run_row(&before));
+	saving = 0;
+	size_t len = nro_enc_finish(&saved);
+	struct nro_rules *r = fresh(set);
+	struct nro_msg m;
+	struct nro_event ev;
+	CHECK(nro_decode(&m, saved.buf, len, NULL) == 0);
+	while (nro_next_event(&m, &ev))
+		nro_rules_restore(r, &m.hdr, &ev);
+	static const struct step after[] = {
+		{20, RESYNC(failed, failed, 0) "\n" CTR_LISTED KMSG_QUIET},
+		{30, RESYNC(active, running, 0) "\n" CTR_LISTED KMSG_QUIET},
+		{100, RESYNC(active, running, 0) "\n" CTR_LISTED KMSG_QUIET}};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		run_step(r, &after[i]);
+	/* the kill is not read again after a restart: its alert resolves (as
+	 * gone) at the first complete poll, the unit's when the unit is active */
+	CHECK_STR(got, "KernelOOMKill resolved warning ns/p/c\n"
+		       "SystemdServiceFailed resolved warning kubelet.service\n");
+	nro_rules_free(r);
+	nro_enc_free(&saved);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -883,6 +920,7 @@ int main(void)
 	RUN(resolved_event_states_the_current_value);
 	RUN(set_rejects_out_of_range_values);
 	RUN(restored_sub_alerts_are_not_announced_again);
+	RUN(restored_unit_and_oom_alerts_are_not_announced_again);
 	nro_enc_free(&enc);
 	return testing_done();
 }
