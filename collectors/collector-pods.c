@@ -20,6 +20,7 @@
 #include "run/collector.h"
 #include "run/jsoncollect.h"
 #include "wire/names.h"
+#include "wire/names_host.h"
 #include "base/quantity.h"
 
 #define TARGET "/pods"
@@ -27,6 +28,7 @@
 #define REASON_LEN 256
 #define MESSAGE_LEN 1024
 #define ATTRS_N 12
+#define CONTAINER_ID_LEN 160 /* "containerd://" and 64 hex digits */
 
 struct pods {
 	struct nro_jsoncollect jc;
@@ -205,9 +207,14 @@ static void container_states(struct pods *x, const struct pod *p, int cs, int in
 		}
 	}
 
+	/* the runtime's ID ("containerd://<id>"): how a kernel OOM kill's
+	 * memory cgroup names the container */
+	char id[CONTAINER_ID_LEN];
+	nro_jc_key_str(&x->jc, cs, "containerID", id, sizeof id);
 	a.n = 0;
 	at(&a, "k8s.pod.uid", p->uid);
 	at(&a, "init", init ? "true" : NULL);
+	at(&a, NRO_HA_CONTAINER_ID, id);
 	int ready;
 	if (nro_json_bool(j, nro_json_key(j, cs, "ready"), &ready) == 0)
 		state(c, o, NRO_K_CTR_READY, ready ? "true" : "false", ready, 0, &a);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "rules/internal.h"
+#include "wire/names_services.h"
 
 struct sink {
 	nro_rules_metric_fn fn;
@@ -80,6 +81,15 @@ static void usage(const struct fobj *n, const struct sink *s)
 		       "device", "imagefs", NULL, NULL);
 }
 
+/* node_runtime_service_healthy{service=<unit>}: 1 when systemd says the
+ * unit is active/running (collector-systemd's healthy attribute). */
+static void unit_health(void *ctx, struct hstate *h)
+{
+	metric(ctx, "node_runtime_service_healthy", NRO_MT_GAUGE,
+	       strcmp(hstate_attr(h, NRO_SYSTEMD_ATTR_HEALTHY), "true") == 0, "service", h->object,
+	       NULL, NULL);
+}
+
 static void counts(const struct nro_rules *r, const struct fobj *n, const struct sink *s)
 {
 	struct nro_hmap_iter it;
@@ -120,5 +130,6 @@ void nro_rules_derived(struct nro_rules *r, nro_rules_metric_fn fn, void *ctx, i
 		conditions(r, &s);
 		usage(n, &s);
 		counts(r, n, &s);
+		hstate_each((struct fobj *)n, NRO_SYSTEMD_UNIT, unit_health, &s);
 	}
 }

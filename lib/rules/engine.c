@@ -251,6 +251,11 @@ struct verdict verdict_for(const struct eval *e)
 	return v;
 }
 
+static void about_copy(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src ? src : "");
+}
+
 static struct alert *alert_new(struct nro_rules *r, const struct eval *e, const char *key,
 			       const struct verdict *v)
 {
@@ -264,7 +269,14 @@ static struct alert *alert_new(struct nro_rules *r, const struct eval *e, const 
 	const struct fobj *o = e->obj;
 	a->okind = o ? o->kind : NRO_OBJ_SERVICE;
 	snprintf(a->node, sizeof a->node, "%s", o ? o->node : e->src->node);
-	if (o) {
+	if (v->about.kind) {
+		a->okind = v->about.kind;
+		about_copy(a->ns, sizeof a->ns, v->about.ns);
+		about_copy(a->pod, sizeof a->pod, v->about.pod);
+		about_copy(a->uid, sizeof a->uid, v->about.uid);
+		about_copy(a->container, sizeof a->container, v->about.container);
+		about_copy(a->name, sizeof a->name, v->about.name);
+	} else if (o) {
 		memcpy(a->ns, o->ns, sizeof a->ns);
 		memcpy(a->pod, o->pod, sizeof a->pod);
 		memcpy(a->uid, o->uid, sizeof a->uid);
@@ -299,9 +311,16 @@ void rule_report(struct eval *e, struct verdict *v)
 	struct nro_rules *r = e->r;
 	const struct fobj *o = e->obj;
 	char key[1100];
-	if (o)
+	const char *sub = v->sub ? v->sub : "";
+	if (v->about.kind) /* as restore.c builds it from the event */
+		alert_key(key, sizeof key, e->rule, o ? o->node : e->src->node,
+			  v->about.ns ? v->about.ns : "", v->about.pod ? v->about.pod : "",
+			  v->about.uid ? v->about.uid : "",
+			  v->about.container ? v->about.container : "",
+			  v->about.name ? v->about.name : "", sub);
+	else if (o)
 		alert_key(key, sizeof key, e->rule, o->node, o->ns, o->pod, o->uid, o->container,
-			  o->name, v->sub ? v->sub : "");
+			  o->name, sub);
 	else
 		alert_key(key, sizeof key, e->rule, e->src->node, "", "", "", "", e->src->name, "");
 	struct alert *a = nro_hmap_get(&r->alerts, key);
@@ -460,8 +479,10 @@ void nro_rules_feed(struct nro_rules *r, struct nro_msg *m, int64_t now)
 	if (nro_str_eq(m->hdr.source, "analyzer"))
 		return; /* our own output fed back: nothing to learn */
 	facts_take(r, m, now);
-	if (m->hdr.kind == NRO_KIND_HEALTH)
+	/* a pushed change (a unit that failed) is judged now, not at the next poll */
+	if (m->hdr.kind == NRO_KIND_HEALTH || r->fs.pushed)
 		nro_rules_evaluate(r, now);
+	r->fs.pushed = 0;
 }
 
 void nro_rules_count_error(struct nro_rules *r, const char *node, const char *error_type)

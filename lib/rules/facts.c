@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rules/internal.h"
+#include "wire/names_host.h"
 
 const char *const eviction_signals[EV_COUNT] = {"memory.available",  "nodefs.available",
 					       "nodefs.inodesFree", "imagefs.available",
@@ -123,6 +124,7 @@ static void facts_clear(struct nro_hmap *m)
 static void obj_free(struct fobj *o)
 {
 	facts_clear(&o->facts);
+	free_values(&o->hstates);
 	if (o->kind == NRO_OBJ_NODE) {
 		free_values(&o->u.node.events_total);
 		free_values(&o->u.node.errors_total);
@@ -214,6 +216,7 @@ static struct fobj *obj_get(struct fact_store *fs, const struct ident *id)
 	memcpy(o->container, id->container, sizeof o->container);
 	memcpy(o->name, id->name, sizeof o->name);
 	nro_hmap_init(&o->facts);
+	nro_hmap_init(&o->hstates);
 	if (o->kind == NRO_OBJ_NODE) {
 		struct node_facts *n = &o->u.node;
 		n->healthz = n->syncloop_check = n->syncloop = -1;
@@ -400,6 +403,11 @@ static void ctr_state(struct fobj *o, const struct nro_state *s)
 			c->exit_code = s->num;
 	} else if (nro_str_eq(s->key, NRO_K_CTR_READY)) {
 		c->ready = nro_str_eq(s->value, "true");
+		char id[sizeof c->id + 16];
+		if (attr_get(s->attrs, s->nattrs, NRO_HA_CONTAINER_ID, id, sizeof id)) {
+			const char *sep = strstr(id, "://"); /* "containerd://<id>" */
+			snprintf(c->id, sizeof c->id, "%s", sep ? sep + 3 : id);
+		}
 	} else if (nro_str_eq(s->key, NRO_K_CTR_RESTARTS)) {
 		c->restarts_increased = c->have_restarts && s->num > c->restarts;
 		c->restarts = s->num;
@@ -411,9 +419,189 @@ static void ctr_state(struct fobj *o, const struct nro_state *s)
 	}
 }
 
-static void take_state(struct nro_rules *r, struct source *src, const char *node,
-		       const struct nro_state *s)
+/* ---- host and service states ---- */
+
+static int str_prefix(struct nro_str s, const char *prefix)
 {
+	size_t n = strlen(prefix);
+	return s.len >= n && memcmp(s.p, prefix, n) == 0;
+}
+
+static int is_host_state(const struct nro_state *s)
+{
+	return s->object.kind == NRO_OBJ_SERVICE ||
+	       (s->object.kind == NRO_OBJ_NODE &&
+		(str_prefix(s->key, "host.") || str_prefix(s->key, "cri.")));
+}
+
+/* What tells apart states of one key on a node: the mount or the device
+ * (host.filesystem.mode, host.net.link), the container an OOM kill hit, the
+ * device or task of another kernel problem. */
+static void hstate_subject(const struct nro_state *s, int occurrence, char *out, size_t n)
+{
+	static const char *const keys[] = {NRO_HA_MOUNTPOINT, NRO_HA_DEVICE, NRO_HA_CONTAINER_ID};
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (attr_get(s->attrs, s->nattrs, keys[i], out, n) && out[0])
+			return;
+	if (occurrence)
+		str_copy(out, n, s->value);
+	else
+		out[0] = '\0';
+}
+
+/* Room for one more: at the cap, the oldest kernel problem makes way. */
+static int hstate_room(struct fact_store *fs, struct fobj *n)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e, *oldest = NULL;
+	if (n->hstates.n < HSTATES_PER_NODE)
+		return 1;
+	nro_hmap_iter_init(&it, &n->hstates);
+	while ((e = nro_hmap_next(&it))) {
+		const struct hstate *h = e->value;
+		if (h->occurrence &&
+		    (!oldest || h->t_last < ((const struct hstate *)oldest->value)->t_last))
+			oldest = e;
+	}
+	fs->dropped_facts++;
+	if (!oldest)
+		return 0;
+	free(nro_hmap_del(&n->hstates, oldest->key));
+	return 1;
+}
+
+static struct hstate *hstate_slot(struct fact_store *fs, struct fobj *n, const char *key)
+{
+	struct hstate *h = nro_hmap_get(&n->hstates, key);
+	if (h || !hstate_room(fs, n))
+		return h;
+	h = calloc(1, sizeof *h);
+	if (h && nro_hmap_put(&n->hstates, key, h) != 0) {
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+static void hstate_take(struct fact_store *fs, struct fobj *n, struct source *src,
+			const struct nro_state *s, int64_t now)
+{
+	char key[64], object[128], subject[128], hkey[400];
+	str_copy(key, sizeof key, s->key);
+	int occurrence = strncmp(key, NRO_HK_KERNEL_PREFIX, strlen(NRO_HK_KERNEL_PREFIX)) == 0;
+	object[0] = '\0';
+	if (s->object.kind == NRO_OBJ_SERVICE)
+		str_copy(object, sizeof object, s->object.name);
+	hstate_subject(s, occurrence, subject, sizeof subject);
+	snprintf(hkey, sizeof hkey, "%s|%s|%s", key, object, subject);
+	struct hstate *h = hstate_slot(fs, n, hkey);
+	if (!h)
+		return;
+	if (h->count == 0)
+		h->t_first = now;
+	char value[sizeof h->value];
+	str_copy(value, sizeof value, s->value);
+	if (h->count > 0 && strcmp(value, h->value) != 0)
+		h->changes++;
+	snprintf(h->key, sizeof h->key, "%s", key);
+	snprintf(h->object, sizeof h->object, "%s", object);
+	snprintf(h->value, sizeof h->value, "%s", value);
+	h->prev_num = h->count > 0 ? h->num : s->num;
+	h->num = s->num;
+	h->since = s->since_ms;
+	h->t_last = now;
+	h->count++;
+	h->occurrence = occurrence;
+	h->src = src;
+	h->gen = src->gen;
+	h->nattrs = 0;
+	for (uint16_t i = 0; i < s->nattrs && h->nattrs < HSTATE_ATTRS; i++, h->nattrs++) {
+		str_copy(h->attrs[h->nattrs].k, sizeof h->attrs[0].k, s->attrs[i].key);
+		str_copy(h->attrs[h->nattrs].v, sizeof h->attrs[0].v, s->attrs[i].value);
+	}
+}
+
+/* A snapshot from s forgets the conditions it did not repeat; kernel
+ * problems stay until a day after the last one. */
+static void hstates_forget(struct fobj *n, const struct source *s)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, &n->hstates);
+	while ((e = nro_hmap_next(&it))) {
+		struct hstate *h = e->value;
+		int stale = h->occurrence ? h->src == s && s->last_ok - h->t_last > HSTATE_KEEP_MS
+					  : h->src == s && h->gen != s->gen;
+		if (stale)
+			free(nro_hmap_del(&n->hstates, e->key));
+	}
+}
+
+uint64_t hstate_news(struct hstate *h, int changes)
+{
+	uint64_t now = changes ? h->changes : h->count;
+	uint64_t news = now > h->judged ? now - h->judged : 0;
+	h->judged = now;
+	h->judged_once = 1;
+	return news;
+}
+
+const char *hstate_attr(const struct hstate *h, const char *key)
+{
+	for (int i = 0; i < h->nattrs; i++)
+		if (strcmp(h->attrs[i].k, key) == 0)
+			return h->attrs[i].v;
+	return "";
+}
+
+int hstate_each(struct fobj *o, const char *prefix, hstate_fn fn, void *ctx)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	int n = 0;
+	nro_hmap_iter_init(&it, &o->hstates);
+	while ((e = nro_hmap_next(&it))) {
+		struct hstate *h = e->value;
+		if (strncmp(h->key, prefix, strlen(prefix)) != 0)
+			continue;
+		fn(ctx, h);
+		n++;
+	}
+	return n;
+}
+
+int facts_find_container(struct fact_store *fs, const char *uid, const char *ctr_id,
+			 const struct fobj **pod, const struct fobj **ctr)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	*pod = *ctr = NULL;
+	if (!uid[0])
+		return 0;
+	nro_hmap_iter_init(&it, &fs->objs[NRO_OBJ_CONTAINER]);
+	while ((e = nro_hmap_next(&it))) {
+		const struct fobj *c = e->value;
+		if (strcmp(c->uid, uid) != 0)
+			continue;
+		*pod = c;
+		if (ctr_id[0] && strcmp(c->u.ctr.id, ctr_id) == 0) {
+			*ctr = c;
+			return 1;
+		}
+	}
+	return *pod != NULL;
+}
+
+static void take_state(struct nro_rules *r, struct source *src, const char *node,
+		       const struct nro_state *s, int64_t now)
+{
+	if (is_host_state(s)) {
+		struct fobj *n = facts_node(&r->fs, node);
+		if (n)
+			hstate_take(&r->fs, n, src, s, now);
+		r->fs.pushed |= s->object.kind == NRO_OBJ_SERVICE;
+		return;
+	}
 	if (s->object.kind == NRO_OBJ_NODE) {
 		struct fobj *n = facts_node(&r->fs, node);
 		if (n)
@@ -586,6 +774,7 @@ static int obj_forget(struct fobj *o, const struct source *s)
 	}
 	if (o->kind == NRO_OBJ_NODE) {
 		struct node_facts *n = &o->u.node;
+		hstates_forget(o, s);
 		if (n->config_src == s && n->config_gen != s->gen) {
 			memset(n->ev, 0, sizeof n->ev);
 			n->have_config = 0;
@@ -660,7 +849,7 @@ void facts_take(struct nro_rules *r, struct nro_msg *m, int64_t now)
 			take_metric(r, src, node, &x.metric, now);
 			break;
 		case NRO_KIND_STATE:
-			take_state(r, src, node, &x.state);
+			take_state(r, src, node, &x.state, now);
 			break;
 		case NRO_KIND_ERROR:
 			take_error(r, src, node, &x.error);

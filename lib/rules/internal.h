@@ -106,6 +106,7 @@ struct pod_facts {
 
 struct ctr_facts {
 	char state[16], reason[64], last_term[64];
+	char id[80]; /* the runtime's container ID, without "containerd://" */
 	int ready, init, have_restarts, restarts_increased;
 	double restarts, exit_code;
 	int64_t last_term_at;
@@ -114,6 +115,56 @@ struct ctr_facts {
 struct volume_facts {
 	char pvc[STR_POD];
 };
+
+/* A host or service state (collector-node, -kmsg, -systemd, -runtime) as
+ * the rules read it, kept on the node. Conditions (host.clock, a unit) are
+ * replaced by each state and forgotten when their source's snapshot does not
+ * repeat them; kernel problems (host.kernel.*) are occurrences: each one
+ * counts, and they are kept until HSTATE_KEEP_MS after the last. */
+struct fobj;
+struct eval;
+struct fact_store;
+#define HSTATES_PER_NODE 256
+#define HSTATE_ATTRS 12
+#define HSTATE_KEEP_MS (24 * 3600 * 1000LL)
+struct hstate {
+	char key[64], object[128], value[128]; /* object: the unit, else empty */
+	double num;
+	int64_t since, t_first, t_last;  /* since as sent; t_* on our clock */
+	uint64_t count, judged;          /* occurrences seen, and seen by the rule */
+	uint64_t changes;                /* times value differed from the last one */
+	double prev_num;                 /* num before the last state */
+	int judged_once;                 /* the rule has looked at it */
+	int occurrence;                  /* a host.kernel.* problem */
+	struct source *src;
+	uint64_t gen;
+	int nattrs;
+	struct {
+		char k[32], v[256];
+	} attrs[HSTATE_ATTRS];
+};
+/* An attribute of a host state; "" when absent. */
+const char *hstate_attr(const struct hstate *h, const char *key);
+/* Calls fn for every host state of node o whose key starts with prefix. */
+typedef void (*hstate_fn)(void *ctx, struct hstate *h);
+int hstate_each(struct fobj *o, const char *prefix, hstate_fn fn, void *ctx);
+/* Occurrences (or value changes, if changes) not yet judged, marking them
+ * judged; a rule's reading of a host state. */
+uint64_t hstate_news(struct hstate *h, int changes);
+/* NodeNetworkIssue (rules_node.c) also judges the runtime's NetworkReady
+ * (rules_systemd.c) and physical links going down (rules_host.c). */
+void runtime_network_issue(struct eval *e);
+void host_link_down(struct eval *e);
+/* NodeCPUPressure, NodeMemoryPressure, NodePIDPressure from the host's own
+ * figures (collector-node) when the kubelet's are missing; 0: none either.
+ * The node rules declare the host series they read. */
+int host_cpu_pressure(struct eval *e);
+int host_memory_pressure(struct eval *e);
+int host_pid_pressure(struct eval *e);
+
+/* The pod and container a pod UID and container ID name; 0 when unknown. */
+int facts_find_container(struct fact_store *fs, const char *uid, const char *ctr_id,
+			 const struct fobj **pod, const struct fobj **ctr);
 
 /* An object the rules judge. Its states come from one source (pods from
  * collector-pods); its facts from any. */
@@ -125,6 +176,7 @@ struct fobj {
 	uint64_t state_gen;
 	int has_state;
 	struct nro_hmap facts; /* "series|dims" -> struct fact */
+	struct nro_hmap hstates; /* nodes: "key|object|subject" -> struct hstate */
 	union {
 		struct node_facts node;
 		struct pod_facts pod;
@@ -142,6 +194,7 @@ struct fact_store {
 	struct nro_hmap series;          /* declared series name -> const struct series_def */
 	uint64_t dropped[OBJ_KINDS];     /* objects refused at the cap */
 	uint64_t dropped_facts;
+	int pushed; /* a state arrived between polls (collector-systemd's pushes) */
 };
 
 void facts_init(struct fact_store *fs);
@@ -237,6 +290,12 @@ struct verdict {
 	const char *sub;                     /* tells apart alerts on one object */
 	const char *detail_key, *detail_val; /* an attribute naming sub */
 	const char *source;                  /* whose data (default: the rule's first) */
+	struct {                             /* when kind is set: the object the alert
+					      * is about, if not the judged one (a
+					      * unit, the container an OOM kill hit) */
+		uint8_t kind;
+		const char *ns, *pod, *uid, *container, *name;
+	} about;
 	char message[384];                   /* what is wrong, for the firing event */
 	char resolved[384];                  /* the current state, for the resolved one */
 };

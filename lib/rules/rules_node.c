@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "rules/internal.h"
+#include "wire/names_host.h"
 
 #define MIN_MS 60000
 #define MiB (1024.0 * 1024.0)
@@ -87,8 +88,10 @@ static void eval_memory(struct eval *e)
 {
 	double avail, ws;
 	if (!fact_value(e->obj, NRO_M_NODE_MEM_AVAILABLE, &avail) ||
-	    !fact_value(e->obj, NRO_M_NODE_MEM_WORKING_SET, &ws))
+	    !fact_value(e->obj, NRO_M_NODE_MEM_WORKING_SET, &ws)) {
+		host_memory_pressure(e); /* rules_host.c: the host's own figures */
 		return;
+	}
 	double cap = avail + ws, pct = cap > 0 ? ws / cap * 100.0 : 0;
 	struct threshold t;
 	double evict = eviction_threshold(&e->obj->u.node, EV_MEM, &t) ? threshold_of(&t, cap) : -1;
@@ -218,8 +221,10 @@ static void eval_pids(struct eval *e)
 {
 	double maxpid, cur;
 	if (!fact_value(e->obj, NRO_M_NODE_MAXPID, &maxpid) ||
-	    !fact_value(e->obj, NRO_M_NODE_CURPROC, &cur) || maxpid <= 0)
+	    !fact_value(e->obj, NRO_M_NODE_CURPROC, &cur) || maxpid <= 0) {
+		host_pid_pressure(e); /* rules_host.c */
 		return;
+	}
 	double pct = cur / maxpid * 100.0;
 	struct threshold t;
 	struct verdict v = verdict_for(e);
@@ -251,8 +256,10 @@ static void eval_pids(struct eval *e)
 static void eval_cpu(struct eval *e)
 {
 	double used, cores;
-	if (!fact_value(e->obj, NRO_M_NODE_CPU_USAGE, &used))
+	if (!fact_value(e->obj, NRO_M_NODE_CPU_USAGE, &used)) {
+		host_cpu_pressure(e); /* rules_host.c */
 		return;
+	}
 	if (!fact_value(e->obj, NRO_M_MACHINE_CPU_CORES, &cores))
 		cores = (double)sysconf(_SC_NPROCESSORS_ONLN);
 	if (cores <= 0)
@@ -345,13 +352,17 @@ static void if_take(void *ctx, const struct fact *f)
 	x->known[i] &= known;
 }
 
-static void interface_errors(struct eval *e)
+/* Per interface, the increases of the given counters since the last poll:
+ * the kubelet's errors, or (without them) the host's errors and drops. */
+static void interface_errors(struct eval *e, const char *const *series, const char *source,
+			     const char *what)
 {
 	struct if_errors x = {.e = e};
-	fact_each(e->obj, NRO_M_NODE_NET_ERRORS, if_take, &x);
+	for (; *series; series++)
+		fact_each(e->obj, *series, if_take, &x);
 	for (int i = 0; i < x.n; i++) {
 		struct verdict v = verdict_for(e);
-		v.source = "collector-summary";
+		v.source = source;
 		v.sub = x.ifs[i];
 		v.detail_key = "interface";
 		v.unknown = !x.known[i];
@@ -360,9 +371,9 @@ static void interface_errors(struct eval *e)
 		v.value = x.added[i];
 		v.threshold = e->p->threshold;
 		snprintf(v.message, sizeof v.message,
-			 "node %s interface %s: %.0f new receive/transmit errors since the last poll: "
+			 "node %s interface %s: %.0f new receive/transmit %s since the last poll: "
 			 "check the NIC, cable or driver (ethtool -S)",
-			 e->obj->name, x.ifs[i], x.added[i]);
+			 e->obj->name, x.ifs[i], x.added[i], what);
 		snprintf(v.resolved, sizeof v.resolved, "node %s interface %s: no new errors",
 			 e->obj->name, x.ifs[i]);
 		rule_report(e, &v);
@@ -371,12 +382,21 @@ static void interface_errors(struct eval *e)
 
 static void eval_network(struct eval *e)
 {
+	static const char *const kubelet[] = {NRO_M_NODE_NET_ERRORS, NULL};
+	static const char *const host[] = {NRO_HM_NET_ERRORS, NRO_HM_NET_DROPPED, NULL};
 	kubelet_unreachable(e);
-	interface_errors(e);
+	if (fact_each(e->obj, NRO_M_NODE_NET_ERRORS, NULL, NULL))
+		interface_errors(e, kubelet, "collector-summary", "errors");
+	else
+		interface_errors(e, host, "collector-node", "errors or drops");
+	host_link_down(e);        /* rules_host.c */
+	runtime_network_issue(e); /* rules_systemd.c */
 }
 
 static const struct series_def memory_series[] = {
-	{NRO_M_NODE_MEM_AVAILABLE, NULL, 0}, {NRO_M_NODE_MEM_WORKING_SET, NULL, 0}, {NULL, NULL, 0}};
+	{NRO_M_NODE_MEM_AVAILABLE, NULL, 0}, {NRO_M_NODE_MEM_WORKING_SET, NULL, 0},
+	{NRO_HM_MEM_UTILIZATION, NULL, 0},   {NRO_HM_MEM_USAGE, "state", 0},
+	{NRO_HM_MEM_LIMIT, NULL, 0},	     {NULL, NULL, 0}};
 static const struct series_def disk_series[] = {
 	{NRO_M_NODE_FS_AVAILABLE, NULL, 0},	  {NRO_M_NODE_FS_CAPACITY, NULL, 0},
 	{NRO_M_NODE_FS_INODES_FREE, NULL, 0},	  {NRO_M_NODE_FS_INODES, NULL, 0},
@@ -384,12 +404,17 @@ static const struct series_def disk_series[] = {
 	{NRO_M_NODE_IMAGEFS_INODES_FREE, NULL, 0}, {NRO_M_NODE_IMAGEFS_INODES, NULL, 0},
 	{NULL, NULL, 0}};
 static const struct series_def pid_series[] = {
-	{NRO_M_NODE_MAXPID, NULL, 0}, {NRO_M_NODE_CURPROC, NULL, 0}, {NULL, NULL, 0}};
+	{NRO_M_NODE_MAXPID, NULL, 0}, {NRO_M_NODE_CURPROC, NULL, 0}, {NRO_HM_THREADS, NULL, 0},
+	{NRO_HM_PID_MAX, NULL, 0},    {NRO_HM_THREADS_MAX, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def cpu_series[] = {
-	{NRO_M_NODE_CPU_USAGE, NULL, 0}, {NRO_M_MACHINE_CPU_CORES, NULL, 0}, {NULL, NULL, 0}};
+	{NRO_M_NODE_CPU_USAGE, NULL, 0}, {NRO_M_MACHINE_CPU_CORES, NULL, 0},
+	{NRO_HM_CPU_UTILIZATION, "state", 0}, {NULL, NULL, 0}};
 static const struct series_def pleg_series[] = {{NRO_M_PLEG_LAST_SEEN, NULL, 0}, {NULL, NULL, 0}};
 static const struct series_def net_series[] = {
-	{NRO_M_NODE_NET_ERRORS, "interface,direction", SERIES_COUNTER}, {NULL, NULL, 0}};
+	{NRO_M_NODE_NET_ERRORS, "interface,direction", SERIES_COUNTER},
+	{NRO_HM_NET_ERRORS, "device,direction", SERIES_COUNTER},
+	{NRO_HM_NET_DROPPED, "device,direction", SERIES_COUNTER},
+	{NULL, NULL, 0}};
 static const char *const health_states[] = {NRO_K_HEALTHZ, NRO_K_HEALTHZ_SYNCLOOP, NRO_K_SYNCLOOP,
 					    NULL};
 static const char *const eviction_states[] = {NRO_K_EVICTION_HARD "*", NULL};

@@ -5,7 +5,9 @@
  * A record line is one of
  *   m SOURCE METRIC VALUE [key=value ...]        a metric sample
  *   s SOURCE KIND NS/POD[/CTR] KEY VALUE NUM [key=value ...]
- *                                                a state (KIND pod|container|node)
+ *                                                a state (KIND pod|container|node|
+ *                                                service; node and service by name;
+ *                                                a last word @-N: logged N s ago)
  *   h SOURCE                                     the end of a good poll
  *   f SOURCE                                     a failed poll
  *   e SOURCE CODE                                an error (connect, timeout, ...)
@@ -124,8 +126,10 @@ static void send(struct nro_rules *r, int64_t now)
 
 static int object_kind(const char *s)
 {
-	return strcmp(s, "pod") == 0 ? NRO_OBJ_POD
-	       : strcmp(s, "container") == 0 ? NRO_OBJ_CONTAINER : NRO_OBJ_NODE;
+	return strcmp(s, "pod") == 0		? NRO_OBJ_POD
+	       : strcmp(s, "container") == 0 ? NRO_OBJ_CONTAINER
+	       : strcmp(s, "service") == 0   ? NRO_OBJ_SERVICE
+					     : NRO_OBJ_NODE;
 }
 
 static void state_record(struct nro_rules *r, char **w, int n, int64_t now)
@@ -140,11 +144,14 @@ static void state_record(struct nro_rules *r, char **w, int n, int64_t now)
 		parts[i] = slash + 1;
 	}
 	int kind = object_kind(w[2]);
-	struct nro_state s = {{(uint8_t)kind, nro_s(kind == NRO_OBJ_NODE ? "" : parts[0]),
-			       nro_s(kind == NRO_OBJ_NODE ? "" : parts[1]), nro_s(parts[2]),
-			       nro_s(kind == NRO_OBJ_NODE ? parts[0] : "")},
+	int named = kind == NRO_OBJ_NODE || kind == NRO_OBJ_SERVICE; /* by name, not ns/pod */
+	struct nro_state s = {{(uint8_t)kind, nro_s(named ? "" : parts[0]),
+			       nro_s(named ? "" : parts[1]), nro_s(parts[2]),
+			       nro_s(named ? parts[0] : "")},
 			      nro_s(w[4]), nro_s(strcmp(w[5], "-") == 0 ? "" : w[5]), strtod(w[6], NULL),
 			      0, attrs_of(w + 7, n - 7, a), a};
+	if (n > 7 && w[n - 1][0] == '@') /* "@-600": logged 600 s before now */
+		s.since_ms = now + (int64_t)(strtod(w[n - 1] + 1, NULL) * 1000);
 	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, w[1], "n1");
 	nro_enc_state(&enc, &s);
 	send(r, now);
@@ -517,6 +524,245 @@ static const struct row node_rows[] = {
 	{NULL, NULL, {{0, NULL}}, NULL},
 };
 
+/* ---- host rules (collector-kmsg, collector-node) ---- */
+
+#define CTR_LISTED                                                                       \
+	"s collector-pods container ns/p/c container.ready true 1 k8s.pod.uid=u1 "         \
+	"container.id=containerd://abc\nh collector-pods\n"
+#define OOM(task, pid)                                                                   \
+	"s collector-kmsg node n1 host.kernel.oom_kill " #task " " #pid " pid=" #pid       \
+	" task=" #task " k8s.pod.uid=u1 container.id=abc constraint=CONSTRAINT_MEMCG\n"    \
+	"h collector-kmsg"
+#define KMSG_QUIET "h collector-kmsg"
+#define KSTATE(key, value) "s collector-kmsg node n1 host.kernel." #key " " value " 0\nh collector-kmsg"
+#define FSMODE(mode, num)                                                                \
+	"s collector-node node n1 host.filesystem.mode " #mode " " #num                    \
+	" mountpoint=/ device=/dev/sda1 type=ext4\nh collector-node"
+#define CONNTRACK(count)                                                                 \
+	"m collector-node system.conntrack.count " #count "\n"                             \
+	"m collector-node system.conntrack.max 100\nh collector-node"
+#define CLOCK(v) "s collector-node node n1 host.clock " #v " 0 offset_s=0 max_error_s=16\nh collector-node"
+#define BOOT(id, up) "s collector-node node n1 host.boot " #id " " #up "\nh collector-node"
+
+static const struct row host_rows[] = {
+	{"oom: a kill in a listed container names it; resolves after resolve_after",
+	 "KernelOOMKill.resolve_after=60s",
+	 {{0, CTR_LISTED OOM(stress, 42)}, {15, CTR_LISTED KMSG_QUIET},
+	  {30, CTR_LISTED KMSG_QUIET}, {60, CTR_LISTED KMSG_QUIET}, {90, CTR_LISTED KMSG_QUIET}},
+	 "KernelOOMKill firing warning ns/p/c\n"
+	 "KernelOOMKill resolved warning ns/p/c\n"},
+	{"oom: another kill while firing keeps it; one after the resolution fires again",
+	 "KernelOOMKill.resolve_after=60s",
+	 {{0, CTR_LISTED OOM(stress, 42)}, {30, CTR_LISTED OOM(stress, 43)},
+	  {45, CTR_LISTED KMSG_QUIET}, {100, CTR_LISTED KMSG_QUIET},
+	  {110, CTR_LISTED KMSG_QUIET}, {120, CTR_LISTED OOM(stress, 44)}},
+	 "KernelOOMKill firing warning ns/p/c\n"
+	 "KernelOOMKill resolved warning ns/p/c\n"
+	 "KernelOOMKill firing warning ns/p/c\n"},
+	{"oom: its pod listed after the kill is waited for, then named",
+	 "KernelOOMKill.resolve_after=0s",
+	 {{0, OOM(stress, 42)}, {15, KMSG_QUIET}, {30, CTR_LISTED KMSG_QUIET}},
+	 "KernelOOMKill firing warning ns/p/c\n"
+	 "KernelOOMKill resolved warning ns/p/c\n"},
+	{"oom: a pod never listed is reported after 2 minutes, naming the process",
+	 "KernelOOMKill.resolve_after=0s",
+	 {{0, OOM(stress, 42)}, {60, KMSG_QUIET}, {119, KMSG_QUIET}, {121, KMSG_QUIET},
+	  {130, KMSG_QUIET}},
+	 "KernelOOMKill firing warning n1 task=stress\n"
+	 "KernelOOMKill resolved warning n1 task=stress\n"},
+	{"oom: a system daemon's kill names the process",
+	 "KernelOOMKill.resolve_after=0s",
+	 {{0, "s collector-kmsg node n1 host.kernel.oom_kill java 7 pid=7 task=java "
+	      "constraint=CONSTRAINT_NONE\nh collector-kmsg"},
+	  {15, KMSG_QUIET}},
+	 "KernelOOMKill firing warning n1 task=java\n"
+	 "KernelOOMKill resolved warning n1 task=java\n"},
+	{"kernel: a problem logged before resolve_after (and 5m) is history",
+	 "DiskIOErrors.resolve_after=0s",
+	 {{0, "s collector-kmsg node n1 host.kernel.io_error sdb 0 @-400\nh collector-kmsg"},
+	  {10, "s collector-kmsg node n1 host.kernel.io_error sdc 0 @-200\nh collector-kmsg"},
+	  {20, KMSG_QUIET}},
+	 "DiskIOErrors firing critical n1 device=sdc\n"
+	 "DiskIOErrors resolved critical n1 device=sdc\n"},
+	{"kernel: no problem states, nothing fires", NULL,
+	 {{0, "m collector-kmsg nro.kmsg.lines 5\n" KMSG_QUIET}, {15, KMSG_QUIET},
+	  {30, "s collector-kmsg node n1 host.kernel.log_gap lost 3\n" KMSG_QUIET}},
+	 ""},
+	{"hung task, soft lockup: one alert per task; resolve after resolve_after",
+	 "KernelTaskHung.resolve_after=30s,KernelSoftLockup.resolve_after=30s",
+	 {{0, KSTATE(task_hung, "jbd2/sda1-8")}, {10, KSTATE(soft_lockup, "kworker/3:1")},
+	  {20, KMSG_QUIET}, {40, KMSG_QUIET}, {50, KMSG_QUIET}},
+	 "KernelTaskHung firing warning n1 task=jbd2/sda1-8\n"
+	 "KernelSoftLockup firing critical n1 task=kworker/3:1\n"
+	 "KernelTaskHung resolved warning n1 task=jbd2/sda1-8\n"
+	 "KernelSoftLockup resolved critical n1 task=kworker/3:1\n"},
+	{"I/O and filesystem errors: per device",
+	 "DiskIOErrors.resolve_after=0s,FilesystemErrors.resolve_after=0s",
+	 {{0, KSTATE(io_error, "sdb")}, {10, KSTATE(fs_error, "sda1")}, {20, KMSG_QUIET}},
+	 "DiskIOErrors firing critical n1 device=sdb\n"
+	 "FilesystemErrors firing critical n1 device=sda1\n"
+	 "DiskIOErrors resolved critical n1 device=sdb\n"
+	 "FilesystemErrors resolved critical n1 device=sda1\n"},
+	{"read-only: the kernel's remount, and a mount read ro until it reads rw",
+	 "FilesystemReadOnly.resolve_after=0s",
+	 {{0, KSTATE(fs_readonly, "sda1")}, {10, FSMODE(ro, 1)}, {20, FSMODE(ro, 1)},
+	  {30, FSMODE(rw, 0)}},
+	 "FilesystemReadOnly firing critical n1 device=sda1\n"
+	 "FilesystemReadOnly resolved critical n1 device=sda1\n"
+	 "FilesystemReadOnly firing critical n1 mountpoint=/\n"
+	 "FilesystemReadOnly resolved critical n1 mountpoint=/\n"},
+	{"read-only: a mount no longer reported resolves; rw never fires",
+	 "FilesystemReadOnly.resolve_after=0s",
+	 {{0, FSMODE(ro, 1)}, {10, "h collector-node"}, {20, FSMODE(rw, 0)}},
+	 "FilesystemReadOnly firing critical n1 mountpoint=/\n"
+	 "FilesystemReadOnly resolved critical n1 mountpoint=/\n"},
+	{"conntrack: above 90% of max, and the kernel's table full",
+	 "ConntrackTableFull.resolve_after=0s",
+	 {{0, CONNTRACK(50)}, {10, CONNTRACK(95)}, {20, CONNTRACK(50)},
+	  {30, KSTATE(conntrack_full, "nf_conntrack")}, {40, KMSG_QUIET}},
+	 "ConntrackTableFull firing warning n1 cause=usage\n"
+	 "ConntrackTableFull resolved warning n1 cause=usage\n"
+	 "ConntrackTableFull firing warning n1 table=nf_conntrack\n"
+	 "ConntrackTableFull resolved warning n1 table=nf_conntrack\n"},
+	{"conntrack: no max, nothing to judge", NULL,
+	 {{0, "m collector-node system.conntrack.count 95\nh collector-node"}}, ""},
+	{"clock: unsynchronised for `for` fires, synchronised resolves",
+	 "ClockNotSynchronized.for=30s",
+	 {{0, CLOCK(unsynchronized)}, {15, CLOCK(unsynchronized)}, {30, CLOCK(unsynchronized)},
+	  {45, CLOCK(synchronized)}},
+	 "ClockNotSynchronized firing warning n1\n"
+	 "ClockNotSynchronized resolved warning n1\n"},
+	{"clock: a blip fires nothing", "ClockNotSynchronized.for=30s",
+	 {{0, CLOCK(unsynchronized)}, {15, CLOCK(synchronized)}, {60, CLOCK(synchronized)}}, ""},
+	{"reboot: a new boot id fires (info), resolves after resolve_after",
+	 "NodeRebooted.resolve_after=30s",
+	 {{0, BOOT(b1, 86400)}, {15, BOOT(b1, 86415)}, {30, BOOT(b2, 20)}, {45, BOOT(b2, 35)},
+	  {60, BOOT(b2, 50)}, {75, BOOT(b2, 65)}},
+	 "NodeRebooted firing info n1\n"
+	 "NodeRebooted resolved info n1\n"},
+	{"reboot: first seen just after boot fires; long up never does",
+	 "NodeRebooted.resolve_after=0s",
+	 {{0, BOOT(b1, 30)}, {15, BOOT(b1, 45)}, {30, "h collector-node"}, {45, BOOT(b9, 99999)}},
+	 "NodeRebooted firing info n1\n"
+	 "NodeRebooted resolved info n1\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+#define HOSTCPU(idle)                                                                    \
+	"m collector-node system.cpu.utilization " #idle " state=idle\n"                   \
+	"m collector-node system.cpu.utilization 0.05 state=wait\n"                         \
+	"m collector-node system.cpu.utilization 0.1 state=user\nh collector-node"
+#define LINK(state, num) "s collector-node node n1 host.net.link " #state " " #num " device=eth0 carrier=" #num "\nh collector-node"
+#define HOSTNET(rx, drops)                                                               \
+	"m collector-node system.network.errors " #rx " device=eth0 direction=receive\n"   \
+	"m collector-node system.network.dropped " #drops " device=eth0 direction=receive\n" \
+	"h collector-node"
+#define HOST_NODE_SET                                                                    \
+	"NodeCPUPressure.for=0s,NodeCPUPressure.resolve_after=0s,"                          \
+	"NodeMemoryPressure.resolve_after=0s,NodePIDPressure.resolve_after=0s"
+
+static const struct row host_node_rows[] = {
+	{"host figures: CPU, memory and PIDs without the kubelet's", HOST_NODE_SET,
+	 {{0, HOSTCPU(0.05)}, {10, HOSTCPU(0.85)},
+	  {20, "m collector-node system.memory.utilization 0.9\nh collector-node"},
+	  {30, "m collector-node system.memory.utilization 0.5\nh collector-node"},
+	  {40, "m collector-node system.memory.usage 90 state=used\n"
+	       "m collector-node system.memory.limit 100\nh collector-node"},
+	  {50, "m collector-node system.memory.usage 10 state=used\n"
+	       "m collector-node system.memory.limit 100\nh collector-node"},
+	  {60, "m collector-node system.linux.threads.count 950\n"
+	       "m collector-node system.linux.pid.max 32768\n"
+	       "m collector-node system.linux.threads.max 1000\nh collector-node"},
+	  {70, "m collector-node system.linux.threads.count 100\n"
+	       "m collector-node system.linux.pid.max 32768\n"
+	       "m collector-node system.linux.threads.max 1000\nh collector-node"}},
+	 "NodeCPUPressure firing warning n1\n"
+	 "NodeCPUPressure resolved warning n1\n"
+	 "NodeMemoryPressure firing warning n1\n"
+	 "NodeMemoryPressure resolved warning n1\n"
+	 "NodeMemoryPressure firing warning n1\n"
+	 "NodeMemoryPressure resolved warning n1\n"
+	 "NodePIDPressure firing warning n1\n"
+	 "NodePIDPressure resolved warning n1\n"},
+	{"host figures: the kubelet's win when both are there", HOST_NODE_SET,
+	 {{0, "m collector-summary k8s.node.cpu.usage 0.1\nm collector-spec machine_cpu_cores 4\n"
+	      "h collector-summary\nh collector-spec\n" HOSTCPU(0.01)},
+	  {10, "m collector-summary k8s.node.cpu.usage 0.1\nh collector-summary\n" HOSTCPU(0.01)}},
+	 ""},
+	{"links: an interface that was up going down; first seen down says nothing",
+	 "NodeNetworkIssue.for=0s,NodeNetworkIssue.resolve_after=0s",
+	 {{0, LINK(up, 1)}, {10, LINK(down, 0)}, {20, LINK(up, 1)},
+	  {30, "s collector-node node n1 host.net.link down 0 device=eth1 carrier=0\n"
+	       "h collector-node"}},
+	 "NodeNetworkIssue firing warning n1 interface=eth0\n"
+	 "NodeNetworkIssue resolved warning n1 interface=eth0\n"},
+	{"host errors and drops rising, without the kubelet's figures", NET_SET,
+	 {{0, HOSTNET(0, 0)}, {10, HOSTNET(1, 0)}, {20, HOSTNET(1, 4)}, {30, HOSTNET(2, 5)},
+	  {40, HOSTNET(2, 5)}, {50, HOSTNET(2, 5)}, {60, HOSTNET(2, 5)}},
+	 "NodeNetworkIssue firing warning n1 interface=eth0\n"
+	 "NodeNetworkIssue resolved warning n1 interface=eth0\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
+/* ---- service rules (collector-systemd, collector-runtime) ---- */
+
+/* a pushed unit state (no health record), and a resync (with one) */
+#define UNIT(active, sub, restarts)                                                      \
+	"s collector-systemd service kubelet.service systemd.unit " #active " " #restarts   \
+	" sub_state=" #sub " result=exit-code healthy=false\n"
+#define RESYNC(active, sub, restarts) UNIT(active, sub, restarts) "h collector-systemd"
+#define CRI(reachable, ready, network)                                                   \
+	"s collector-runtime node n1 cri.reachable " #reachable " 1\n"                      \
+	"s collector-runtime node n1 cri.condition.RuntimeReady " #ready " 1\n"             \
+	"s collector-runtime node n1 cri.condition.NetworkReady " #network                  \
+	" 1 reason=NetworkPluginNotReady message=cni\nh collector-runtime"
+#define CRI_DOWN                                                                         \
+	"s collector-runtime node n1 cri.reachable false 0 error=timeout message=deadline\n" \
+	"f collector-runtime"
+
+static const struct row service_rows[] = {
+	{"unit: failed for `for` (pushed) fires about the unit, active resolves",
+	 "SystemdServiceFailed.resolve_after=0s",
+	 {{0, RESYNC(active, running, 0)}, {10, UNIT(failed, failed, 0)},
+	  {25, RESYNC(failed, failed, 0)}, {40, "h collector-pods"}, {45, UNIT(active, running, 0)}},
+	 "SystemdServiceFailed firing warning kubelet.service\n"
+	 "SystemdServiceFailed resolved warning kubelet.service\n"},
+	{"unit: a blip (failed, back within `for`) fires nothing", NULL,
+	 {{0, RESYNC(active, running, 0)}, {10, UNIT(failed, failed, 0)},
+	  {20, UNIT(active, running, 0)}, {60, RESYNC(active, running, 0)}},
+	 ""},
+	{"unit: NRestarts rising is restarting; steady resolves",
+	 "SystemdServiceFailed.for=0s,SystemdServiceFailed.resolve_after=0s",
+	 {{0, RESYNC(active, running, 3)}, {10, UNIT(active, running, 4)},
+	  {70, RESYNC(active, running, 4)}},
+	 "SystemdServiceFailed firing warning kubelet.service\n"
+	 "SystemdServiceFailed resolved warning kubelet.service\n"},
+	{"unit: one no longer watched resolves",
+	 "SystemdServiceFailed.for=0s,SystemdServiceFailed.resolve_after=0s",
+	 {{0, RESYNC(failed, failed, 0)}, {60, "h collector-systemd"}},
+	 "SystemdServiceFailed firing warning kubelet.service\n"
+	 "SystemdServiceFailed resolved warning kubelet.service\n"},
+	{"runtime: RuntimeReady false for `for`, resolves after resolve_after", NULL,
+	 {{0, CRI(true, false, true)}, {15, CRI(true, false, true)}, {30, CRI(true, false, true)},
+	  {45, CRI(true, true, true)}, {60, CRI(true, true, true)}, {75, CRI(true, true, true)}},
+	 "ContainerRuntimeUnhealthy firing critical n1\n"
+	 "ContainerRuntimeUnhealthy resolved critical n1\n"},
+	{"runtime: the socket timing out; a blip fires nothing",
+	 "ContainerRuntimeUnhealthy.resolve_after=0s",
+	 {{0, CRI(true, true, true)}, {10, CRI_DOWN}, {20, CRI(true, true, true)},
+	  {30, CRI_DOWN}, {40, CRI_DOWN}, {70, CRI_DOWN}, {80, CRI(true, true, true)}},
+	 "ContainerRuntimeUnhealthy firing critical n1\n"
+	 "ContainerRuntimeUnhealthy resolved critical n1\n"},
+	{"runtime: NetworkReady false is a NodeNetworkIssue naming the cause",
+	 "NodeNetworkIssue.for=0s,NodeNetworkIssue.resolve_after=0s",
+	 {{0, CRI(true, true, false)}, {10, CRI(true, true, true)}},
+	 "NodeNetworkIssue firing warning n1 cause=runtime-network\n"
+	 "NodeNetworkIssue resolved warning n1 cause=runtime-network\n"},
+	{"runtime: nothing heard, nothing judged", "ContainerRuntimeUnhealthy.for=0s",
+	 {{0, "h collector-runtime"}, {10, "f collector-runtime"}}, ""},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
 static int run_rows(const struct row *rows)
 {
 	int ok = 1;
@@ -543,6 +789,17 @@ TEST(kubelet_table)
 TEST(node_table)
 {
 	CHECK(run_rows(node_rows));
+}
+
+TEST(host_table)
+{
+	CHECK(run_rows(host_rows));
+	CHECK(run_rows(host_node_rows));
+}
+
+TEST(service_table)
+{
+	CHECK(run_rows(service_rows));
 }
 
 TEST(resolved_event_states_the_current_value)
@@ -614,6 +871,43 @@ TEST(restored_sub_alerts_are_not_announced_again)
 	nro_enc_free(&saved);
 }
 
+/* The same for alerts about another object than the one judged: a unit
+ * (object Service) and the container a kernel OOM kill hit. */
+TEST(restored_unit_and_oom_alerts_are_not_announced_again)
+{
+	static const char *const set = "SystemdServiceFailed.for=0s,SystemdServiceFailed."
+				       "resolve_after=0s,KernelOOMKill.resolve_after=60s";
+	static const struct row before = {
+		"unit and oom", set,
+		{{0, RESYNC(failed, failed, 0)}, {10, CTR_LISTED OOM(stress, 42)}},
+		"SystemdServiceFailed firing warning kubelet.service\n"
+		"KernelOOMKill firing warning ns/p/c\n"};
+	nro_enc_init(&saved, 0);
+	nro_enc_begin(&saved, NRO_KIND_EVENT, 1, T0, "analyzer", "n1");
+	saving = 1;
+	CHECK(run_row(&before));
+	saving = 0;
+	size_t len = nro_enc_finish(&saved);
+	struct nro_rules *r = fresh(set);
+	struct nro_msg m;
+	struct nro_event ev;
+	CHECK(nro_decode(&m, saved.buf, len, NULL) == 0);
+	while (nro_next_event(&m, &ev))
+		nro_rules_restore(r, &m.hdr, &ev);
+	static const struct step after[] = {
+		{20, RESYNC(failed, failed, 0) "\n" CTR_LISTED KMSG_QUIET},
+		{30, RESYNC(active, running, 0) "\n" CTR_LISTED KMSG_QUIET},
+		{100, RESYNC(active, running, 0) "\n" CTR_LISTED KMSG_QUIET}};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		run_step(r, &after[i]);
+	/* the kill is not read again after a restart: its alert resolves (as
+	 * gone) at the first complete poll, the unit's when the unit is active */
+	CHECK_STR(got, "KernelOOMKill resolved warning ns/p/c\n"
+		       "SystemdServiceFailed resolved warning kubelet.service\n");
+	nro_rules_free(r);
+	nro_enc_free(&saved);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -621,9 +915,12 @@ int main(void)
 	RUN(pod_table);
 	RUN(kubelet_table);
 	RUN(node_table);
+	RUN(host_table);
+	RUN(service_table);
 	RUN(resolved_event_states_the_current_value);
 	RUN(set_rejects_out_of_range_values);
 	RUN(restored_sub_alerts_are_not_announced_again);
+	RUN(restored_unit_and_oom_alerts_are_not_announced_again);
 	nro_enc_free(&enc);
 	return testing_done();
 }

@@ -515,6 +515,53 @@ TEST(derived_metrics)
 	nro_rules_free(r);
 }
 
+/* node_runtime_service_healthy{service=<unit>} from collector-systemd's
+ * states: 1 when the unit is active/running, 0 otherwise. */
+static char units_seen[512];
+
+static void on_unit_metric(void *ctx, const char *node, const struct nro_metric *m)
+{
+	(void)ctx, (void)node;
+	if (!nro_str_eq(m->name, "node_runtime_service_healthy"))
+		return;
+	for (uint16_t i = 0; i < m->nattrs; i++)
+		if (nro_str_eq(m->attrs[i].key, "service")) {
+			size_t off = strlen(units_seen);
+			snprintf(units_seen + off, sizeof units_seen - off, "%.*s=%g;",
+				 m->attrs[i].value.len, m->attrs[i].value.p, m->value);
+		}
+}
+
+static void unit_state(struct nro_rules *r, int64_t now, const char *unit, const char *active,
+		       const char *healthy)
+{
+	struct nro_attr a[1] = {{nro_s("healthy"), nro_s(healthy)}};
+	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, "collector-systemd", "n1");
+	struct nro_state s = {{NRO_OBJ_SERVICE, {"", 0}, {"", 0}, {"", 0}, nro_s(unit)},
+			      nro_s("systemd.unit"), nro_s(active), 0, 0, 1, a};
+	nro_enc_state(&enc, &s);
+	feed(r, now);
+}
+
+TEST(service_healthy_per_unit)
+{
+	struct nro_rules *r = fresh();
+	unit_state(r, 1000000, "kubelet.service", "active", "true");
+	unit_state(r, 1000000, "containerd.service", "failed", "false");
+	units_seen[0] = '\0';
+	nro_rules_derived(r, on_unit_metric, NULL, 1000000);
+	CHECK(strstr(units_seen, "kubelet.service=1;") != NULL);
+	CHECK(strstr(units_seen, "containerd.service=0;") != NULL);
+	CHECK(strstr(units_seen, "collector-systemd=") != NULL); /* the collector's own */
+	unit_state(r, 1001000, "kubelet.service", "activating", "false");
+	units_seen[0] = '\0';
+	nro_rules_derived(r, on_unit_metric, NULL, 1001000);
+	CHECK(strstr(units_seen, "kubelet.service=0;") != NULL);
+	if (testing_failed_now)
+		fprintf(stderr, "%s\n", units_seen);
+	nro_rules_free(r);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -535,6 +582,7 @@ int main(void)
 	RUN(pid_and_cpu_pressure);
 	RUN(pod_evicted_and_not_ready);
 	RUN(derived_metrics);
+	RUN(service_healthy_per_unit);
 	nro_enc_free(&enc);
 	return testing_done();
 }
