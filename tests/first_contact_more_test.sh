@@ -81,4 +81,22 @@ test_fatal_is_one_word() {
 	assertContains "$(cat "$TMP/fatal.err")" "sink-stdout: fatal: "
 }
 
+test_a_busy_port_names_the_cause() {
+	python3 -c 'import socket, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+print(s.getsockname()[1], flush=True); time.sleep(600)' >"$TMP/busy.port" &
+	holder=$!
+	port=$(wait_first_line "$TMP/busy.port")
+	for v in "" --verbose; do
+		"$BIN/kubelet-replay" --dir "$FIXTURES/v1.34" --listen "127.0.0.1:$port" $v \
+			>/dev/null 2>"$TMP/busy.err"
+		assertEquals "busy port $v: transient" 111 $?
+		assertContains "busy port $v: the cause" "$(cat "$TMP/busy.err")" \
+			"cannot listen on 127.0.0.1:$port: Failed to bind to port $port: Address already in use"
+		assertNotContains "busy port $v: no --verbose hint" "$(cat "$TMP/busy.err")" "run with --verbose"
+	done
+	kill $holder
+	wait $holder 2>/dev/null || :
+}
+
 . shunit2
