@@ -30,7 +30,8 @@ struct analyzer {
 	int have_ring;
 	uint64_t next_seq; /* without a ring */
 	struct nro_buf fwd; /* a forwarded record, its seq patched */
-	struct nro_enc events, metrics, lost, snap;
+	struct nro_enc events, metrics, lost, snap, named;
+	char seen_node[256]; /* the first name a record carried, for a pipe without a run dir's */
 	char alerts_path[4200]; /* "" = no alerts file (no ring) */
 	int firing_changed;
 	char events_node[256], metrics_node[256];
@@ -54,7 +55,8 @@ static const struct nro_optdef opts[] = {
 	 "rule parameter: for, resolve_after, threshold, critical, severity, enabled, or\n"
 	 "flap.window, flap.changes (repeatable; env k=v,k=v; --rules lists them)"},
 	{"rules", 0, NULL, NRO_OPT_FLAG, &list_rules, NULL, NULL,
-	 "print every rule with its parameters and exit"},
+	 "print every rule with its parameters and exit (a question asked once has no "
+	 "variable)"},
 	{"ring", 0, "NRO_RING", NRO_OPT_STR, &ring_path, NULL, "PATH",
 	 "shared-memory ring (default $NRO_RUN_DIR/ring; none to disable; off by default with -o -)"},
 	{"ring-size", 0, "NRO_RING_SIZE", NRO_OPT_UINT, &ring_size, NULL, "BYTES",
@@ -236,6 +238,34 @@ static void restore_from_ring(struct analyzer *a)
 			 (unsigned long long)first, (unsigned long long)head, restored);
 }
 
+/* The pipeline's one node name: the shared one, else the first a record
+ * carried ("" while neither is known). */
+static const char *pipeline_node(struct analyzer *a, const struct nro_msg *m)
+{
+	const char *node = nro_tool_node(&a->t);
+	if (*node)
+		return node;
+	if (!a->seen_node[0] && m->hdr.node.len && m->hdr.node.len < sizeof a->seen_node)
+		snprintf(a->seen_node, sizeof a->seen_node, "%.*s", (int)m->hdr.node.len,
+			 m->hdr.node.p);
+	return a->seen_node;
+}
+
+/* A record from a collector that has not learned the node's name yet ("")
+ * belongs to the pipeline's one node, never to a second, nameless one:
+ * re-encoded under that name into a->named and *m re-decoded from it.
+ * 0 when renamed, -1 when no name is known yet (m left as it was). */
+static int name_the_node(struct analyzer *a, struct nro_msg *m)
+{
+	const char *node = pipeline_node(a, m);
+	struct nro_msg renamed;
+	if (!*node || nro_enc_copy_for_node(&a->named, m, node) != 0 ||
+	    nro_decode(&renamed, a->named.buf, nro_enc_finish(&a->named), NULL) != 0)
+		return -1;
+	*m = renamed;
+	return 0;
+}
+
 static void take(struct analyzer *a, const uint8_t *buf, size_t len)
 {
 	struct nro_msg m;
@@ -249,6 +279,7 @@ static void take(struct analyzer *a, const uint8_t *buf, size_t len)
 	}
 	if (nro_str_eq(m.hdr.source, "analyzer"))
 		return; /* never loop our own output back */
+	pipeline_node(a, &m);
 	if (m.hdr.kind == NRO_KIND_EVENT) {
 		/* events are the analyzer's alone: one from an input is forged */
 		if (a->forged++ < 10)
@@ -257,9 +288,13 @@ static void take(struct analyzer *a, const uint8_t *buf, size_t len)
 		nro_rules_count_error(a->rules, nro_tool_node(&a->t), "forged_event");
 		return;
 	}
-	nro_buf_reset(&a->fwd);
-	if (nro_buf_add(&a->fwd, buf, len) == 0)
-		publish(a, (uint8_t *)a->fwd.p, len);
+	if (m.hdr.node.len == 0 && name_the_node(a, &m) == 0) {
+		publish(a, a->named.buf, a->named.len);
+	} else {
+		nro_buf_reset(&a->fwd);
+		if (nro_buf_add(&a->fwd, buf, len) == 0)
+			publish(a, (uint8_t *)a->fwd.p, len);
+	}
 	nro_rules_feed(a->rules, &m, nro_wall_ms());
 	flush_enc(a, &a->events);
 }
@@ -272,6 +307,23 @@ static void print_rules(struct analyzer *a)
 	printf("rules (set with --set TYPE.KEY=VALUE; docs/events.md explains each):\n%s", buf);
 	nro_rules_free(a->rules);
 	exit(0);
+}
+
+/* Why the ring could not be made: a full file system or another writer
+ * may pass (111, s6 retries); a path that cannot be a ring will not (100). */
+static int ring_exit_code(int err)
+{
+	switch (err) {
+	case ENOSPC:
+	case EDQUOT:
+	case ENOMEM:
+	case EWOULDBLOCK:
+	case EINTR:
+	case EIO:
+		return NRO_EXIT_TEMP;
+	default:
+		return NRO_EXIT_USAGE;
+	}
 }
 
 /* The ring (restoring what is firing from it), then the output and input. */
@@ -288,7 +340,7 @@ static void open_io(struct analyzer *a, struct nro_in *in, const char **in_addr,
 	}
 	if (ring_path && strcmp(ring_path, "none") != 0) {
 		if (nro_ring_create(&a->ring, ring_path, (size_t)ring_size, err, sizeof err) != 0)
-			nro_die(NRO_EXIT_TEMP, "ring %s: %s", ring_path, err);
+			nro_die(ring_exit_code(errno), "--ring %s: %s", ring_path, err);
 		a->have_ring = 1;
 		snprintf(a->alerts_path, sizeof a->alerts_path, "%s/%s", a->t.run_dir,
 			 NRO_ALERTS_FILE);
@@ -338,15 +390,18 @@ static int run(struct analyzer *a, struct nro_in *in)
 	}
 }
 
-/* A finite pipe ended: judge what came in, report, and stop. */
-static void finish_input(struct analyzer *a, const struct nro_in *in)
+/* A finite pipe ended: judge what came in, report, and stop. Returns the
+ * exit status: 102 when the input was not whole records (the transport
+ * has already said a lost framing). */
+static int finish_input(struct analyzer *a, const struct nro_in *in)
 {
 	if (in->truncated)
-		nro_warn("input ended inside a record");
+		nro_error("input ended inside a record (truncated stream)");
 	nro_rules_evaluate(a->rules, nro_wall_ms());
 	flush_enc(a, &a->events);
 	nro_rules_derived(a->rules, on_metric, a, nro_wall_ms());
 	flush_enc(a, &a->metrics);
+	return in->oversized || in->truncated ? NRO_EXIT_DATA : 0;
 }
 
 int main(int argc, char **argv)
@@ -374,14 +429,16 @@ int main(int argc, char **argv)
 	nro_enc_init(&a.metrics, 0);
 	nro_enc_init(&a.lost, 0);
 	nro_enc_init(&a.snap, 0);
+	nro_enc_init(&a.named, 0);
 	a.next_seq = 1;
 	struct nro_in in;
 	const char *in_addr, *out_addr;
 	open_io(&a, &in, &in_addr, &out_addr);
 	nro_ready(&a.t);
 	nro_debug("listening for records on %s, publishing on %s", in_addr, out_addr);
+	int status = 0;
 	if (run(&a, &in))
-		finish_input(&a, &in);
+		status = finish_input(&a, &in);
 	nro_in_close(&in);
 	nro_out_close(&a.out, 100);
 	if (a.have_ring)
@@ -391,6 +448,7 @@ int main(int argc, char **argv)
 	nro_enc_free(&a.metrics);
 	nro_enc_free(&a.lost);
 	nro_enc_free(&a.snap);
+	nro_enc_free(&a.named);
 	nro_rules_free(a.rules);
-	return 0;
+	return status;
 }

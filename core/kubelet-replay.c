@@ -589,7 +589,7 @@ static const struct nro_optdef opts[] = {
 	 "scenario directory with step-000/, step-001/, ... (and base/)"},
 	{"step-every", 0, "NRO_REPLAY_STEP_EVERY", NRO_OPT_DUR, &g.c.step_every_ms, NULL, "D",
 	 "advance one scenario step every D"},
-	{"loop", 0, NULL, NRO_OPT_FLAG, &g.c.loop, NULL, NULL,
+	{"loop", 0, "NRO_REPLAY_LOOP", NRO_OPT_FLAG, &g.c.loop, NULL, NULL,
 	 "after the last step, go back to step-000"},
 	{"listen", 0, "NRO_REPLAY_LISTEN", NRO_OPT_STR, &g.c.listen, NULL, "HOST:PORT",
 	 "address to listen on (default 127.0.0.1:0, a free port)"},

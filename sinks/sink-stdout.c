@@ -82,12 +82,9 @@ static int deliver(void *ctx, struct nro_msg *m)
 		return NRO_SINK_OK;
 	}
 	if (nro_write_all(STDOUT_FILENO, o->b.p, o->b.len) != 0) {
-		if (errno == EPIPE) {
-			sink.exit_code = 0; /* the reader went away: nothing to report */
-		} else {
-			nro_error("stdout: %s", strerror(errno));
-			sink.exit_code = NRO_EXIT_TEMP;
-		}
+		if (errno != EPIPE)
+			return nro_sink_fatal(&sink, NRO_EXIT_TEMP, "stdout: %s", strerror(errno));
+		sink.exit_code = 0; /* the reader went away: nothing to report */
 		return NRO_SINK_FATAL;
 	}
 	return NRO_SINK_OK;
@@ -118,18 +115,6 @@ static void startup(const struct out *o)
 			 "printed as they come)", ring, what);
 }
 
-/* A cursor path that is a directory is a mistake to say now, not a
- * "malformed cursor" later (the check belongs in lib/run/sink.c for every
- * sink: reported). */
-static void check_cursor(void)
-{
-	struct stat st;
-	const char *c = sink.cursor_path;
-	if (c && strcmp(c, "none") != 0 && stat(c, &st) == 0 && S_ISDIR(st.st_mode))
-		nro_die(NRO_EXIT_USAGE,
-			"--cursor %s: is a directory (want a file, e.g. %s/sink-stdout.cursor)", c, c);
-}
-
 static void choose_output(struct out *o)
 {
 	int tty = isatty(STDOUT_FILENO);
@@ -149,7 +134,6 @@ int main(int argc, char **argv)
 		      "(-i -).",
 		      opts, argc, argv, "E");
 	struct out o = {0};
-	check_cursor();
 	choose_output(&o);
 	if (kinds_opt) {
 		if (!*kinds_opt)
@@ -162,6 +146,5 @@ int main(int argc, char **argv)
 	nro_buf_init(&o.b, (size_t)NRO_MSG_MAX * 8);
 	int rc = nro_sink_run(&sink, deliver, &o);
 	nro_buf_free(&o.b);
-	/* the runtime's 1 is a pipe that lost its framing or was cut: bad input */
-	return rc == 1 ? NRO_EXIT_DATA : rc;
+	return rc;
 }

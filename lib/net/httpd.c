@@ -9,7 +9,9 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdarg.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,8 @@ struct nro_httpd {
 	char *cert, *key, *ca;
 	unsigned port;
 	char url[320];
+	pthread_t starter;  /* the thread in nro_httpd_start, set before MHD runs */
+	char why[256];      /* libmicrohttpd's first complaint while starting */
 };
 
 struct listen_addr {
@@ -127,13 +131,16 @@ static void free_pems(struct nro_httpd *h)
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
-	(void)cls;
+	struct nro_httpd *h = cls;
 	char line[512];
 	vsnprintf(line, sizeof line, fmt, ap);
 	size_t n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
 		line[--n] = '\0';
 	nro_debug("libmicrohttpd: %s", line);
+	/* only the starting thread writes it: MHD's own threads never do */
+	if (pthread_equal(pthread_self(), h->starter) && !h->why[0])
+		snprintf(h->why, sizeof h->why, "%s", line);
 }
 
 /* libmicrohttpd calls this once for the headers, then per body chunk, then
@@ -213,6 +220,14 @@ static int load(const struct nro_httpd_cfg *cfg, struct nro_httpd *h, struct lis
 	return 0;
 }
 
+/* The port, for libmicrohttpd's messages only (the address is the socket's). */
+static uint16_t listen_port(const struct listen_addr *la)
+{
+	const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&la->ss;
+	const struct sockaddr_in *v4 = (const struct sockaddr_in *)&la->ss;
+	return ntohs(la->v6 ? v6->sin6_port : v4->sin_port);
+}
+
 int nro_httpd_start(const struct nro_httpd_cfg *cfg, struct nro_httpd **out, char *err,
 		    size_t errlen)
 {
@@ -224,6 +239,7 @@ int nro_httpd_start(const struct nro_httpd_cfg *cfg, struct nro_httpd **out, cha
 	}
 	h->handler = cfg->handler;
 	h->ctx = cfg->ctx;
+	h->starter = pthread_self();
 	if (load(cfg, h, &la, err, errlen) != 0) {
 		free_pems(h);
 		free(h);
@@ -232,12 +248,13 @@ int nro_httpd_start(const struct nro_httpd_cfg *cfg, struct nro_httpd **out, cha
 	struct MHD_OptionItem extra[5];
 	extra_options(h, cfg, extra);
 	h->d = MHD_start_daemon(
-		daemon_flags(cfg, &la), 0, NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
-		mhd_log, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&la.ss,
+		daemon_flags(cfg, &la), listen_port(&la), NULL, NULL, on_access, h, MHD_OPTION_EXTERNAL_LOGGER,
+		mhd_log, h, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&la.ss,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->timeout_s, MHD_OPTION_ARRAY, extra, MHD_OPTION_END);
 	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s (run with --verbose for details)",
-			 cfg->listen);
+		/* libmicrohttpd's own words name the cause (address in use, ...) */
+		snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen,
+			 h->why[0] ? h->why : "libmicrohttpd refused to start");
 		free_pems(h);
 		free(h);
 		return NRO_HTTPD_ELISTEN;

@@ -75,7 +75,7 @@ static void event_of(const struct nro_rules *r, const struct alert *a, int ev_st
 		{a->okind, nro_s(a->ns), nro_s(a->pod), nro_s(a->container), nro_s(a->name)},
 		a->has_value && isfinite(a->value) ? a->value : 0,
 		a->has_threshold && isfinite(a->threshold) ? a->threshold : 0,
-		ev_state == NRO_EV_FIRING ? a->since : now,
+		a->since, /* when the incident began, resolved too: "(lasted 1m45s)" */
 		nro_s(t->msg),
 		na,
 		t->attrs,

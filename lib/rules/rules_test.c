@@ -7,11 +7,14 @@
 
 /* Events the rules emitted, as "Type state severity object" lines. */
 static char got[64][256];
+static int64_t got_since[64];
 static int ngot;
 
 static void on_event(void *ctx, const char *node, const struct nro_event *ev)
 {
 	(void)ctx;
+	if (ngot < 64)
+		got_since[ngot] = ev->since_ms;
 	if (ngot < 64)
 		snprintf(got[ngot++], sizeof got[0], "%.*s %s %s %s %.*s/%.*s/%.*s%.*s", ev->type.len,
 			 ev->type.p, nro_event_state_name(ev->state), nro_severity_name(ev->severity),
@@ -562,6 +565,33 @@ TEST(service_healthy_per_unit)
 	nro_rules_free(r);
 }
 
+/* A resolved event's since is when the incident began, as its firing
+ * event's: "(lasted 1m45s)", not "(lasted 0s)". */
+TEST(resolved_since_is_the_firing_since)
+{
+	struct nro_rules *r = fresh();
+	int64_t t = 1000000, began = t + 15000;
+	pods_snapshot(r, t, "running", "", 0, NULL);
+	pods_snapshot(r, t += 15000, "waiting", "CrashLoopBackOff", 3, NULL);
+	pods_snapshot(r, t += 15000, "running", "", 3, NULL);
+	nro_rules_tick(r, t += 61000);
+	int fired = -1, resolved = -1;
+	for (int i = 0; i < ngot; i++) {
+		if (strncmp(got[i], "PodCrashLooping firing", 22) == 0)
+			fired = i;
+		if (strncmp(got[i], "PodCrashLooping resolved", 24) == 0)
+			resolved = i;
+	}
+	CHECK(fired >= 0 && resolved > fired);
+	if (fired >= 0 && resolved > fired) {
+		CHECK(got_since[fired] == began);
+		CHECK(got_since[resolved] == began);
+	}
+	if (testing_failed_now)
+		dump();
+	nro_rules_free(r);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -583,6 +613,7 @@ int main(void)
 	RUN(pod_evicted_and_not_ready);
 	RUN(derived_metrics);
 	RUN(service_healthy_per_unit);
+	RUN(resolved_since_is_the_firing_since);
 	nro_enc_free(&enc);
 	return testing_done();
 }

@@ -2,6 +2,7 @@
 #include "run/signals.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,6 +111,27 @@ int nro_cursor_write(const char *path, uint64_t epoch, uint64_t seq)
 
 /* ---- options ----------------------------------------------------------- */
 
+/* A cursor path that is a directory is a mistake to say at start, before
+ * a sink connects anywhere, not a "malformed cursor" later. */
+static void check_cursor_path(const struct nro_sink *s)
+{
+	struct stat st;
+	const char *c = s->cursor_path;
+	if (c && strcmp(c, "none") != 0 && stat(c, &st) == 0 && S_ISDIR(st.st_mode))
+		nro_die(NRO_EXIT_USAGE, "--cursor %s: is a directory (want a file, e.g. %s/%s.cursor)",
+			c, c, s->tool.prog);
+}
+
+int nro_sink_fatal(struct nro_sink *s, int exit_code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	nro_vlog("fatal", fmt, ap);
+	va_end(ap);
+	s->exit_code = exit_code;
+	return NRO_SINK_FATAL;
+}
+
 void nro_sink_init(struct nro_sink *s, const char *prog, const char *summary,
 		   const struct nro_optdef *extra, int argc, char **argv, const char *kinds)
 {
@@ -134,6 +156,7 @@ void nro_sink_init(struct nro_sink *s, const char *prog, const char *summary,
 		all[n++] = mine[i];
 	memset(&all[n], 0, sizeof all[n]);
 	nro_tool_init(&s->tool, prog, summary, NRO_COMMON_INPUT, 0, all, argc, argv);
+	check_cursor_path(s);
 }
 
 /* ---- the ring ----------------------------------------------------------- */
@@ -538,11 +561,11 @@ static int sink_open(struct nro_sink *s)
 
 	char err[512];
 	if (nro_in_open(&s->in, addr, NRO_DIAL, s->pipe_mode ? NULL : s->kinds, err, sizeof err) != 0) {
-		nro_error("%s", err);
 		nro_buf_free(&s->rbuf);
 		nro_buf_free(&s->held);
-		return strncmp(addr, "ipc://", 6) == 0 || s->pipe_mode ? NRO_EXIT_TEMP
-								       : NRO_EXIT_USAGE;
+		nro_die(strncmp(addr, "ipc://", 6) == 0 || s->pipe_mode ? NRO_EXIT_TEMP
+									 : NRO_EXIT_USAGE,
+			"%s", err);
 	}
 	if (s->cursor_buf[0]) {
 		uint64_t e, q;
@@ -673,9 +696,10 @@ static int sink_close(struct nro_sink *s)
 	if (s->fatal)
 		status = s->exit_code;
 	else if (s->pipe_mode && (s->in.oversized || s->in.truncated)) {
-		nro_error("%s", s->in.oversized ? "input lost its framing (a frame length of 0 or over 16 MiB)"
-						: "input ended inside a record (truncated stream)");
-		status = 1;
+		/* a lost framing the transport has said already */
+		if (s->in.truncated)
+			nro_error("input ended inside a record (truncated stream)");
+		status = NRO_EXIT_DATA;
 	}
 	save_cursor(s, 1);
 	if (s->lost)

@@ -151,10 +151,14 @@ void nro_sink_init(struct nro_sink *s, const char *prog, const char *summary,
 		   const struct nro_optdef *extra, int argc, char **argv, const char *kinds);
 
 /* Subscribes, catches up from the ring, then delivers until SIGTERM (or end
- * of a pipe). Returns the exit code: 0, 1 for a pipe that lost its framing
- * or ended inside a record, 111 when the input cannot be opened, or
- * s->exit_code after NRO_SINK_FATAL. */
+ * of a pipe). Returns the exit code: 0, 102 for a pipe that lost its framing
+ * or ended inside a record, or s->exit_code after NRO_SINK_FATAL (an input
+ * that cannot be opened exits 111, or 100 for an address that cannot be). */
 int nro_sink_run(struct nro_sink *s, nro_sink_deliver_fn deliver, void *ctx);
+/* For a deliver or flush function that must stop the sink: logs one
+ * "prog: fatal: ..." line, sets s->exit_code, returns NRO_SINK_FATAL. */
+int nro_sink_fatal(struct nro_sink *s, int exit_code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* The same with batching (flush may be NULL: then it is nro_sink_run). */
 int nro_sink_run_batched(struct nro_sink *s, nro_sink_deliver_fn deliver,
 			 nro_sink_flush_fn flush, void *ctx);

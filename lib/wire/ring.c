@@ -274,9 +274,11 @@ static int reuse_existing(struct nro_ring *r, const char *path, uint64_t ds, cha
 	if (fd < 0)
 		return 0;
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
 		snprintf(err, errlen, "%s: %s", path,
-			 errno == EWOULDBLOCK ? "another writer holds this ring" : strerror(errno));
+			 e == EWOULDBLOCK ? "another writer holds this ring" : strerror(e));
 		close(fd);
+		errno = e;
 		return -1;
 	}
 	struct stat st;
@@ -310,6 +312,7 @@ int nro_ring_create(struct nro_ring *r, const char *path, size_t data_size, char
 	r->fd = -1;
 	if ((uint64_t)data_size > RING_MAX_DATA) {
 		snprintf(err, errlen, "ring size %zu is above the maximum of 1 GiB", data_size);
+		errno = EINVAL;
 		return -1;
 	}
 	uint64_t ds = round_pow2(data_size);
@@ -326,12 +329,15 @@ int nro_ring_create(struct nro_ring *r, const char *path, size_t data_size, char
 	int n = snprintf(tmp, sizeof tmp, "%s.new", path);
 	if (n < 0 || (size_t)n >= sizeof tmp) {
 		snprintf(err, errlen, "ring path too long");
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	unlink(tmp);
 	int fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", tmp, strerror(e));
+		errno = e;
 		return -1;
 	}
 	uint64_t size = file_size_for(ds);
@@ -339,14 +345,16 @@ int nro_ring_create(struct nro_ring *r, const char *path, size_t data_size, char
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0 || ftruncate(fd, (off_t)size) != 0 ||
 	    (space = reserve_space(fd, size)) != 0 ||
 	    map_fd(r, fd, size, PROT_READ | PROT_WRITE) != 0) {
+		int e = space ? space : errno;
 		if (space == ENOSPC)
 			snprintf(err, errlen, "%s: no room for a ring of %llu bytes (the file system "
 				 "is full: free space there or lower --ring-size)", tmp,
 				 (unsigned long long)size);
 		else
-			snprintf(err, errlen, "%s: %s", tmp, strerror(space ? space : errno));
+			snprintf(err, errlen, "%s: %s", tmp, strerror(e));
 		close(fd);
 		unlink(tmp);
+		errno = e;
 		return -1;
 	}
 	struct nro_ring_hdr *h = r->map;
@@ -367,9 +375,11 @@ int nro_ring_create(struct nro_ring *r, const char *path, size_t data_size, char
 	set_views(r);
 	struct stat st;
 	if (fstat(fd, &st) != 0 || rename(tmp, path) != 0) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		unmap(r);
 		unlink(tmp);
+		errno = e;
 		return -1;
 	}
 	remember_id(r, &st);

@@ -38,7 +38,8 @@ struct nro_ring {
  * on after its newest record (so readers' cursors stay valid across an
  * analyzer restart); else creates it anew (mode 0600) with a fresh epoch.
  * data_size is rounded up to a power of two (min 64 KiB). 0, or -1 with a
- * reason in err. r is the caller's; release with nro_ring_close. */
+ * reason in err and errno saying which (ENOSPC: the file system is full;
+ * EWOULDBLOCK: another writer holds it). r is the caller's; release with nro_ring_close. */
 int nro_ring_create(struct nro_ring *r, const char *path, size_t data_size, char *err,
 		    size_t errlen);
 /* Reader: maps an existing ring read-only. 0 or -1 with a reason. */
