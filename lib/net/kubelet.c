@@ -711,7 +711,7 @@ static int map_body_error(struct nro_kubelet *k, const char *path, const char *c
 			(unsigned long long)res->bytes, ce);
 		return 1;
 	}
-	if (res->http_status > 0) {
+	if (res->http_status > 0 && res->bytes > 0) {
 		res->err = NRO_ERR_TRUNCATED;
 		set_msg(res, path, "connection lost mid-body after %llu bytes: %s",
 			(unsigned long long)res->bytes, ce);
@@ -741,15 +741,14 @@ static int map_result(struct nro_kubelet *k, const char *path, CURLcode c, const
 	case CURLE_FILESIZE_EXCEEDED:
 		map_too_large(k, path, size, res);
 		return -1;
-	case CURLE_RECV_ERROR:
-		if (map_body_error(k, path, ce, res))
-			return -1;
-		/* fall through - nothing of the answer came */
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
+		if (map_body_error(k, path, ce, res))
+			return -1;
 		res->err = NRO_ERR_CONNECT;
 		set_msg(res, path, "kubelet unreachable: %s", ce);
 		return -1;
