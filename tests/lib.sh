@@ -8,6 +8,9 @@ case "$BIN" in
 esac
 FIXTURES=${NRO_FIXTURES:-$TOP/../shared/fixtures/kubelet}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:exitcode=66}
+# kubelet-replay serves plain http on loopback: the suites' tokens may go
+# there (fault_matrix_test.sh checks the refusal without it)
+export NRO_ALLOW_INSECURE_TOKEN=${NRO_ALLOW_INSECURE_TOKEN:-1}
 export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$TOP/tests/lsan.supp:print_suppressions=0}
 
 # A private temp directory per suite, removed at exit.

@@ -379,6 +379,15 @@ static int check_cfg(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen
 		snprintf(err, errlen, "--cert-file and --key-file go together");
 		return -1;
 	}
+	/* anyone on the path reads a bearer token sent in cleartext */
+	if (cfg->token_file && *cfg->token_file && strncmp(cfg->url, "http://", 7) == 0 &&
+	    !cfg->allow_insecure_token) {
+		snprintf(err, errlen,
+			 "%s: refusing to send the bearer token over http:// (use https://, or "
+			 "--allow-insecure-token)",
+			 cfg->url);
+		return -1;
+	}
 	return check_file("--ca-file", cfg->ca_file, err, errlen) ||
 			       check_file("--cert-file", cfg->cert_file, err, errlen) ||
 			       check_file("--key-file", cfg->key_file, err, errlen) ||
@@ -690,6 +699,27 @@ static void map_too_large(struct nro_kubelet *k, const char *path, const char *s
 		set_msg(res, path, "body larger than %s cap (--max-body)", size);
 }
 
+/* A receive error once the kubelet had answered: a broken chunked framing
+ * (the kubelet's large bodies are chunked) or a connection lost mid-body,
+ * not an unreachable kubelet. 1 when it was one of those (res filled). */
+static int map_body_error(struct nro_kubelet *k, const char *path, const char *ce,
+			  struct nro_fetch *res)
+{
+	if (strstr(k->curl_err, "chunk")) {
+		res->err = NRO_ERR_PARSE;
+		set_msg(res, path, "malformed chunked body after %llu bytes: %s",
+			(unsigned long long)res->bytes, ce);
+		return 1;
+	}
+	if (res->http_status > 0 && res->bytes > 0) {
+		res->err = NRO_ERR_TRUNCATED;
+		set_msg(res, path, "connection lost mid-body after %llu bytes: %s",
+			(unsigned long long)res->bytes, ce);
+		return 1;
+	}
+	return 0;
+}
+
 /* Fills res->err and res->message for a transfer that did not end in a
  * 2xx; returns 0 for a 2xx fully received. */
 static int map_result(struct nro_kubelet *k, const char *path, CURLcode c, const struct xfer *x,
@@ -717,6 +747,8 @@ static int map_result(struct nro_kubelet *k, const char *path, CURLcode c, const
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
+		if (map_body_error(k, path, ce, res))
+			return -1;
 		res->err = NRO_ERR_CONNECT;
 		set_msg(res, path, "kubelet unreachable: %s", ce);
 		return -1;

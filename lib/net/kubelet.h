@@ -24,6 +24,7 @@ struct nro_kubelet_cfg {
 	const char *ca_file;    /* NULL = system CAs */
 	const char *cert_file, *key_file; /* client certificate auth */
 	int insecure;           /* skip server certificate verification */
+	int allow_insecure_token; /* send the token over http:// (refused otherwise) */
 	int64_t connect_timeout_ms, timeout_ms;
 	uint64_t max_body;      /* cap on a response body; 0 = NRO_BODY_MAX_DEFAULT */
 };

@@ -120,7 +120,7 @@ static struct nro_kubelet *client(const char *token_file, uint64_t max_body)
 	char url[64], err[256];
 	snprintf(url, sizeof url, "http://127.0.0.1:%u", srv.port);
 	struct nro_kubelet_cfg cfg = {.url = url, .token_file = token_file, .timeout_ms = 5000,
-				      .max_body = max_body};
+				      .max_body = max_body, .allow_insecure_token = 1};
 	struct nro_kubelet *k = nro_kubelet_new(&cfg, err, sizeof err);
 	if (!k)
 		fprintf(stderr, "nro_kubelet_new: %s\n", err);
@@ -398,6 +398,30 @@ TEST(body_cap)
 	nro_kubelet_free(k);
 }
 
+TEST(token_over_http_refused)
+{
+	char err[256] = "", tok[] = "/tmp/nro-kubelet-test-token.XXXXXX";
+	int fd = mkstemp(tok);
+	CHECK(fd >= 0);
+	CHECK(write(fd, "secret\n", 7) == 7);
+	close(fd);
+	struct nro_kubelet_cfg cfg = {.url = "http://127.0.0.1:1", .token_file = tok,
+				      .timeout_ms = 2000};
+	CHECK(nro_kubelet_new(&cfg, err, sizeof err) == NULL);
+	CHECK(strstr(err, "refusing to send the bearer token over http://") != NULL);
+	CHECK(strstr(err, "secret") == NULL);
+	cfg.allow_insecure_token = 1;
+	struct nro_kubelet *k = nro_kubelet_new(&cfg, err, sizeof err);
+	CHECK(k != NULL);
+	nro_kubelet_free(k);
+	cfg.url = "https://127.0.0.1:1";
+	cfg.allow_insecure_token = 0;
+	k = nro_kubelet_new(&cfg, err, sizeof err);
+	CHECK(k != NULL);
+	nro_kubelet_free(k);
+	unlink(tok);
+}
+
 TEST(unreachable)
 {
 	char err[256];
@@ -435,6 +459,7 @@ int main(void)
 	RUN(http_500_keeps_error_body);
 	RUN(body_streams_and_callback_aborts);
 	RUN(body_cap);
+	RUN(token_over_http_refused);
 	RUN(unreachable);
 	MHD_stop_daemon(srv.d);
 	char cmd[400];

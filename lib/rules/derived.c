@@ -110,7 +110,16 @@ static void counts(const struct nro_rules *r, const struct fobj *n, const struct
 	while ((c = nro_hmap_next(&it)))
 		metric(s, "node_runtime_errors_total", NRO_MT_COUNTER, *(double *)c->value,
 		       "error_type", c->key, NULL, NULL);
-	double dropped = (double)r->fs.dropped_facts;
+	if (r->dropped_alerts > 0) /* ALERTS_MAX reached */
+		metric(s, "node_runtime_errors_total", NRO_MT_COUNTER, (double)r->dropped_alerts,
+		       "error_type", "alerts_dropped", NULL, NULL);
+	size_t tracked[3];
+	nro_rules_sizes(r, &tracked[0], &tracked[1], &tracked[2]);
+	static const char *const table[3] = {"pods", "containers", "alerts"};
+	for (int i = 0; i < 3; i++) /* what the analyzer keeps: churn must bring it back */
+		metric(s, "node_runtime_tracked_objects", NRO_MT_GAUGE, (double)tracked[i], "table",
+		       table[i], NULL, NULL);
+	double dropped = (double)(r->fs.dropped_facts + r->fs.dropped_sources);
 	for (int k = 0; k < OBJ_KINDS; k++)
 		dropped += (double)r->fs.dropped[k];
 	if (dropped > 0) /* the fact store's caps were reached: counted, never silent */

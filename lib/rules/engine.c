@@ -259,6 +259,10 @@ static void about_copy(char *dst, size_t n, const char *src)
 static struct alert *alert_new(struct nro_rules *r, const struct eval *e, const char *key,
 			       const struct verdict *v)
 {
+	if (r->alerts.n >= ALERTS_MAX) {
+		r->dropped_alerts++;
+		return NULL;
+	}
 	struct alert *a = calloc(1, sizeof *a);
 	if (!a || nro_hmap_put(&r->alerts, key, a) != 0) {
 		free(a);
@@ -426,6 +430,7 @@ void nro_rules_tick(struct nro_rules *r, int64_t now)
 {
 	struct nro_hmap_iter it;
 	struct nro_hmap_ent *e;
+	facts_sweep_silent(&r->fs, now);
 	for (int i = 0; i < r->nrules; i++) /* CollectorDown is a matter of time passing */
 		if (r->defs[i]->okind == NRO_OBJ_SERVICE)
 			eval_rule(r, i, now);

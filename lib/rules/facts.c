@@ -160,16 +160,20 @@ struct source *facts_source(struct fact_store *fs, struct nro_str name, const ch
 	char key[STR_SRC];
 	str_copy(key, sizeof key, name);
 	struct source *s = nro_hmap_get(&fs->sources, key);
-	if (s)
+	if (s) {
+		s->last_heard = now;
 		return s;
-	if (fs->sources.n >= 256)
+	}
+	if (fs->sources.n >= SOURCES_MAX) {
+		fs->dropped_sources++;
 		return NULL;
+	}
 	s = calloc(1, sizeof *s);
 	if (!s)
 		return NULL;
 	snprintf(s->name, sizeof s->name, "%s", key);
 	snprintf(s->node, sizeof s->node, "%s", node);
-	s->first_seen = now;
+	s->first_seen = s->last_heard = now;
 	s->gen = 1;
 	if (nro_hmap_put(&fs->sources, key, s) != 0) {
 		free(s);
@@ -808,6 +812,22 @@ static void snapshot_done(struct fact_store *fs, struct source *s)
 	}
 	s->gen++;
 	s->snapshots++;
+}
+
+void facts_sweep_silent(struct fact_store *fs, int64_t now)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, &fs->sources);
+	while ((e = nro_hmap_next(&it))) {
+		struct source *s = e->value;
+		int64_t quiet = now - s->last_heard;
+		if (quiet < SOURCE_STALE_MS || quiet < 10 * (int64_t)s->interval_ms)
+			continue;
+		s->last_heard = now; /* once per silent spell: a later one sweeps again */
+		s->gen++; /* nothing it sent is current: all of it is forgotten */
+		snapshot_done(fs, s);
+	}
 }
 
 static void take_health(struct fact_store *fs, struct source *s, const struct nro_health *h,

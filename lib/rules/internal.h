@@ -38,7 +38,7 @@
 
 struct source {
 	char name[STR_SRC], node[STR_NODE];
-	int64_t first_seen, last_ok;
+	int64_t first_seen, last_ok, last_heard;
 	uint32_t interval_ms;
 	uint64_t gen, snapshots; /* gen counts polls; a complete one ends each */
 	int last_status;
@@ -195,9 +195,21 @@ struct fact_store {
 	uint64_t dropped[OBJ_KINDS];     /* objects refused at the cap */
 	uint64_t dropped_facts;
 	int pushed; /* a state arrived between polls (collector-systemd's pushes) */
+	uint64_t dropped_sources; /* records from a source past SOURCES_MAX */
 };
 
+#define SOURCES_MAX 256
+/* A source silent this long (and past 10 intervals) no longer vouches for
+ * what it listed: its objects are forgotten as if a poll had not listed them
+ * (a source that never sends a health record is swept this way too). */
+#define SOURCE_STALE_MS (30 * 60 * 1000)
+/* Alerts tracked at once: past it new ones are refused and counted
+ * (50k crash-looping containers must not take the analyzer's memory). */
+#define ALERTS_MAX 8192
+
 void facts_init(struct fact_store *fs);
+/* Forgets the objects of sources silent past SOURCE_STALE_MS (tick). */
+void facts_sweep_silent(struct fact_store *fs, int64_t now);
 void facts_free(struct fact_store *fs);
 /* Declares a series the rules read; only declared series are kept. */
 void facts_declare(struct fact_store *fs, const struct series_def *sd);
@@ -339,6 +351,7 @@ struct nro_rules {
 	int64_t flap_window_ms;
 	int flap_changes;
 	unsigned flap_set; /* 1 window, 2 changes given by flag */
+	uint64_t dropped_alerts; /* refused at ALERTS_MAX */
 };
 
 /* engine.c */

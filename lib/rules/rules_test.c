@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/testing.h"
+#include "rules/internal.h" /* ALERTS_MAX, SOURCE_STALE_MS */
 
 /* Events the rules emitted, as "Type state severity object" lines. */
 static char got[64][256];
@@ -501,6 +502,81 @@ static void on_metric(void *ctx, const char *node, const struct nro_metric *m)
 		strcat(metric_seen, line);
 }
 
+/* n crash-looping containers from source src, in batches of 500 per record. */
+static void crashloop_flood(struct nro_rules *r, int64_t now, const char *src, int n)
+{
+	char name[32];
+	struct nro_attr a[1] = {{nro_s("reason"), nro_s("CrashLoopBackOff")}};
+	for (int i = 0; i < n;) {
+		nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, src, "n1");
+		for (int k = 0; k < 500 && i < n; k++, i++) {
+			snprintf(name, sizeof name, "pod-%d", i);
+			struct nro_state st = {{NRO_OBJ_CONTAINER, nro_s("ns"), nro_s(name), {"", 0},
+						nro_s("c")},
+					       nro_s("container.state"), nro_s("waiting"), 0, 0, 1, a};
+			nro_enc_state(&enc, &st);
+			st.key = nro_s("container.restarts");
+			st.value = nro_s("");
+			st.num = 5;
+			st.nattrs = 0;
+			nro_enc_state(&enc, &st);
+		}
+		feed(r, now);
+	}
+}
+
+static double dropped_alerts_metric;
+static void on_drop_metric(void *ctx, const char *node, const struct nro_metric *m)
+{
+	(void)ctx;
+	(void)node;
+	for (uint16_t i = 0; i < m->nattrs; i++)
+		if (m->attrs[i].value.len == 14 && !memcmp(m->attrs[i].value.p, "alerts_dropped", 14))
+			dropped_alerts_metric = m->value;
+}
+
+TEST(crashloop_flood_is_capped_and_counted)
+{
+	struct nro_rules *r = fresh();
+	char err[128];
+	nro_rules_set(r, "PodCrashLooping.for=0s", err, sizeof err);
+	int64_t t = 1000000;
+	crashloop_flood(r, t, "collector-pods", 50000);
+	empty_pods_snapshot(r, t); /* the poll is complete: judge it */
+	nro_rules_evaluate(r, t);
+	size_t pods, ctrs, alerts;
+	nro_rules_sizes(r, &pods, &ctrs, &alerts);
+	CHECK(ctrs == 50000);
+	CHECK(alerts == ALERTS_MAX);
+	dropped_alerts_metric = 0;
+	nro_rules_derived(r, on_drop_metric, NULL, t);
+	CHECK(dropped_alerts_metric >= 50000 - ALERTS_MAX); /* each refusal counted */
+	/* the next poll lists none of them: everything goes */
+	empty_pods_snapshot(r, t + 15000);
+	nro_rules_evaluate(r, t + 15000);
+	nro_rules_tick(r, t + 15000 + 700000);
+	nro_rules_sizes(r, &pods, &ctrs, &alerts);
+	CHECK(ctrs == 0 && alerts == 0);
+	nro_rules_free(r);
+}
+
+TEST(objects_of_a_source_without_health_records_are_swept)
+{
+	struct nro_rules *r = fresh();
+	int64_t t = 1000000;
+	crashloop_flood(r, t, "collector-mute", 1000); /* states, never a health record */
+	size_t pods, ctrs, alerts;
+	nro_rules_sizes(r, &pods, &ctrs, &alerts);
+	CHECK(ctrs == 1000);
+	nro_rules_tick(r, t + SOURCE_STALE_MS - 1000);
+	nro_rules_sizes(r, &pods, &ctrs, &alerts);
+	CHECK(ctrs == 1000); /* not yet */
+	nro_rules_tick(r, t + SOURCE_STALE_MS + 1000);
+	nro_rules_sizes(r, &pods, &ctrs, &alerts);
+	CHECK(ctrs == 0);
+	nro_rules_free(r);
+}
+
 TEST(derived_metrics)
 {
 	struct nro_rules *r = fresh();
@@ -611,6 +687,8 @@ int main(void)
 	RUN(disk_pressure_eviction_and_percent);
 	RUN(pid_and_cpu_pressure);
 	RUN(pod_evicted_and_not_ready);
+	RUN(crashloop_flood_is_capped_and_counted);
+	RUN(objects_of_a_source_without_health_records_are_swept);
 	RUN(derived_metrics);
 	RUN(service_healthy_per_unit);
 	RUN(resolved_since_is_the_firing_since);

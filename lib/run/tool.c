@@ -205,6 +205,9 @@ static void add_kubelet_group(struct parse *p, size_t *n)
 		 "client key (with --cert-file)"},
 		{"insecure-skip-verify", 0, "NRO_INSECURE_SKIP_VERIFY", NRO_OPT_FLAG,
 		 &t->kubelet.insecure, NULL, NULL, "do not verify the kubelet's certificate"},
+		{"allow-insecure-token", 0, "NRO_ALLOW_INSECURE_TOKEN", NRO_OPT_FLAG,
+		 &t->kubelet.allow_insecure_token, NULL, NULL,
+		 "send the bearer token over an http:// URL (in cleartext; refused otherwise)"},
 		{"timeout", 0, "NRO_TIMEOUT", NRO_OPT_DUR, &t->kubelet.timeout_ms, NULL, "D",
 		 "request timeout (default 5s)"},
 		{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
@@ -418,15 +421,31 @@ static void check_addr(const char *addr, const char *where)
 }
 
 /* The run directory must be a directory, or creatable where it is named. */
+/* Sockets, ring and cursors live here: another user who owns it, or may
+ * write into it, could swap any of them. */
+static void check_existing_run_dir(const char *dir, const char *where, const struct stat *st)
+{
+	if (S_ISLNK(st->st_mode))
+		nro_die(NRO_EXIT_USAGE, "%s: %s is a symbolic link (give the real directory)", where,
+			dir);
+	if (!S_ISDIR(st->st_mode))
+		nro_die(NRO_EXIT_USAGE, "%s: %s is not a directory", where, dir);
+	if (st->st_uid != geteuid())
+		nro_die(NRO_EXIT_USAGE, "%s: %s is owned by uid %u, not by this user (uid %u)", where,
+			dir, (unsigned)st->st_uid, (unsigned)geteuid());
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		nro_die(NRO_EXIT_USAGE, "%s: %s is writable by group or others (mode %04o): chmod go-w",
+			where, dir, (unsigned)(st->st_mode & 07777));
+}
+
 static void check_run_dir(const struct nro_tool *t)
 {
 	const char *where = source_of(t->run_dir, "NRO_RUN_DIR", "--run-dir");
 	struct stat st;
 	if (t->run_dir[0] != '/')
 		nro_die(NRO_EXIT_USAGE, "%s: '%s' is not an absolute path", where, t->run_dir);
-	if (stat(t->run_dir, &st) == 0) {
-		if (!S_ISDIR(st.st_mode))
-			nro_die(NRO_EXIT_USAGE, "%s: %s is not a directory", where, t->run_dir);
+	if (lstat(t->run_dir, &st) == 0) {
+		check_existing_run_dir(t->run_dir, where, &st);
 		return;
 	}
 	char parent[4096];
@@ -439,6 +458,21 @@ static void check_run_dir(const struct nro_tool *t)
 	if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
 		nro_die(NRO_EXIT_USAGE, "%s: %s cannot be made: %s %s", where, t->run_dir, parent,
 			stat(parent, &st) != 0 ? "does not exist" : "is not a directory");
+}
+
+/* its address tells the default from a --token-file naming the same file */
+static const char sa_token_default[] = NRO_SA_TOKEN;
+
+/* The service-account token nobody asked for stays home on an http:// URL
+ * (a read-only port needs none); an explicit --token-file is refused later,
+ * by the kubelet client, unless --allow-insecure-token. */
+static void drop_default_token(struct nro_tool *t)
+{
+	if (t->kubelet.token_file == sa_token_default && !t->kubelet.allow_insecure_token &&
+	    t->kubelet.url && strncmp(t->kubelet.url, "http://", 7) == 0) {
+		nro_debug("%s is http://: the service-account token is not sent", t->kubelet.url);
+		t->kubelet.token_file = NULL;
+	}
 }
 
 static void check_common(struct parse *p, unsigned groups)
@@ -457,6 +491,8 @@ static void check_common(struct parse *p, unsigned groups)
 		nro_die(NRO_EXIT_USAGE, "--timeout must be above 0");
 	if ((groups & NRO_COMMON_KUBELET) && (!t->kubelet.cert_file) != (!t->kubelet.key_file))
 		nro_die(NRO_EXIT_USAGE, "--cert-file and --key-file go together");
+	if (groups & NRO_COMMON_KUBELET)
+		drop_default_token(t);
 	check_addr(t->output, source_of(t->output, "NRO_OUTPUT", "-o"));
 	check_addr(t->input, source_of(t->input, "NRO_INPUT", "-i"));
 	if (nro_tool_shares_run_dir(t))
@@ -479,7 +515,7 @@ static void set_defaults(struct nro_tool *t, const char *prog, const char *summa
 	t->sigfd = -1;
 	t->run_dir = "/run/nro";
 	if (access(NRO_SA_TOKEN, R_OK) == 0)
-		t->kubelet.token_file = NRO_SA_TOKEN;
+		t->kubelet.token_file = sa_token_default;
 }
 
 void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, unsigned groups,

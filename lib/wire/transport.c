@@ -101,6 +101,19 @@ static void on_pipe_add(nng_pipe p, nng_pipe_ev ev, void *arg)
 	__atomic_store_n((int *)arg, 1, __ATOMIC_RELEASE);
 }
 
+/* A unix socket is made srw------- whatever the umask: only this user (and
+ * root) may connect; the peer uid check is the second fence. */
+static int listen_private(nng_socket s, const char *addr)
+{
+	nng_listener l;
+	int rv = nng_listener_create(&l, s, addr);
+	if (rv == 0 && strncmp(addr, "ipc://", 6) == 0)
+		rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600);
+	if (rv == 0)
+		rv = nng_listener_start(l, 0);
+	return rv;
+}
+
 static int start_endpoint(nng_socket s, const char *addr, enum nro_endpoint_mode mode, char *err,
 			  size_t errlen)
 {
@@ -119,7 +132,7 @@ static int start_endpoint(nng_socket s, const char *addr, enum nro_endpoint_mode
 			}
 			unlink(addr + 6);
 		}
-		rv = nng_listen(s, addr, NULL, 0);
+		rv = listen_private(s, addr);
 	} else {
 		/* NONBLOCK: the first attempt may fail; nng keeps redialing */
 		rv = nng_dial(s, addr, NULL, NNG_FLAG_NONBLOCK);
