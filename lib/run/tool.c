@@ -203,6 +203,9 @@ static void add_kubelet_group(struct parse *p, size_t *n)
 		 "client key (with --cert-file)"},
 		{"insecure-skip-verify", 0, "NRO_INSECURE_SKIP_VERIFY", NRO_OPT_FLAG,
 		 &t->kubelet.insecure, NULL, NULL, "do not verify the kubelet's certificate"},
+		{"tls-server-name", 0, "NRO_TLS_SERVER_NAME", NRO_OPT_STR, &t->kubelet.tls_server_name,
+		 NULL, "NAME", "verify the kubelet's certificate for NAME (its node name) while "
+		 "connecting to the URL's address"},
 		{"timeout", 0, "NRO_TIMEOUT", NRO_OPT_DUR, &t->kubelet.timeout_ms, NULL, "D",
 		 "request timeout (default 5s)"},
 		{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
