@@ -67,6 +67,11 @@ vpath %.c collectors core sinks
 .SECONDARY:
 
 all: $(TOOLS)
+# svc/*/run start their tool through this one helper (non-root, capabilities)
+all: $(BINDIR)/nro-run-tool
+$(BINDIR)/nro-run-tool: svc/.lib/run-tool
+	@mkdir -p $(dir $@)
+	install -m 0755 $< $@
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -151,6 +156,9 @@ INSTALL_TOOLS := $(if $(filter 1,$(INSTALL_REPLAY)),$(TOOLS),$(filter-out %/kube
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 svc/.lib/run-tool $(DESTDIR)$(PREFIX)/bin/nro-run-tool
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 bench: all
 	@sh bench/run.sh
