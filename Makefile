@@ -163,6 +163,14 @@ install: all
 bench: all
 	@sh bench/run.sh
 
+# the container image from Debian packages (deploy/image/build.pkgs), and its
+# test as PID 1 in new namespaces; root needed, not part of make test
+.PHONY: image image-test
+image: all
+	sh deploy/image/build.sh
+image-test: all
+	sh deploy/image/test.sh
+
 clean:
 	rm -rf build bin
 
