@@ -115,13 +115,18 @@ done
 echo "image-test: $n processes in the container, all uid 65532, no capability"
 
 # PSS of the whole container (the DaemonSet's memory request comes from it)
-pss=0
+# after NRO_SOAK seconds (default 20) of polling every second
+sleep "${NRO_SOAK:-20}"
+tools=0 s6=0
 for p in /proc/[0-9]*; do
 	[ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] || continue
 	k=$(awk '$1 == "Pss:" { print $2 }' "$p/smaps_rollup" 2>/dev/null) || continue
-	pss=$((pss + ${k:-0}))
+	case "$(cat "$p/comm")" in
+	s6-*) s6=$((s6 + ${k:-0})) ;;
+	*) tools=$((tools + ${k:-0})) ;;
+	esac
 done
-echo "image-test: container PSS $pss KiB"
+echo "image-test: PSS: tools $tools KiB, s6 $s6 KiB, container $((tools + s6)) KiB"
 
 start=$(date +%s)
 kill -TERM "$pid1"
