@@ -82,6 +82,11 @@ vpath %.c collectors core sinks
 .SECONDARY:
 
 all: $(TOOLS)
+# svc/*/run start their tool through this one helper (non-root, capabilities)
+all: $(BINDIR)/nro-run-tool
+$(BINDIR)/nro-run-tool: svc/.lib/run-tool
+	@mkdir -p $(dir $@)
+	install -m 0755 $< $@
 
 $(OUT)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -169,9 +174,20 @@ INSTALL_TOOLS := $(if $(filter 1,$(INSTALL_REPLAY)),$(TOOLS),$(filter-out %/kube
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 svc/.lib/run-tool $(DESTDIR)$(PREFIX)/bin/nro-run-tool
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 
 bench: all
 	@sh bench/run.sh
+
+# the container image from Debian packages (deploy/image/build.pkgs), and its
+# test as PID 1 in new namespaces; root needed, not part of make test
+.PHONY: image image-test
+image: all
+	sh deploy/image/build.sh
+image-test: all
+	sh deploy/image/test.sh
 
 clean:
 	rm -rf build bin

@@ -32,7 +32,7 @@ static int takes_value(const char *a)
 {
 	static const char *const with_value[] = {"--kubelet",  "--token-file", "--ca-file",
 						 "--cert-file", "--key-file",	"--timeout",
-						 "--max-body"};
+						 "--max-body", "--tls-server-name"};
 	for (size_t i = 0; i < sizeof with_value / sizeof with_value[0]; i++)
 		if (strcmp(a, with_value[i]) == 0)
 			return 1;

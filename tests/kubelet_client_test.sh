@@ -408,6 +408,34 @@ test_insecure_skip_verify() {
 	assertSameFile "$FIX/v1.34/stats_summary.json" "$T/body"
 }
 
+# A kubelet's serving certificate names the node (DNS:node-a), not the
+# address the DaemonSet dials (status.hostIP): --tls-server-name checks the
+# name while connecting to the address.
+test_tls_server_name_checks_the_node_name() {
+	(
+		cd "$T/pki" || exit 1
+		openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout node.key -out node.csr -subj /CN=node-a &&
+			printf 'subjectAltName=DNS:node-a\nextendedKeyUsage=serverAuth\n' >node.ext &&
+			openssl x509 -req -in node.csr -CA ca.crt -CAkey ca.key -set_serial 5 -days 2 \
+				-extfile node.ext -out node.crt
+	) >/dev/null 2>&1 || { fail "openssl node certificate"; return; }
+	start_replay --dir "$T/fx" --tls-cert "$T/pki/node.crt" --tls-key "$T/pki/node.key" || return
+	fetch --kubelet "$URL" --ca-file "$T/pki/ca.crt" /pods
+	assertEquals "the address is not the certificate's name" 100 "$RC"
+	assertContains "tls" "$(cat "$T/err")" "TLS:"
+	fetch --kubelet "$URL" --ca-file "$T/pki/ca.crt" --tls-server-name node-a /pods
+	assertEquals "verified for node-a: $(cat "$T/err")" 0 "$RC"
+	assertSameFile "$FIX/v1.34/pods.json" "$T/body"
+	NRO_TLS_SERVER_NAME=node-b fetch --kubelet "$URL" --ca-file "$T/pki/ca.crt" /pods
+	assertEquals "another name is refused (from the environment)" 100 "$RC"
+	fetch --kubelet "${URL/https/http}" --tls-server-name node-a /pods
+	assertEquals "plain http is a usage error" 100 "$RC"
+	assertContains "names the flag" "$(cat "$T/err")" "--tls-server-name node-a: needs an https://"
+	fetch --kubelet "$URL" --tls-server-name 'node a' /pods
+	assertEquals "not a DNS name" 100 "$RC"
+}
+
 # ---- scenarios ----------------------------------------------------------------------
 
 make_scenario() {

@@ -46,6 +46,7 @@ struct nro_kubelet {
 	CURL *h;
 	char *url; /* base URL without a trailing slash */
 	char *token_file;
+	struct curl_slist *connect_to; /* --tls-server-name's NAME:PORT:ADDR:PORT; NULL = none */
 	int has_cert;
 	uint64_t max_body;
 	char *token; /* NULL until read; wiped on replace and free */
@@ -346,6 +347,7 @@ void nro_kubelet_free(struct nro_kubelet *k)
 		curl_easy_cleanup(k->h);
 		global_put();
 	}
+	curl_slist_free_all(k->connect_to);
 	token_wipe(k);
 	free(k->url);
 	free(k->token_file);
@@ -433,6 +435,8 @@ static CURLcode set_options(struct nro_kubelet *k, const struct nro_kubelet_cfg 
 	}
 	if (k->token_file)
 		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
+	if (k->connect_to)
+		SET(CURLOPT_CONNECT_TO, k->connect_to);
 #undef SET
 	return c;
 }
@@ -453,6 +457,92 @@ static int make_handle(struct nro_kubelet *k, char *err, size_t errlen)
 	return 0;
 }
 
+/* A DNS name as a certificate carries it: letters, digits, '-', '.'. */
+static int is_host_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 253)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+/* The URL with its host replaced by name, and the CONNECT_TO entry that
+ * still dials the URL's own address. Both curl_free/free by the caller;
+ * 0, or -1 with neither set. */
+static int server_name_url(CURLU *u, const char *name, char **url, char **entry)
+{
+	char *host = NULL, *port = NULL;
+	int rc = -1;
+	*url = *entry = NULL;
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_HOST, name, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, url, 0) == CURLUE_OK) {
+		size_t n = strlen(name) + strlen(host) + 2 * strlen(port) + 4;
+		*entry = malloc(n);
+		if (*entry) {
+			snprintf(*entry, n, "%s:%s:%s:%s", name, port, host, port);
+			rc = 0;
+		} else {
+			curl_free(*url);
+			*url = NULL;
+		}
+	}
+	curl_free(host);
+	curl_free(port);
+	return rc;
+}
+
+/* --tls-server-name: a kubelet reached at status.hostIP serves a certificate
+ * for spec.nodeName, so libcurl must send and verify the name (the URL's
+ * host) while connecting to the address (CONNECT_TO). 0, or -1 with err. */
+static int apply_server_name(struct nro_kubelet *k, const char *name, char *err, size_t errlen)
+{
+	if (!is_host_name(name)) {
+		snprintf(err, errlen, "--tls-server-name '%s': not a DNS name", name);
+		return -1;
+	}
+	if (strncmp(k->url, "https://", 8) != 0) {
+		snprintf(err, errlen, "--tls-server-name %s: needs an https:// kubelet URL, not %s",
+			 name, k->url);
+		return -1;
+	}
+	CURLU *u = curl_url();
+	char *url = NULL, *entry = NULL;
+	int rc = -1;
+	if (u && curl_url_set(u, CURLUPART_URL, k->url, 0) == CURLUE_OK &&
+	    server_name_url(u, name, &url, &entry) == 0) {
+		struct curl_slist *l = curl_slist_append(NULL, entry);
+		char *copy = strdup(url);
+		if (l && copy) {
+			free(k->url);
+			k->url = copy;
+			k->connect_to = l;
+			rc = 0;
+		} else {
+			curl_slist_free_all(l);
+			free(copy);
+		}
+	}
+	if (rc != 0)
+		snprintf(err, errlen, "--tls-server-name %s: cannot apply to %s", name, k->url);
+	free(entry);
+	curl_free(url);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static void strip_slashes(char *url)
+{
+	size_t ul = strlen(url);
+	while (ul > 0 && url[ul - 1] == '/')
+		url[--ul] = '\0';
+}
+
 struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err, size_t errlen)
 {
 	if (check_cfg(cfg, err, errlen) != 0)
@@ -470,15 +560,16 @@ struct nro_kubelet *nro_kubelet_new(const struct nro_kubelet_cfg *cfg, char *err
 		nro_kubelet_free(k);
 		return NULL;
 	}
-	size_t ul = strlen(k->url);
-	while (ul > 0 && k->url[ul - 1] == '/')
-		k->url[--ul] = '\0';
+	strip_slashes(k->url);
 	k->has_cert = cfg->cert_file && *cfg->cert_file;
 	k->max_body = cfg->max_body ? cfg->max_body : NRO_BODY_MAX_DEFAULT;
-	if (make_handle(k, err, errlen) != 0 || check_url(k->url, err, errlen) != 0) {
+	if (make_handle(k, err, errlen) != 0 || check_url(k->url, err, errlen) != 0 ||
+	    (cfg->tls_server_name && *cfg->tls_server_name &&
+	     apply_server_name(k, cfg->tls_server_name, err, errlen) != 0)) {
 		nro_kubelet_free(k);
 		return NULL;
 	}
+	strip_slashes(k->url);
 	CURLcode c = set_options(k, cfg);
 	if (c != CURLE_OK) {
 		snprintf(err, errlen, "libcurl: %s", curl_easy_strerror(c));

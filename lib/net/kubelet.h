@@ -25,6 +25,8 @@ struct nro_kubelet_cfg {
 	const char *cert_file, *key_file; /* client certificate auth */
 	int insecure;           /* skip server certificate verification */
 	int allow_insecure_token; /* send the token over http:// (refused otherwise) */
+	const char *tls_server_name; /* NULL = the URL's host; else the name the
+					certificate must carry (the URL's address is dialled) */
 	int64_t connect_timeout_ms, timeout_ms;
 	uint64_t max_body;      /* cap on a response body; 0 = NRO_BODY_MAX_DEFAULT */
 };

@@ -208,6 +208,9 @@ static void add_kubelet_group(struct parse *p, size_t *n)
 		{"allow-insecure-token", 0, "NRO_ALLOW_INSECURE_TOKEN", NRO_OPT_FLAG,
 		 &t->kubelet.allow_insecure_token, NULL, NULL,
 		 "send the bearer token over an http:// URL (in cleartext; refused otherwise)"},
+		{"tls-server-name", 0, "NRO_TLS_SERVER_NAME", NRO_OPT_STR, &t->kubelet.tls_server_name,
+		 NULL, "NAME", "verify the kubelet's certificate for NAME (its node name) while "
+		 "connecting to the URL's address"},
 		{"timeout", 0, "NRO_TIMEOUT", NRO_OPT_DUR, &t->kubelet.timeout_ms, NULL, "D",
 		 "request timeout (default 5s)"},
 		{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},

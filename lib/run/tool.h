@@ -39,7 +39,7 @@ struct nro_optdef {
 };
 
 /* Groups of common options a tool takes. */
-#define NRO_COMMON_KUBELET 0x01u /* --kubelet --token-file --ca-file --cert-file --key-file --insecure-skip-verify --timeout */
+#define NRO_COMMON_KUBELET 0x01u /* --kubelet --token-file --ca-file --cert-file --key-file --insecure-skip-verify --tls-server-name --timeout */
 #define NRO_COMMON_POLL 0x02u    /* --node --interval --once */
 #define NRO_COMMON_OUTPUT 0x04u  /* -o */
 #define NRO_COMMON_INPUT 0x08u   /* -i */
