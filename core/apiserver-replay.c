@@ -340,6 +340,10 @@ static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, stru
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSONT);
+	/* one request a connection: a kept-alive connection after a list was
+	 * seen to leave the client's next request unread (libmicrohttpd,
+	 * thread per connection) */
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -527,6 +531,7 @@ static enum MHD_Result serve_watch(struct MHD_Connection *c, int r, const struct
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSONT);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp);
 	return ret;
