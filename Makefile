@@ -25,6 +25,7 @@ LIBS_nro-dump      := $(LIBS_NNG) -lm
 LIBS_nro-alerts    := $(LIBS_NNG) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
+LIBS_apiserver-replay := $(LIBS_HTTPD) -lm
 LIBS_sink-stdout   := $(LIBS_NNG) -lm
 LIBS_sink-otel     := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c -lz -lm
 LIBS_sink-nats     := -lnats $(LIBS_NNG) -lm

@@ -1,0 +1,450 @@
+/*
+ * collector-apiserver: the API server's view of this node (its pods, its
+ * Node object and its Lease), for the divergence rules. Lists once, then
+ * follows watches streamed through libcurl's write callback, one watch
+ * event a line (capped); on 410 Expired it lists again, on a dropped stream
+ * it resumes from the last resourceVersion. Every poll publishes the whole
+ * view as states (lib/wire/names_apiserver.h), so the analyzer sees the
+ * same snapshots it gets from collector-pods: nothing duplicated, nothing
+ * left over.
+ *
+ * One poll = a Lease get, then a pods watch and a Node watch of half the
+ * interval each: a change reaches the analyzer within the interval.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/hmap.h"
+#include "base/log.h"
+#include "net/kubelet.h"
+#include "parse/json.h"
+#include "run/collector.h"
+#include "wire/names.h"
+#include "wire/names_apiserver.h"
+
+#define PROG "collector-apiserver"
+#define LINE_MAX_ (4u << 20)  /* one watch event */
+#define LIST_MAX (256u << 20) /* a list body */
+#define CTRS_MAX 32
+#define SA_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
+#define CONDS_MAX 16
+
+struct actr {
+	char name[64], state[16], reason[64];
+	double restarts;
+};
+
+struct apod {
+	char ns[64], name[256], uid[64], phase[16];
+	struct actr c[CTRS_MAX];
+	unsigned nc;
+};
+
+struct acond {
+	char type[48], status[16];
+	int64_t since;
+};
+
+enum { W_PODS, W_NODE, W_COUNT };
+
+struct api {
+	struct nro_collector *c;
+	struct nro_kubelet *k;
+	const char *url, *token_file, *ca_file;
+	int insecure;
+	struct nro_hmap pods; /* uid -> struct apod */
+	struct acond cond[CONDS_MAX];
+	unsigned ncond;
+	int64_t renew_ms; /* the Lease's renewTime; 0 = none */
+	char rv[W_COUNT][32];
+	int need_list;
+	/* the watch being read */
+	int w;
+	struct nro_buf line;
+	int overlong, gone;
+	unsigned events;
+	struct nro_json j;
+};
+
+/* ---- decoding ------------------------------------------------------------ */
+
+static void jstr(const struct nro_json *j, int i, char *out, size_t n)
+{
+	if (i < 0 || nro_json_str(j, i, out, n) < 0)
+		out[0] = '\0';
+}
+
+static void ctr_take(const struct nro_json *j, int cs, struct actr *a)
+{
+	jstr(j, nro_json_key(j, cs, "name"), a->name, sizeof a->name);
+	double rc = 0;
+	nro_json_f64(j, nro_json_key(j, cs, "restartCount"), &rc);
+	a->restarts = rc;
+	int st = nro_json_key(j, cs, "state");
+	a->state[0] = a->reason[0] = '\0';
+	int k = st >= 0 ? nro_json_first(j, st) : -1;
+	if (k >= 0) {
+		jstr(j, k, a->state, sizeof a->state);
+		jstr(j, nro_json_key(j, k + 1, "reason"), a->reason, sizeof a->reason);
+	}
+}
+
+static void pod_take(const struct nro_json *j, int o, struct apod *p)
+{
+	int md = nro_json_key(j, o, "metadata");
+	jstr(j, nro_json_key(j, md, "namespace"), p->ns, sizeof p->ns);
+	jstr(j, nro_json_key(j, md, "name"), p->name, sizeof p->name);
+	jstr(j, nro_json_key(j, md, "uid"), p->uid, sizeof p->uid);
+	jstr(j, nro_json_path(j, o, "status.phase"), p->phase, sizeof p->phase);
+	int arr = nro_json_path(j, o, "status.containerStatuses");
+	p->nc = 0;
+	for (int cs = arr >= 0 ? nro_json_first(j, arr) : -1; cs >= 0 && p->nc < CTRS_MAX;
+	     cs = nro_json_next(j, arr, cs))
+		ctr_take(j, cs, &p->c[p->nc++]);
+}
+
+static void pods_clear(struct api *a)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, &a->pods);
+	while ((e = nro_hmap_next(&it)))
+		free(nro_hmap_del(&a->pods, e->key));
+}
+
+/* ADDED/MODIFIED (put) or DELETED of the pod at token o. */
+static void pod_apply(struct api *a, const struct nro_json *j, int o, int del)
+{
+	struct apod tmp;
+	pod_take(j, o, &tmp);
+	if (!tmp.uid[0])
+		return;
+	struct apod *p = nro_hmap_get(&a->pods, tmp.uid);
+	if (del) {
+		free(nro_hmap_del(&a->pods, tmp.uid));
+		return;
+	}
+	if (!p) {
+		p = malloc(sizeof *p);
+		if (!p || nro_hmap_put(&a->pods, tmp.uid, p) != 0) {
+			free(p);
+			return;
+		}
+	}
+	*p = tmp;
+}
+
+static void node_apply(struct api *a, const struct nro_json *j, int o)
+{
+	int arr = nro_json_path(j, o, "status.conditions");
+	a->ncond = 0;
+	for (int c = arr >= 0 ? nro_json_first(j, arr) : -1; c >= 0 && a->ncond < CONDS_MAX;
+	     c = nro_json_next(j, arr, c)) {
+		struct acond *k = &a->cond[a->ncond++];
+		jstr(j, nro_json_key(j, c, "type"), k->type, sizeof k->type);
+		jstr(j, nro_json_key(j, c, "status"), k->status, sizeof k->status);
+		k->since = 0;
+		nro_json_time_ms(j, nro_json_key(j, c, "lastTransitionTime"), &k->since);
+	}
+}
+
+static void rv_take(struct api *a, const struct nro_json *j, int o)
+{
+	int rv = nro_json_path(j, o, "metadata.resourceVersion");
+	char s[32];
+	jstr(j, rv, s, sizeof s);
+	if (s[0])
+		memcpy(a->rv[a->w], s, sizeof s);
+}
+
+/* One watch event line. */
+static void event_take(struct api *a, const char *s, size_t n)
+{
+	const char *why;
+	if (n == 0)
+		return;
+	if (nro_json_parse(&a->j, s, n, &why) != 0) {
+		nro_warn("watch: a line that is not JSON (%s), skipped", why);
+		return;
+	}
+	int o = nro_json_key(&a->j, 0, "object");
+	int type = nro_json_key(&a->j, 0, "type");
+	if (o < 0 || type < 0)
+		return;
+	if (nro_json_eq(&a->j, type, "ERROR")) {
+		int64_t code = 0;
+		nro_json_i64(&a->j, nro_json_key(&a->j, o, "code"), &code);
+		a->gone = code == 410;
+		return;
+	}
+	a->events++;
+	rv_take(a, &a->j, o);
+	if (nro_json_eq(&a->j, type, "BOOKMARK"))
+		return;
+	int del = nro_json_eq(&a->j, type, "DELETED");
+	if (a->w == W_PODS)
+		pod_apply(a, &a->j, o, del);
+	else if (!del)
+		node_apply(a, &a->j, o);
+}
+
+/* libcurl's bytes, split into lines; a line past the cap is dropped whole
+ * and forces a new list (a state was missed). */
+static int on_watch_bytes(void *ctx, const char *data, size_t len)
+{
+	struct api *a = ctx;
+	while (len) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl ? (size_t)(nl - data) : len;
+		if (!a->overlong && nro_buf_add(&a->line, data, n) != 0) {
+			a->overlong = 1;
+			a->need_list = 1;
+			nro_warn("watch: an event longer than %u bytes, listing again", LINE_MAX_);
+		}
+		if (nl) {
+			if (!a->overlong)
+				event_take(a, a->line.p, a->line.len);
+			nro_buf_reset(&a->line);
+			a->overlong = 0;
+			n++;
+		}
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* ---- requests -------------------------------------------------------------- */
+
+static void path_of(struct api *a, int w, char *out, size_t n, const char *extra)
+{
+	const char *node = a->c->node;
+	if (w == W_PODS)
+		snprintf(out, n, "/api/v1/pods?fieldSelector=spec.nodeName=%s%s", node, extra);
+	else
+		snprintf(out, n, "/api/v1/nodes?fieldSelector=metadata.name=%s%s", node, extra);
+}
+
+static int list_one(struct api *a, int w, struct nro_fetch *res)
+{
+	char path[600];
+	path_of(a, w, path, sizeof path, "");
+	struct nro_buf b;
+	nro_buf_init(&b, LIST_MAX);
+	int rc = nro_kubelet_get_buf(a->k, path, &b, res);
+	const char *why = NULL;
+	if (rc == 0 && nro_json_parse(&a->j, b.p, b.len, &why) != 0) {
+		snprintf(res->message, sizeof res->message, "GET %s: invalid JSON (%s)", path, why);
+		res->err = NRO_ERR_PARSE;
+		rc = -1;
+	}
+	if (rc == 0) {
+		int items = nro_json_key(&a->j, 0, "items");
+		a->w = w;
+		rv_take(a, &a->j, 0);
+		if (w == W_PODS)
+			pods_clear(a);
+		for (int i = items >= 0 ? nro_json_first(&a->j, items) : -1; i >= 0;
+		     i = nro_json_next(&a->j, items, i)) {
+			if (w == W_PODS)
+				pod_apply(a, &a->j, i, 0);
+			else
+				node_apply(a, &a->j, i);
+		}
+	}
+	nro_buf_free(&b);
+	return rc;
+}
+
+static int lease_get(struct api *a, struct nro_fetch *res)
+{
+	char path[600];
+	snprintf(path, sizeof path,
+		 "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/%s", a->c->node);
+	struct nro_buf b;
+	nro_buf_init(&b, 1u << 20);
+	int rc = nro_kubelet_get_buf(a->k, path, &b, res);
+	const char *why;
+	if (rc == 0 && nro_json_parse(&a->j, b.p, b.len, &why) == 0)
+		nro_json_time_ms(&a->j, nro_json_path(&a->j, 0, "spec.renewTime"), &a->renew_ms);
+	nro_buf_free(&b);
+	return rc;
+}
+
+/* Follows one watch for window_ms. A drop keeps the resourceVersion (the
+ * next watch resumes there); 410 asks for a new list. */
+static int watch_one(struct api *a, int w, int64_t window_ms, struct nro_fetch *res)
+{
+	char extra[128], path[700];
+	snprintf(extra, sizeof extra, "&watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%" PRId64,
+		 a->rv[w], window_ms / 1000 > 0 ? window_ms / 1000 : 1);
+	path_of(a, w, path, sizeof path, extra);
+	a->w = w;
+	a->gone = 0;
+	nro_buf_reset(&a->line);
+	int rc = nro_kubelet_get(a->k, path, on_watch_bytes, a, res);
+	if (a->gone || res->http_status == 410) {
+		nro_info("watch: resourceVersion %s expired (410), listing again", a->rv[w]);
+		a->need_list = 1;
+		return 0;
+	}
+	if (rc != 0)
+		nro_info("watch: %s; resuming from resourceVersion %s", res->message, a->rv[w]);
+	return rc;
+}
+
+/* ---- publishing ---------------------------------------------------------- */
+
+static void emit(struct nro_collector *c, uint8_t kind, const struct apod *p, const char *ctr,
+		 const char *key, const char *value, double num, int64_t since, const char *reason)
+{
+	struct nro_attr at[2] = {{nro_s(NRO_A_SOURCE), nro_s(NRO_SOURCE_APISERVER)},
+				 {nro_s(NRO_A_REASON), nro_s(reason ? reason : "")}};
+	struct nro_state s = {
+		.object = {.kind = kind, .namespace_ = nro_s(p ? p->ns : ""),
+			   .pod = nro_s(p ? p->name : ""), .container = nro_s(ctr ? ctr : ""),
+			   .name = nro_s(p ? "" : c->node)},
+		.key = nro_s(key), .value = nro_s(value), .num = num, .since_ms = since,
+		.nattrs = reason && reason[0] ? 2 : 1, .attrs = at,
+	};
+	nro_emit_state(c, &s);
+}
+
+static void publish(struct api *a)
+{
+	struct nro_collector *c = a->c;
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	nro_hmap_iter_init(&it, &a->pods);
+	while ((e = nro_hmap_next(&it))) {
+		const struct apod *p = e->value;
+		emit(c, NRO_OBJ_POD, p, NULL, NRO_K_API_POD_PHASE, p->phase, 0, 0, NULL);
+		for (unsigned i = 0; i < p->nc; i++) {
+			const struct actr *k = &p->c[i];
+			emit(c, NRO_OBJ_CONTAINER, p, k->name, NRO_K_API_CTR_STATE, k->state, 0, 0,
+			     k->reason);
+			emit(c, NRO_OBJ_CONTAINER, p, k->name, NRO_K_API_CTR_RESTARTS, "", k->restarts, 0,
+			     NULL);
+		}
+	}
+	for (unsigned i = 0; i < a->ncond; i++) {
+		char key[96];
+		snprintf(key, sizeof key, "%s%s", NRO_K_API_NODE_COND, a->cond[i].type);
+		emit(c, NRO_OBJ_NODE, NULL, NULL, key, a->cond[i].status, 0, a->cond[i].since, NULL);
+	}
+	if (a->renew_ms > 0) {
+		double age = (double)(nro_wall_ms() - a->renew_ms) / 1000.0;
+		emit(c, NRO_OBJ_NODE, NULL, NULL, NRO_K_API_LEASE_AGE, "", age > 0 ? age : 0,
+		     a->renew_ms, NULL);
+	}
+}
+
+/* One poll: list when needed, get the Lease, follow each watch for half
+ * the interval (--once: list and publish only). */
+static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
+{
+	struct api *a = ctx;
+	if (a->need_list) {
+		if (list_one(a, W_PODS, res) != 0 || list_one(a, W_NODE, res) != 0)
+			return -1;
+		a->need_list = 0;
+	}
+	if (lease_get(a, res) != 0 && res->http_status != 404)
+		return -1;
+	if (!c->t.once) {
+		int64_t half = c->t.interval_ms / 2;
+		for (int w = 0; w < W_COUNT && !a->need_list; w++)
+			if (watch_one(a, w, half, res) != 0)
+				break;
+	}
+	publish(a);
+	memset(res, 0, sizeof *res);
+	res->http_status = 200;
+	return 0;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+/* In-cluster defaults: the service's address, the service account's token and CA. */
+static void in_cluster(struct api *a, char *url, size_t n)
+{
+	const char *host = getenv("KUBERNETES_SERVICE_HOST");
+	const char *port = getenv("KUBERNETES_SERVICE_PORT");
+	if (!a->url) {
+		if (!host || !*host)
+			nro_die(NRO_EXIT_USAGE, "--apiserver is required outside a cluster "
+						"(KUBERNETES_SERVICE_HOST is unset)");
+		int v6 = strchr(host, ':') != NULL;
+		snprintf(url, n, "https://%s%s%s:%s", v6 ? "[" : "", host, v6 ? "]" : "",
+			 port && *port ? port : "443");
+		a->url = url;
+		if (!a->token_file)
+			a->token_file = NRO_SA_TOKEN;
+		if (!a->ca_file)
+			a->ca_file = SA_CA;
+	}
+}
+
+static const char SUMMARY[] =
+	"Follow the API server's view of this node and publish it as states: each\n"
+	"pod's phase (api.pod.phase), each container's state and restart count\n"
+	"(api.container.state, api.container.restarts), the Node's conditions\n"
+	"(api.node.condition.<type>) and the age of its Lease (api.lease.age), all\n"
+	"with source=apiserver, for the divergence rules. A list, then watches\n"
+	"(pods: fieldSelector=spec.nodeName=NODE, the Node: metadata.name=NODE)\n"
+	"resumed from the last resourceVersion, listed again on 410 Expired.\n"
+	"In a cluster (KUBERNETES_SERVICE_HOST set) it uses the service address, the\n"
+	"service account's token (re-read when it rotates) and CA by default.\n"
+	"--node is required (the downward API's spec.nodeName in a DaemonSet).\n"
+	"RBAC: get, list, watch on pods and nodes; get on leases in kube-node-lease.";
+
+int main(int argc, char **argv)
+{
+	static struct api a;
+	struct nro_collector c;
+	int64_t timeout_ms = 5000;
+	const struct nro_optdef opts[] = {
+		{"apiserver", 0, "NRO_APISERVER_URL", NRO_OPT_STR, &a.url, NULL, "URL",
+		 "API server base URL (default: in-cluster https://$KUBERNETES_SERVICE_HOST:PORT)"},
+		{"token-file", 0, "NRO_APISERVER_TOKEN_FILE", NRO_OPT_STR, &a.token_file, NULL, "F",
+		 "bearer token file, re-read when it changes (in-cluster: the service account's)"},
+		{"ca-file", 0, "NRO_APISERVER_CA_FILE", NRO_OPT_STR, &a.ca_file, NULL, "F",
+		 "CA bundle (in-cluster: the service account's ca.crt; else system CAs)"},
+		{"insecure-skip-verify", 0, "NRO_APISERVER_INSECURE", NRO_OPT_FLAG, &a.insecure, NULL,
+		 NULL, "do not verify the API server's certificate"},
+		{"timeout", 0, "NRO_TIMEOUT", NRO_OPT_DUR, &timeout_ms, NULL, "D",
+		 "connect timeout (default 5s); a watch lasts half the interval"},
+		{0},
+	};
+	nro_collector_init_local(&c, PROG, SUMMARY, "apiserver", 10000, opts, argc, argv);
+	if (!c.t.node || !c.t.node[0])
+		nro_die(NRO_EXIT_USAGE, "--node is required (env NRO_NODE_NAME)");
+	if (c.t.interval_ms < 2000)
+		nro_die(NRO_EXIT_USAGE, "--interval must be at least 2s (a watch lasts half of it)");
+	char url[300];
+	in_cluster(&a, url, sizeof url);
+	struct nro_kubelet_cfg kc = {.url = a.url, .token_file = a.token_file, .ca_file = a.ca_file,
+				     .insecure = a.insecure, .connect_timeout_ms = timeout_ms,
+				     .max_body = LIST_MAX};
+	char err[512];
+	a.k = nro_kubelet_new(&kc, err, sizeof err);
+	if (!a.k)
+		nro_die(NRO_EXIT_USAGE, "%s", err);
+	a.c = &c;
+	a.need_list = 1;
+	nro_hmap_init(&a.pods);
+	nro_buf_init(&a.line, LINE_MAX_);
+	nro_json_init(&a.j, 0);
+	nro_collector_set_node(&c, c.t.node, strlen(c.t.node));
+	int rc = nro_collector_run(&c, poll, &a);
+	pods_clear(&a);
+	nro_hmap_free(&a.pods);
+	nro_buf_free(&a.line);
+	nro_json_free(&a.j);
+	nro_kubelet_free(a.k);
+	return rc;
+}
