@@ -390,29 +390,6 @@ int nro_enc_event(struct nro_enc *e, const struct nro_event *v)
 	return 0;
 }
 
-int nro_enc_copy_for_node(struct nro_enc *e, const struct nro_msg *m, const char *node)
-{
-	struct nro_str nd = nro_s(node);
-	size_t hdr_end = NRO_HDR_FIXED + strsize(m->hdr.source) + strsize(m->hdr.node);
-	e->len = 0;
-	e->count = 0;
-	e->failed = 0;
-	if (!str_ok(nd) || m->len < hdr_end ||
-	    reserve(e, NRO_HDR_FIXED + strsize(m->hdr.source) + strsize(nd) +
-			       (m->len - hdr_end)) != 0) {
-		e->failed = 1;
-		return -1;
-	}
-	memcpy(e->buf, m->buf, NRO_HDR_FIXED); /* kind, magic, version, count, seq, ts */
-	e->len = NRO_HDR_FIXED;
-	putstr(e, m->hdr.source);
-	putstr(e, nd);
-	memcpy(e->buf + e->len, m->buf + hdr_end, m->len - hdr_end);
-	e->len += m->len - hdr_end;
-	e->count = m->hdr.count;
-	return 0;
-}
-
 size_t nro_enc_finish(struct nro_enc *e)
 {
 	if (e->failed || e->len < NRO_HDR_FIXED)

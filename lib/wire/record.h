@@ -219,10 +219,11 @@ struct nro_msg {
  * human-readable reason in *why (never NULL on failure). Reads nothing
  * past buf+len. */
 int nro_decode(struct nro_msg *m, const uint8_t *buf, size_t len, const char **why);
-/* Re-encodes the decoded message m with another node name in its header;
- * its entries are copied as they are (m must be the one nro_decode filled,
- * before any nro_next_*). 0, or -1 (a name with a NUL, over e's cap). End
- * with nro_enc_finish. */
+/* Re-encodes the decoded message m with another node name in its header
+ * (lib/wire/recode.c: through the decoded API, so it holds for any wire
+ * version); the same kind, seq, ts, source and entries. m is not moved:
+ * its buffer is decoded afresh. 0, or -1 (a name with a NUL, an entry the
+ * encoder refuses, over e's cap). End with nro_enc_finish. */
 int nro_enc_copy_for_node(struct nro_enc *e, const struct nro_msg *m, const char *node);
 /* Read the next entry into *out (its strings and attrs point into the message
  * and into m->attrs, valid until the next call). Return 1, or 0 at the end
