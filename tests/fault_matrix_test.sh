@@ -65,7 +65,7 @@ start_pipeline() {
 	SCAN_PID=$!
 	wait_path "$SCAN/sink-stdout/supervise/status"
 	for s in $SERVICES; do
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready"
 	done
 }
 

@@ -50,7 +50,7 @@ start_pipeline() {
 	SCAN_PID=$!
 	for s in analyzer sink-stdout "$@"; do
 		wait_path "$SCAN/$s/supervise/status"
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready"
 	done
 }
 

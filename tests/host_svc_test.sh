@@ -36,7 +36,7 @@ test_node_and_kmsg_services() {
 	SCAN_PID=$!
 	wait_path "$SCAN/collector-kmsg/supervise/status"
 	for s in collector-node collector-kmsg; do
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready: $(cat "$TMP/scan.out")"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready: $(cat "$TMP/scan.out")"
 	done
 	wait_for_lines "$TMP/records.jl" '"source":"collector-node".*"name":"system.memory.limit"' 30 ||
 		fail "no memory from collector-node: $(cat "$TMP/scan.out")"

@@ -72,3 +72,13 @@ wait_for_lines() {
 	echo "timed out waiting for $want line(s) matching '$2' in $1" >&2
 	return 1
 }
+
+# svwait_up DIR...: waits (bounded) until every service directory is up and
+# ready; first for its supervisor, which s6-svscan may not have started yet
+# (s6-svwait fails at once on a directory without supervise/status).
+svwait_up() {
+	for _d in "$@"; do
+		wait_path "$_d/supervise/status" || return 1
+	done
+	s6-svwait -U -t 20000 "$@"
+}

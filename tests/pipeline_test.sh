@@ -66,7 +66,7 @@ start_pipeline() {
 	SCAN_PID=$!
 	wait_path "$SCAN/sink-stdout/supervise/status"
 	for s in analyzer sink-stdout collector-healthz collector-pods collector-summary; do
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready"
 	done
 }
 
@@ -89,11 +89,11 @@ run_incident() { # $1: kill-9 the analyzer and the sink mid-incident
 	if [ "$1" = kill ]; then
 		s6-svc -k "$SCAN/sink-stdout"
 		s6-svc -k "$SCAN/analyzer"
-		s6-svwait -U -t 20000 "$SCAN/analyzer" "$SCAN/sink-stdout"
+		svwait_up "$SCAN/analyzer" "$SCAN/sink-stdout"
 		# and once more while events are coming
 		wait_for_lines "$TMP/events.out" '"type":"ContainerRestarted"' 30
 		s6-svc -k "$SCAN/analyzer"
-		s6-svwait -U -t 20000 "$SCAN/analyzer"
+		svwait_up "$SCAN/analyzer"
 	fi
 	wait_for_lines "$TMP/events.out" '"type":"ContainerRestarted"' 30 || return
 	step # step 2: memory recovers

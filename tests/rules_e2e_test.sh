@@ -109,7 +109,7 @@ start_pipeline() {
 	SCAN_PID=$!
 	for s in analyzer sink-stdout $COLLECTORS; do
 		wait_path "$SCAN/$s/supervise/status"
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready"
 	done
 }
 

@@ -49,7 +49,7 @@ s6_start() {
 	s6-svscan "$SCAN" >"$TMP/s6.$_svc.out" 2>&1 &
 	SCAN_PID=$!
 	wait_path "$SCAN/$_svc/supervise/status" || { fail "s6-svscan did not start $_svc"; return 1; }
-	s6-svwait -U -t 20000 "$SCAN/$_svc" || { fail "$_svc did not become ready"; return 1; }
+	svwait_up "$SCAN/$_svc" || { fail "$_svc did not become ready"; return 1; }
 }
 
 s6_stop() {

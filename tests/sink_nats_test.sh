@@ -740,7 +740,7 @@ test_s6_service_as_shipped() {
 	SCAN_PID=$!
 	wait_path "$SCAN/sink-nats/supervise/status"
 	for s in analyzer sink-nats collector-pods; do
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready: $(tail -3 "$T/s6.err")"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready: $(tail -3 "$T/s6.err")"
 	done
 	wait_for_lines "$T/s6.err" 'sink-nats: warning: cannot connect' 20
 	nats_start s1 || return

@@ -399,7 +399,7 @@ test_s6_pipeline_delivers_the_ring() {
 	ASAN_OPTIONS=detect_leaks=0:exitcode=66 s6-svscan "$SCAN" >"$T/scan.err" 2>&1 &
 	SCAN_PID=$!
 	wait_path "$SCAN/sink-otel/supervise/status"
-	s6-svwait -U -t 20000 "$SCAN/sink-otel" "$SCAN/analyzer" || fail "not ready: $(cat "$T"/log/*/current | tail -5)"
+	svwait_up "$SCAN/sink-otel" "$SCAN/analyzer" || fail "not ready: $(cat "$T"/log/*/current | tail -5)"
 	wait_for_lines "$T/recv.jsonl" '"eventName":"PodCrashLooping"' 30 || return
 	wait_for_lines "$T/recv.jsonl" '"name":"collector-summary"' 30 || return
 	for s in collector-pods collector-summary analyzer; do

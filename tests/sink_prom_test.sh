@@ -270,7 +270,7 @@ test_runs_under_s6() {
 	s6-svscan "$scan" >"$T/scan.err" 2>&1 &
 	scan_pid=$!
 	wait_path "$scan/sink-prom/supervise/status"
-	s6-svwait -U -t 20000 "$scan/sink-prom"
+	svwait_up "$scan/sink-prom"
 	assertEquals "sink-prom ready under s6" 0 $?
 	assertEquals "healthz" ok "$(curl -fsS "http://127.0.0.1:$port/healthz")"
 	s6-svc -d "$scan/sink-prom"

@@ -72,7 +72,7 @@ test_services_run_as_nro_user() {
 	SCAN_PID=$!
 	wait_path "$SCAN/collector-kmsg/supervise/status"
 	for s in analyzer collector-node collector-kmsg; do
-		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready: $(cat "$TMP/scan.out")"
+		svwait_up "$SCAN/$s" || fail "$s did not become ready: $(cat "$TMP/scan.out")"
 	done
 	nobody=$(id -u nobody)
 	for s in analyzer collector-node collector-kmsg; do
