@@ -16,7 +16,10 @@ OPT     ?= -O2 -g
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Ilib -MMD -MP
 LDFLAGS += -Wl,--as-needed
 # link libraries per binary, as s6 does: a tool links only what it uses
-LIBS_NNG   := -lnng -lpthread
+# libnng built by make deps with one-thread pools (tests/deps/nng.sh) when
+# there, else the system's (whose pools grow with the CPU count)
+NNG_A      := $(wildcard build/nng/lib/libnng.a)
+LIBS_NNG   := $(if $(NNG_A),$(NNG_A),-lnng) -lpthread
 LIBS_CURL  := -lcurl
 LIBS_HTTPD := -lmicrohttpd -lgnutls
 LIBS_collectors    := $(LIBS_CURL) $(LIBS_NNG) -lm
@@ -152,8 +155,12 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
-bench: all
+bench: all $(OUT)/bench/fakecpus.so
 	@sh bench/run.sh
+
+$(OUT)/bench/fakecpus.so: bench/fakecpus.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 clean:
 	rm -rf build bin
