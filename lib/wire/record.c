@@ -143,8 +143,10 @@ static int rehash(struct nro_enc *e)
 	return 0;
 }
 
-/* The table index of s, added if new; -1 if s holds a NUL byte or memory ran out. */
-static int64_t intern(struct nro_enc *e, struct nro_str s)
+/* The table index of s, added if new (always added with force: the header's
+ * source and node are strings 0 and 1 even when equal); -1 if s holds a NUL
+ * byte or memory ran out. */
+static int64_t intern_as(struct nro_enc *e, struct nro_str s, int force)
 {
 	if (s.len && (!s.p || memchr(s.p, '\0', s.len)))
 		return -1;
@@ -152,7 +154,7 @@ static int64_t intern(struct nro_enc *e, struct nro_str s)
 		return -1;
 	const char *p = s.len ? s.p : "";
 	uint32_t *sl = slot_of(e, p, s.len);
-	if (*sl)
+	if (*sl && !force)
 		return *sl - 1;
 	if (grow((void **)&e->blob, &e->blob_cap, e->blob_len + s.len, 1, e->max) != 0 ||
 	    grow((void **)&e->ends, &e->ends_cap, (size_t)e->nstr + 1, sizeof *e->ends,
@@ -162,8 +164,14 @@ static int64_t intern(struct nro_enc *e, struct nro_str s)
 		memcpy(e->blob + e->blob_len, p, s.len);
 	e->blob_len += s.len;
 	e->ends[e->nstr] = (uint32_t)e->blob_len;
-	*sl = e->nstr + 1;
+	if (*sl == 0)
+		*sl = e->nstr + 1;
 	return e->nstr++;
+}
+
+static int64_t intern(struct nro_enc *e, struct nro_str s)
+{
+	return intern_as(e, s, 0);
 }
 
 /* Forgets the strings added since the table had keep of them (an entry that
@@ -359,7 +367,7 @@ void nro_enc_begin(struct nro_enc *e, uint8_t kind, uint64_t seq, int64_t ts_ms,
 	e->nsets = 0;
 	e->ts_ms = ts_ok(ts_ms) ? ts_ms : 0;
 	if (grow((void **)&e->buf, &e->cap, NRO_HDR_FIXED, 1, e->max) != 0 ||
-	    intern(e, nro_s(source)) != 0 || intern(e, nro_s(node)) < 0) {
+	    intern(e, nro_s(source)) != 0 || intern_as(e, nro_s(node), 1) != 1) {
 		e->failed = 1;
 		return;
 	}

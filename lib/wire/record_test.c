@@ -556,6 +556,22 @@ TEST(too_many_attrs_refused)
 	nro_enc_free(&e);
 }
 
+/* Source and node are strings 0 and 1 even when they are equal (a fuzz find). */
+TEST(equal_source_and_node_keep_their_places)
+{
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	nro_enc_begin(&e, NRO_KIND_ERROR, 1, 0, "", "");
+	struct nro_error x = {0, 0, nro_s(""), nro_s("")};
+	CHECK(nro_enc_error(&e, &x) == 0 && nro_enc_error(&e, &x) == 0);
+	size_t len = nro_enc_finish(&e);
+	struct nro_msg m;
+	const char *why = NULL;
+	CHECK(nro_decode(&m, e.buf, len, &why) == 0);
+	CHECK(m.nstr == 2 && m.hdr.count == 2 && m.hdr.node.len == 0);
+	nro_enc_free(&e);
+}
+
 /* A label set written twice in a message is written once and referred to. */
 TEST(repeated_attrs_become_a_back_reference)
 {
@@ -673,6 +689,7 @@ int main(int argc, char **argv)
 	RUN(decoder_survives_every_single_byte_mutation);
 	RUN(too_many_attrs_refused);
 	RUN(repeated_attrs_become_a_back_reference);
+	RUN(equal_source_and_node_keep_their_places);
 	RUN(names);
 	RUN(seq_accessors_read_and_rewrite_the_header);
 	return testing_done();
