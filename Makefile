@@ -155,8 +155,17 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/
 
-bench: all $(OUT)/bench/fakecpus.so
+CURL_FLAVOURS := openssl gnutls nss
+bench: all $(OUT)/bench/fakecpus.so $(CURL_FLAVOURS:%=$(OUT)/bench/curl_tls-%)
 	@sh bench/run.sh
+
+# one poller per libcurl TLS flavour Debian ships (runtime libraries only)
+curl_lib_openssl := -lcurl
+curl_lib_gnutls  := -l:libcurl-gnutls.so.4
+curl_lib_nss     := -l:libcurl-nss.so.4
+$(OUT)/bench/curl_tls-%: bench/curl_tls.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O2 -Wall -Wextra -Werror -o $@ $< $(curl_lib_$*)
 
 $(OUT)/bench/fakecpus.so: bench/fakecpus.c
 	@mkdir -p $(@D)
