@@ -23,8 +23,10 @@ set -- healthz 10 syncloop 10 pods 15 summary 15 cadvisor 15 resource 15 probes 
 ts=0 tb=0 per_min=0
 printf "%-20s %8s %10s %9s %10s\n" collector samples bytes B/sample ring-B/min
 while [ $# -ge 2 ]; do
-	"$bin/collector-$1" --kubelet "$url" --node n110 --once -o - >"$tmp/out" 2>"$tmp/err" || true
-	set -- "$@" # keep the list
+	k="--kubelet $url"
+	[ "$1" = node ] && k="" # the host collector reads /proc, not the kubelet
+	# shellcheck disable=SC2086
+	"$bin/collector-$1" $k --node n110 --once -o - >"$tmp/out" 2>"$tmp/err" || true
 	r=$(python3 "$top/bench/wire_bytes.py" <"$tmp/out")
 	s=${r%% *} rest=${r#* } b=${rest%% *} ring=${rest#* }
 	pm=$((ring * 60 / $2))
