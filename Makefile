@@ -16,7 +16,10 @@ OPT     ?= -O2 -g
 CFLAGS  += $(CSTD) $(WARN) $(OPT) -Ilib -MMD -MP
 LDFLAGS += -Wl,--as-needed
 # link libraries per binary, as s6 does: a tool links only what it uses
-LIBS_NNG   := -lnng -lpthread
+# libnng built by make deps with one-thread pools (tests/deps/nng.sh) when
+# there, else the system's (whose pools grow with the CPU count)
+NNG_A      := $(wildcard build/nng/lib/libnng.a)
+LIBS_NNG   := $(if $(NNG_A),$(NNG_A),-lnng) -lpthread
 LIBS_CURL  := -lcurl
 LIBS_HTTPD := -lmicrohttpd -lgnutls
 LIBS_collectors    := $(LIBS_CURL) $(LIBS_NNG) -lm
@@ -179,7 +182,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0644 $(wildcard man/*.1) $(DESTDIR)$(PREFIX)/share/man/man1/
 
-bench: all
+CURL_FLAVOURS := openssl gnutls nss
+bench: all $(OUT)/bench/fakecpus.so $(CURL_FLAVOURS:%=$(OUT)/bench/curl_tls-%)
 	@sh bench/run.sh
 
 # the container image from Debian packages (deploy/image/build.pkgs), and its
@@ -189,6 +193,17 @@ image: all
 	sh deploy/image/build.sh
 image-test: all
 	sh deploy/image/test.sh
+# one poller per libcurl TLS flavour Debian ships (runtime libraries only)
+curl_lib_openssl := -lcurl
+curl_lib_gnutls  := -l:libcurl-gnutls.so.4
+curl_lib_nss     := -l:libcurl-nss.so.4
+$(OUT)/bench/curl_tls-%: bench/curl_tls.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -O2 -Wall -Wextra -Werror -o $@ $< $(curl_lib_$*)
+
+$(OUT)/bench/fakecpus.so: bench/fakecpus.c
+	@mkdir -p $(@D)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $< -ldl
 
 clean:
 	rm -rf build bin

@@ -136,8 +136,8 @@ test_nngcat_receives_events() {
 	wait_for_lines "$TMP/nngcat.out" 'NodeMemoryPressure' 30
 	rc=$?
 	assertTrue "nngcat got no NodeMemoryPressure event: $(head -c 300 "$TMP/nngcat.out")" "$rc"
-	# every message it got is an event record: kind byte E, magic NRO, version 1
-	assertEquals "" "$(grep -v '^"ENRO\\x01' "$TMP/nngcat.out" | grep . | head -3)"
+	# every message it got is an event record: kind byte E, magic NRO, version 2
+	assertEquals "" "$(grep -v '^"ENRO\\x02' "$TMP/nngcat.out" | grep . | head -3)"
 }
 
 test_faulty_kubelet_collector_down_then_recovers() {

@@ -49,6 +49,43 @@ test_independent_decoder_agrees() {
 	assertEquals "decoders differ: $(head -5 "$TMP/diff")" 0 "$rc"
 }
 
+# Real collectors' output (v1.34 captures): many strings, label sets that
+# repeat (back-references), every number form, sample times.
+test_independent_decoder_agrees_on_real_output() {
+	start_replay --dir "$FIXTURES/v1.34" || return
+	for c in cadvisor summary pods; do
+		"$BIN/collector-$c" --kubelet "$REPLAY_URL" --node n1 --once -o - >>"$TMP/real.bin" 2>/dev/null
+	done
+	kill $REPLAY_PID
+	python3 "$TOP/tests/wire_decode.py" <"$TMP/real.bin" >"$TMP/rpy.jsonl"
+	assertEquals "python decoder exit" 0 $?
+	"$BIN/nro-dump" <"$TMP/real.bin" | jq -cS . >"$TMP/rc.jsonl"
+	n=$(wc -l <"$TMP/rc.jsonl")
+	assertTrue "entries: $n" "[ $n -gt 1000 ]"
+	cmp -s "$TMP/rpy.jsonl" "$TMP/rc.jsonl"
+	assertEquals "decoders differ: $(diff "$TMP/rpy.jsonl" "$TMP/rc.jsonl" | head -3)" 0 $?
+}
+
+# The version 1 example of docs/wire-format.md still decodes, in both.
+test_version_1_example_decodes() {
+	hex=$(sed -n '/^## Example (version 1)/,/^A decoder/p' "$TOP/docs/wire-format.md" |
+		sed -n '/^```$/,/^```$/p' | grep -v '^```' | sed 's/  .*//; s/"\([^"]*\)"/\n\1\n/g' |
+		awk '/^[0-9a-f ]+$/ { printf "%s ", $0; next } NF { printf "%s", "S" $0 " " }')
+	python3 - "$hex" >"$TMP/v1.bin" <<-'PY'
+	import struct, sys
+	out = b""
+	for tok in sys.argv[1].split():
+	    out += tok[1:].encode() if tok.startswith("S") else bytes([int(tok, 16)])
+	sys.stdout.buffer.write(struct.pack(">I", len(out)) + out)
+	PY
+	"$BIN/nro-dump" <"$TMP/v1.bin" | jq -cS . >"$TMP/v1c.jsonl"
+	assertEquals "nro-dump exit" 0 "${PIPESTATUS[0]}"
+	python3 "$TOP/tests/wire_decode.py" <"$TMP/v1.bin" >"$TMP/v1py.jsonl"
+	assertEquals "python exit" 0 $?
+	assertEquals 15850561536 "$(jq -r .value "$TMP/v1c.jsonl")"
+	assertEquals "$(cat "$TMP/v1py.jsonl")" "$(cat "$TMP/v1c.jsonl")"
+}
+
 test_kind_filter() {
 	n=$("$BIN/nro-dump" -k E <"$TMP/sample.bin" | wc -l)
 	assertEquals 1 "$n"

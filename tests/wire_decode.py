@@ -28,6 +28,7 @@ class Bad(Exception):
 class Cur:
     def __init__(self, b):
         self.b, self.i = b, 0
+        self.strings = None  # version 2: the message's string table
 
     def take(self, n):
         if self.i + n > len(self.b):
@@ -44,10 +45,89 @@ class Cur:
     def f64(self): return struct.unpack(">d", self.take(8))[0]
 
     def str(self):
+        if self.strings is not None:
+            i = self.var()
+            if i >= len(self.strings):
+                raise Bad("string index past the table")
+            return self.strings[i]
         s = self.take(self.u16())
         if b"\0" in s:
             raise Bad("NUL in string")
         return s.decode("utf-8", "replace")
+
+    def var(self):
+        """Unsigned LEB128, at most 64 bits, in its shortest form."""
+        v, shift = 0, 0
+        while True:
+            b = self.u8()
+            v |= (b & 0x7F) << shift
+            if not b & 0x80:
+                if b == 0 and shift:
+                    raise Bad("varint not shortest")
+                break
+            shift += 7
+            if shift > 63:
+                raise Bad("varint too long")
+        if v >= 1 << 64:
+            raise Bad("varint overflows")
+        return v
+
+    def table(self):
+        n = self.var()
+        if n < 2 or n * 4 > len(self.b) - self.i:
+            raise Bad("string table size")
+        ends = struct.unpack(">%dI" % n, self.take(4 * n))
+        blob, prev, out = None, 0, []
+        for e in ends:
+            if e < prev or e - prev > 65535:
+                raise Bad("string table order")
+            prev = e
+        blob = self.take(prev)
+        if b"\0" in blob:
+            raise Bad("NUL in string")
+        prev = 0
+        for e in ends:
+            out.append(blob[prev:e].decode("utf-8", "replace"))
+            prev = e
+        self.strings = out
+        self.ents = self.i
+
+    def form(self, tag):
+        """A version 2 number: 0 binary64, 1 zero, 2/3 +/- integer, 4 binary32."""
+        if tag == 0:
+            return self.f64()
+        if tag == 1:
+            return 0.0
+        if tag in (2, 3):
+            n = self.var()
+            if not 1 <= n <= 2**53:
+                raise Bad("integer out of range")
+            return float(n) if tag == 2 else -float(n)
+        if tag == 4:
+            return struct.unpack(">f", self.take(4))[0]
+        raise Bad("number form")
+
+    def num(self):
+        if self.strings is None:
+            return self.f64()
+        return self.form(self.u8())
+
+    def uvar(self, fixed, limit):
+        """A field that is fixed-width in version 1 and a varint in 2."""
+        if self.strings is None:
+            return fixed()
+        v = self.var()
+        if v > limit:
+            raise Bad("out of range")
+        return v
+
+    def since(self):
+        if self.strings is None:
+            return self.ts()
+        v = self.var()
+        if v > TS_MAX:
+            raise Bad("timestamp out of range")
+        return v
 
     def ts(self):
         v = self.i64()
@@ -56,15 +136,33 @@ class Cur:
         return v
 
     def enum(self, table, width=1):
-        v = self.u8() if width == 1 else self.u16()
+        v = self.u8() if width == 1 or self.strings is not None else self.u16()
         if v >= len(table):
             raise Bad("enum out of range")
         return table[v]
 
     def attrs(self):
-        n = self.u16()
+        if self.strings is None:
+            n = self.u16()
+            if n > 64:
+                raise Bad("too many attributes")
+            return self.pairs(n)
+        here = self.i
+        n = self.var()
+        if n <= 64:
+            return self.pairs(n)
+        # 65 + offset from the first entry of an earlier inline list
+        at = self.ents + n - 65
+        if at >= here:
+            raise Bad("attribute back-reference not before itself")
+        back = Cur(self.b[:here])
+        back.i, back.strings = at, self.strings
+        n = back.var()
         if n > 64:
-            raise Bad("too many attributes")
+            raise Bad("attribute back-reference to a reference")
+        return back.pairs(n)
+
+    def pairs(self, n):
         out = {}
         for _ in range(n):
             k = self.str()
@@ -107,10 +205,17 @@ def decode(b):
     kind = c.u8()
     if kind not in KINDS:
         raise Bad("kind")
-    if c.take(3) != b"NRO" or c.u8() != 1 or c.u8() != 0:
-        raise Bad("magic/version/flags")
+    if c.take(3) != b"NRO":
+        raise Bad("magic")
+    version = c.u8()
+    if version not in (1, 2) or c.u8() != 0:
+        raise Bad("version/flags")
     count, seq, ts = c.u32(), c.u64(), c.ts()
-    source, node = c.str(), c.str()
+    if version == 1:
+        source, node = c.str(), c.str()
+    else:
+        c.table()
+        source, node = c.strings[0], c.strings[1]
     out = []
     for _ in range(count):
         e = {"kind": KINDS[kind], "ts": iso(ts), "seq": seq, "node": node, "source": source}
@@ -119,8 +224,20 @@ def decode(b):
             name = c.str()
             if not name:
                 raise Bad("empty name")
-            e.update(name=name, unit=c.str(), type=c.enum(MTYPES), value=num(c.f64()))
-            sts = c.i64()
+            unit = c.str()
+            if version == 1:
+                mtype, value, sts = c.enum(MTYPES), c.f64(), c.i64()
+            else:
+                head = c.u8()
+                if head & 7 >= len(MTYPES) or head & 0x80:
+                    raise Bad("metric type")
+                mtype, value, sts = MTYPES[head & 7], c.form(head >> 3 & 7), 0
+                if head & 0x40:
+                    z = c.var()
+                    sts = ts + ((z >> 1) ^ -(z & 1))
+                    if not 0 <= sts <= TS_MAX:
+                        raise Bad("ts")
+            e.update(name=name, unit=unit, type=mtype, value=num(value))
             if sts and not 0 <= sts <= TS_MAX:
                 raise Bad("ts")
             if sts:
@@ -131,19 +248,19 @@ def decode(b):
             e["key"] = c.str()
             if not e["key"]:
                 raise Bad("empty key")
-            e.update(value=c.str(), num=num(finite(c.f64())))
-            since = c.ts()
+            e.update(value=c.str(), num=num(finite(c.num())))
+            since = c.since()
             if since:
                 e["since"] = iso(since)
             e["attrs"] = c.attrs()
         elif k == "health":
             e["status"] = c.enum(HEALTH)
-            e["http_status"] = c.u16()
-            e.update(interval_ms=c.u32(), duration_us=c.u32(), bytes=c.u64(),
-                     target=c.str(), message=c.str())
+            e["http_status"] = c.uvar(c.u16, 599)
+            e.update(interval_ms=c.uvar(c.u32, 2**32 - 1), duration_us=c.uvar(c.u32, 2**32 - 1),
+                     bytes=c.uvar(c.u64, 2**64 - 1), target=c.str(), message=c.str())
         elif k == "error":
             e["code"] = c.enum(ERRORS, 2)
-            e.update(http_status=c.u16(), target=c.str(), message=c.str())
+            e.update(http_status=c.uvar(c.u16, 599), target=c.str(), message=c.str())
         else:
             e["type"] = c.str()
             if not e["type"]:
@@ -153,8 +270,8 @@ def decode(b):
             if flags & ~7:
                 raise Bad("flags")
             e["object"] = c.obj()
-            v, t = finite(c.f64()), finite(c.f64())
-            since = c.ts()
+            v, t = finite(c.num()), finite(c.num())
+            since = c.since()
             e["message"] = c.str()
             if flags & 1:
                 e["value"] = num(v)

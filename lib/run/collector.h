@@ -24,7 +24,8 @@
 #include "run/tool.h"
 #include "wire/transport.h"
 
-#define NRO_BATCH_BYTES (60u << 10) /* a record is flushed once it passes this */
+#define NRO_BATCH_BYTES (256u << 10) /* a record is flushed once it passes this: big enough
+                                      * that wire v2's string table pays off */
 #define NRO_NODE_WAIT_MS 5000       /* for the shared node name, before the first poll */
 
 struct nro_collector {

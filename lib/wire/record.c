@@ -3,14 +3,13 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
 /* Largest timestamp accepted: 9999-12-31T23:59:59.999Z. */
 #define TS_MAX 253402300799999LL
+/* Integers up to 2^53 are exact in a double: the compact number forms. */
+#define INT_EXACT (1ull << 53)
 
-/* ---- encoding -------------------------------------------------------- */
+/* ---- encoding (always version 2) -------------------------------------- */
 
 struct nro_str nro_s(const char *s)
 {
@@ -26,6 +25,16 @@ int nro_str_eq(struct nro_str a, const char *b)
 	return a.len == n && (n == 0 || memcmp(a.p, b, n) == 0);
 }
 
+static int ts_ok(int64_t ts)
+{
+	return ts >= 0 && ts <= TS_MAX;
+}
+
+static int http_status_ok(uint16_t s)
+{
+	return s == 0 || (s >= 100 && s <= 599);
+}
+
 void nro_enc_init(struct nro_enc *e, size_t max)
 {
 	memset(e, 0, sizeof *e);
@@ -37,369 +46,480 @@ void nro_enc_init(struct nro_enc *e, size_t max)
 void nro_enc_free(struct nro_enc *e)
 {
 	free(e->buf);
-	e->buf = NULL;
-	e->len = e->cap = 0;
-	e->count = 0;
+	free(e->ent);
+	free(e->blob);
+	free(e->ends);
+	free(e->slots);
+	free(e->sets);
+	free(e->set_slots);
+	size_t max = e->max;
+	memset(e, 0, sizeof *e);
+	e->max = max;
 }
 
-/* Makes room for n more bytes; 0 or -1 (cap or memory). */
-static int reserve(struct nro_enc *e, size_t n)
+/* Grows *p (element size sz, capacity *cap) to hold need elements, doubling;
+ * never past limit elements. 0, or -1 (limit or memory). */
+static int grow(void **p, size_t *cap, size_t need, size_t sz, size_t limit)
 {
-	if (n > e->max || e->len > e->max - n)
-		return -1;
-	if (e->len + n <= e->cap)
+	if (need <= *cap)
 		return 0;
-	size_t cap = e->cap ? e->cap : 1024;
-	while (cap < e->len + n)
-		cap *= 2;
-	if (cap > e->max)
-		cap = e->max;
-	uint8_t *p = realloc(e->buf, cap);
-	if (!p)
+	if (need > limit)
 		return -1;
-	e->buf = p;
-	e->cap = cap;
+	size_t n = *cap ? *cap : 256;
+	while (n < need)
+		n *= 2;
+	if (n > limit)
+		n = limit;
+	void *q = realloc(*p, n * sz);
+	if (!q)
+		return -1;
+	*p = q;
+	*cap = n;
 	return 0;
+}
+
+static size_t varsize(uint64_t v)
+{
+	size_t n = 1;
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+/* What the message would take if finished now. */
+static size_t projected(const struct nro_enc *e)
+{
+	return NRO_HDR_FIXED + varsize(e->nstr) + 4 * (size_t)e->nstr + e->blob_len + e->ent_len;
+}
+
+static uint32_t str_hash(const void *v, size_t n)
+{
+	const uint8_t *p = v;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static struct nro_str table_str(const struct nro_enc *e, uint32_t i)
+{
+	uint32_t start = i ? e->ends[i - 1] : 0;
+	struct nro_str s = {e->blob + start, (uint16_t)(e->ends[i] - start)};
+	return s;
+}
+
+/* The slot holding s, or the empty slot where it goes. */
+static uint32_t *slot_of(const struct nro_enc *e, const char *p, size_t n)
+{
+	uint32_t mask = e->nslots - 1, i = str_hash(p, n) & mask;
+	for (;; i = (i + 1) & mask) {
+		uint32_t *sl = &e->slots[i];
+		if (*sl == 0)
+			return sl;
+		struct nro_str t = table_str(e, *sl - 1);
+		if (t.len == n && (n == 0 || memcmp(t.p, p, n) == 0))
+			return sl;
+	}
+}
+
+/* Doubles the hash table (kept at most half full) and re-inserts. */
+static int rehash(struct nro_enc *e)
+{
+	uint32_t n = e->nslots ? e->nslots * 2 : 256;
+	uint32_t *old = e->slots;
+	e->slots = calloc(n, sizeof *e->slots);
+	if (!e->slots) {
+		e->slots = old;
+		return -1;
+	}
+	free(old);
+	e->nslots = n;
+	for (uint32_t i = 0; i < e->nstr; i++) {
+		struct nro_str s = table_str(e, i);
+		*slot_of(e, s.p, s.len) = i + 1;
+	}
+	return 0;
+}
+
+/* The table index of s, added if new (always added with force: the header's
+ * source and node are strings 0 and 1 even when equal); -1 if s holds a NUL
+ * byte or memory ran out. */
+static int64_t intern_as(struct nro_enc *e, struct nro_str s, int force)
+{
+	if (s.len && (!s.p || memchr(s.p, '\0', s.len)))
+		return -1;
+	if ((size_t)(e->nstr + 1) * 2 > e->nslots && rehash(e) != 0)
+		return -1;
+	const char *p = s.len ? s.p : "";
+	uint32_t *sl = slot_of(e, p, s.len);
+	if (*sl && !force)
+		return *sl - 1;
+	if (grow((void **)&e->blob, &e->blob_cap, e->blob_len + s.len, 1, e->max) != 0 ||
+	    grow((void **)&e->ends, &e->ends_cap, (size_t)e->nstr + 1, sizeof *e->ends,
+		 e->max / 4))
+		return -1;
+	if (s.len)
+		memcpy(e->blob + e->blob_len, p, s.len);
+	e->blob_len += s.len;
+	e->ends[e->nstr] = (uint32_t)e->blob_len;
+	if (*sl == 0)
+		*sl = e->nstr + 1;
+	return e->nstr++;
+}
+
+static int64_t intern(struct nro_enc *e, struct nro_str s)
+{
+	return intern_as(e, s, 0);
+}
+
+/* Forgets the strings added since the table had keep of them (an entry that
+ * did not fit): they were the last inserted, so clearing their slots leaves
+ * every other probe chain intact. */
+static void untern(struct nro_enc *e, uint32_t keep)
+{
+	while (e->nstr > keep) {
+		struct nro_str s = table_str(e, e->nstr - 1);
+		*slot_of(e, s.len ? s.p : "", s.len) = 0;
+		e->blob_len -= s.len;
+		e->nstr--;
+	}
+}
+
+static void putvar(struct nro_enc *e, uint64_t v)
+{
+	while (v >= 0x80) {
+		e->ent[e->ent_len++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	e->ent[e->ent_len++] = (uint8_t)v;
 }
 
 static void put8(struct nro_enc *e, uint8_t v)
 {
-	e->buf[e->len++] = v;
+	e->ent[e->ent_len++] = v;
 }
 
-static void put16(struct nro_enc *e, uint16_t v)
+static void putbe(uint8_t *o, uint64_t v, int n)
 {
-	e->buf[e->len++] = (uint8_t)(v >> 8);
-	e->buf[e->len++] = (uint8_t)v;
+	for (int i = 0; i < n; i++)
+		o[i] = (uint8_t)(v >> ((n - 1 - i) * 8));
 }
 
-static void put32(struct nro_enc *e, uint32_t v)
+/* A string as its table index; sets e->bad when it cannot be stored. */
+static void putref(struct nro_enc *e, struct nro_str s)
 {
-	for (int i = 3; i >= 0; i--)
-		e->buf[e->len++] = (uint8_t)(v >> (i * 8));
-}
-
-static void put64(struct nro_enc *e, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--)
-		e->buf[e->len++] = (uint8_t)(v >> (i * 8));
-}
-
-static void putf64(struct nro_enc *e, double d)
-{
-	uint64_t v;
-	memcpy(&v, &d, sizeof v);
-	put64(e, v);
-}
-
-static void putstr(struct nro_enc *e, struct nro_str s)
-{
-	put16(e, s.len);
-	if (s.len)
-		memcpy(e->buf + e->len, s.p, s.len);
-	e->len += s.len;
-}
-
-static size_t strsize(struct nro_str s)
-{
-	return 2 + (size_t)s.len;
-}
-
-static int str_ok(struct nro_str s)
-{
-	return s.len == 0 || (s.p && memchr(s.p, '\0', s.len) == NULL);
-}
-
-static int attrs_ok(const struct nro_attr *a, uint16_t n, size_t *size)
-{
-	if (n > NRO_ATTRS_MAX || (n && !a))
-		return 0;
-	*size += 2;
-	for (uint16_t i = 0; i < n; i++) {
-		if (a[i].key.len == 0 || !str_ok(a[i].key) || !str_ok(a[i].value))
-			return 0;
-		*size += strsize(a[i].key) + strsize(a[i].value);
+	int64_t i = intern(e, s);
+	if (i < 0) {
+		e->bad = 1;
+		return;
 	}
-	return 1;
+	putvar(e, (uint64_t)i);
+}
+
+/* The compact form of a number: NRO_NUM_* tag. */
+static uint8_t num_tag(double d)
+{
+	uint64_t bits;
+	memcpy(&bits, &d, sizeof bits);
+	if (bits == 0)
+		return NRO_NUM_ZERO;
+	if (d >= 1 && d <= (double)INT_EXACT && d == floor(d))
+		return NRO_NUM_POS;
+	if (d <= -1 && d >= -(double)INT_EXACT && d == floor(d))
+		return NRO_NUM_NEG;
+	if ((double)(float)d == d)
+		return NRO_NUM_F32;
+	return NRO_NUM_F64;
+}
+
+static void putnum_payload(struct nro_enc *e, double d, uint8_t tag)
+{
+	uint64_t bits;
+	float f;
+	uint32_t fb;
+	switch (tag) {
+	case NRO_NUM_POS:
+		putvar(e, (uint64_t)d);
+		break;
+	case NRO_NUM_NEG:
+		putvar(e, (uint64_t)-d);
+		break;
+	case NRO_NUM_F32:
+		f = (float)d;
+		memcpy(&fb, &f, sizeof fb);
+		putbe(e->ent + e->ent_len, fb, 4);
+		e->ent_len += 4;
+		break;
+	case NRO_NUM_F64:
+		memcpy(&bits, &d, sizeof bits);
+		putbe(e->ent + e->ent_len, bits, 8);
+		e->ent_len += 8;
+		break;
+	}
+}
+
+static void putnum(struct nro_enc *e, double d)
+{
+	uint8_t tag = num_tag(d);
+	put8(e, tag);
+	putnum_payload(e, d, tag);
+}
+
+/* The slot of the attribute list ent[at .. at+len), or the empty one where it goes. */
+static uint32_t *set_slot_of(const struct nro_enc *e, size_t at, size_t len)
+{
+	uint32_t mask = e->nset_slots - 1, i = str_hash(e->ent + at, len) & mask;
+	for (;; i = (i + 1) & mask) {
+		uint32_t *sl = &e->set_slots[i];
+		if (*sl == 0)
+			return sl;
+		const uint32_t *span = &e->sets[2 * (*sl - 1)];
+		if (span[1] == len && memcmp(e->ent + span[0], e->ent + at, len) == 0)
+			return sl;
+	}
+}
+
+static int set_rehash(struct nro_enc *e)
+{
+	uint32_t n = e->nset_slots ? e->nset_slots * 2 : 256;
+	uint32_t *old = e->set_slots;
+	e->set_slots = calloc(n, sizeof *e->set_slots);
+	if (!e->set_slots) {
+		e->set_slots = old;
+		return -1;
+	}
+	free(old);
+	e->nset_slots = n;
+	for (uint32_t i = 0; i < e->nsets; i++)
+		*set_slot_of(e, e->sets[2 * i], e->sets[2 * i + 1]) = i + 1;
+	return 0;
+}
+
+/* The attribute list just written at ent[at ..]: if the message already
+ * holds the same bytes, replaced by a back-reference to them (label sets
+ * repeat across a container's series); else remembered. */
+static void dedupe_attrs(struct nro_enc *e, size_t at)
+{
+	size_t len = e->ent_len - at;
+	if (len < 4) /* no shorter than a reference */
+		return;
+	if ((size_t)(e->nsets + 1) * 2 > e->nset_slots && set_rehash(e) != 0)
+		return; /* out of memory: the inline list stays, still valid */
+	uint32_t *sl = set_slot_of(e, at, len);
+	if (*sl) {
+		e->ent_len = at;
+		putvar(e, NRO_ATTRS_MAX + 1 + (uint64_t)e->sets[2 * (*sl - 1)]);
+		return;
+	}
+	if (grow((void **)&e->sets, &e->sets_cap, 2 * ((size_t)e->nsets + 1), sizeof *e->sets,
+		 SIZE_MAX / sizeof *e->sets) != 0)
+		return;
+	e->sets[2 * e->nsets] = (uint32_t)at;
+	e->sets[2 * e->nsets + 1] = (uint32_t)len;
+	*sl = ++e->nsets;
+}
+
+/* Forgets the lists remembered since there were keep of them (see untern). */
+static void unset(struct nro_enc *e, uint32_t keep)
+{
+	while (e->nsets > keep) {
+		uint32_t i = e->nsets - 1;
+		*set_slot_of(e, e->sets[2 * i], e->sets[2 * i + 1]) = 0;
+		e->nsets--;
+	}
 }
 
 static void putattrs(struct nro_enc *e, const struct nro_attr *a, uint16_t n)
 {
-	put16(e, n);
+	size_t at = e->ent_len;
+	putvar(e, n);
 	for (uint16_t i = 0; i < n; i++) {
-		putstr(e, a[i].key);
-		putstr(e, a[i].value);
+		if (a[i].key.len == 0)
+			e->bad = 1;
+		putref(e, a[i].key);
+		putref(e, a[i].value);
 	}
-}
-
-static int object_ok(const struct nro_object *o, size_t *size)
-{
-	if (o->kind > NRO_OBJ_MAX || !str_ok(o->namespace_) || !str_ok(o->pod) ||
-	    !str_ok(o->container) || !str_ok(o->name))
-		return 0;
-	*size += 1 + strsize(o->namespace_) + strsize(o->pod) + strsize(o->container) +
-		 strsize(o->name);
-	return 1;
+	if (!e->bad)
+		dedupe_attrs(e, at);
 }
 
 static void putobject(struct nro_enc *e, const struct nro_object *o)
 {
 	put8(e, o->kind);
-	putstr(e, o->namespace_);
-	putstr(e, o->pod);
-	putstr(e, o->container);
-	putstr(e, o->name);
-}
-
-static int ts_ok(int64_t ts)
-{
-	return ts >= 0 && ts <= TS_MAX;
-}
-
-static int http_status_ok(uint16_t s)
-{
-	return s == 0 || (s >= 100 && s <= 599);
+	putref(e, o->namespace_);
+	putref(e, o->pod);
+	putref(e, o->container);
+	putref(e, o->name);
 }
 
 void nro_enc_begin(struct nro_enc *e, uint8_t kind, uint64_t seq, int64_t ts_ms,
 		   const char *source, const char *node)
 {
-	struct nro_str src = nro_s(source), nd = nro_s(node);
-	e->len = 0;
-	e->count = 0;
-	e->failed = 0;
-	if (!ts_ok(ts_ms))
-		ts_ms = 0;
-	if (reserve(e, NRO_HDR_FIXED + strsize(src) + strsize(nd)) != 0) {
+	e->len = e->ent_len = e->blob_len = 0;
+	e->nstr = e->count = 0;
+	e->failed = e->bad = 0;
+	if (e->slots)
+		memset(e->slots, 0, (size_t)e->nslots * sizeof *e->slots);
+	if (e->set_slots)
+		memset(e->set_slots, 0, (size_t)e->nset_slots * sizeof *e->set_slots);
+	e->nsets = 0;
+	e->ts_ms = ts_ok(ts_ms) ? ts_ms : 0;
+	if (grow((void **)&e->buf, &e->cap, NRO_HDR_FIXED, 1, e->max) != 0 ||
+	    intern(e, nro_s(source)) != 0 || intern_as(e, nro_s(node), 1) != 1) {
 		e->failed = 1;
 		return;
 	}
-	put8(e, kind);
-	put8(e, 'N');
-	put8(e, 'R');
-	put8(e, 'O');
-	put8(e, NRO_WIRE_VERSION);
-	put8(e, 0);
-	put32(e, 0); /* count, patched by nro_enc_finish */
-	put64(e, seq);
-	put64(e, (uint64_t)ts_ms);
-	putstr(e, src);
-	putstr(e, nd);
+	uint8_t *o = e->buf;
+	o[0] = kind;
+	memcpy(o + 1, "NRO", 3);
+	o[4] = NRO_WIRE_VERSION;
+	o[5] = 0;
+	putbe(o + 6, 0, 4); /* count, patched by nro_enc_finish */
+	putbe(o + NRO_HDR_SEQ_OFF, seq, 8);
+	putbe(o + 18, (uint64_t)e->ts_ms, 8);
+	e->len = projected(e);
 }
 
-/* Common entry preamble: kind matches and the size fits. */
-static int begin_entry(struct nro_enc *e, uint8_t kind, size_t size)
+/* Common entry preamble: kind matches, room for the entry's fixed worst case. */
+static int begin_entry(struct nro_enc *e, uint8_t kind, uint16_t nattrs)
 {
-	if (e->failed || e->len < NRO_HDR_FIXED || e->buf[0] != kind || e->count == UINT32_MAX)
+	if (e->failed || e->len < NRO_HDR_FIXED || e->buf[0] != kind || e->count == UINT32_MAX ||
+	    nattrs > NRO_ATTRS_MAX)
 		return -1;
-	return reserve(e, size);
+	/* refs and varints are at most 5 and 10 bytes: a bound, not the size */
+	size_t worst = 96 + (size_t)nattrs * 10;
+	if (grow((void **)&e->ent, &e->ent_cap, e->ent_len + worst, 1, e->max + worst) != 0)
+		return -1;
+	e->mark_ent = e->ent_len;
+	e->mark_str = e->nstr;
+	e->mark_sets = e->nsets;
+	e->bad = 0;
+	return 0;
 }
 
-/* The metric hot path: one reservation for the whole entry, then every
- * string copied 8 bytes at a time while it is checked for NUL bytes (which
- * refuse the entry, as str_ok() does, before e->len or e->count move). */
-#define ENC_ONES 0x0101010101010101ull
-#define ENC_HIGHS 0x8080808080808080ull
-
-/* Writes s (length, bytes) at o; returns the end, or NULL if s holds a NUL
- * byte (or has a length but no bytes). Copies in 16- or 8-byte blocks, the
- * last one overlapping the one before (reads stay inside s). */
-static inline __attribute__((always_inline)) uint8_t *put_str_chk(uint8_t *o, struct nro_str s)
+/* Keeps the entry if it was valid and fits under the cap, else undoes it. */
+static int end_entry(struct nro_enc *e)
 {
-	size_t n = s.len;
-	const char *p = s.p;
-	o[0] = (uint8_t)(s.len >> 8);
-	o[1] = (uint8_t)s.len;
-	o += 2;
-	if (n == 0)
-		return o;
-	if (!p)
-		return NULL;
-#ifdef __SSE2__
-	if (n >= 16) {
-		const __m128i z = _mm_setzero_si128();
-		const char *last = p + n - 16;
-		uint8_t *olast = o + n - 16;
-		int nul = 0;
-		for (; p < last; p += 16, o += 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-			nul |= _mm_movemask_epi8(_mm_cmpeq_epi8(x, z));
-			_mm_storeu_si128((__m128i *)(void *)o, x);
-		}
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)last);
-		nul |= _mm_movemask_epi8(_mm_cmpeq_epi8(x, z));
-		_mm_storeu_si128((__m128i *)(void *)olast, x);
-		return nul ? NULL : olast + 16;
+	if (!e->bad && projected(e) <= e->max) {
+		e->count++;
+		e->len = projected(e);
+		return 0;
 	}
-#endif
-	uint64_t zero = 0;
-	if (n >= 8) {
-		const char *last = p + n - 8;
-		uint8_t *olast = o + n - 8;
-		while (p < last) {
-			uint64_t x;
-			memcpy(&x, p, 8);
-			zero |= (x - ENC_ONES) & ~x & ENC_HIGHS;
-			memcpy(o, &x, 8);
-			p += 8;
-			o += 8;
-		}
-		uint64_t x; /* the last 8 bytes, overlapping what was copied */
-		memcpy(&x, last, 8);
-		zero |= (x - ENC_ONES) & ~x & ENC_HIGHS;
-		memcpy(olast, &x, 8);
-		o = olast + 8;
-	} else if (n >= 4) {
-		uint32_t x, y; /* two 4-byte blocks, overlapping */
-		memcpy(&x, p, 4);
-		memcpy(&y, p + n - 4, 4);
-		zero = ((x - 0x01010101u) & ~x & 0x80808080u) | ((y - 0x01010101u) & ~y & 0x80808080u);
-		memcpy(o, &x, 4);
-		memcpy(o + n - 4, &y, 4);
-		o += n;
-	} else {
-		for (size_t i = 0; i < n; i++) {
-			zero |= p[i] == '\0';
-			o[i] = (uint8_t)p[i];
-		}
-		o += n;
-	}
-	return zero ? NULL : o;
-}
-
-static inline uint8_t *put64_at(uint8_t *o, uint64_t v)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	v = __builtin_bswap64(v);
-	memcpy(o, &v, 8);
-#else
-	for (int i = 0; i < 8; i++)
-		o[i] = (uint8_t)(v >> (56 - 8 * i));
-#endif
-	return o + 8;
+	unset(e, e->mark_sets); /* before ent_len moves: the slots hash those bytes */
+	e->ent_len = e->mark_ent;
+	untern(e, e->mark_str);
+	return -1;
 }
 
 int nro_enc_metric(struct nro_enc *e, const struct nro_metric *m)
 {
-	const struct nro_attr *a = m->attrs;
-	uint16_t na = m->nattrs;
 	if (m->name.len == 0 || m->type > NRO_MT_MAX || (m->ts_ms != 0 && !ts_ok(m->ts_ms)) ||
-	    na > NRO_ATTRS_MAX || (na && !a))
+	    (m->nattrs && !m->attrs) || begin_entry(e, NRO_KIND_METRIC, m->nattrs) != 0)
 		return -1;
-	size_t size = 2 + (size_t)m->name.len + 2 + (size_t)m->unit.len + 1 + 8 + 8 + 2;
-	for (uint16_t i = 0; i < na; i++) {
-		if (a[i].key.len == 0)
-			return -1;
-		size += 4 + (size_t)a[i].key.len + (size_t)a[i].value.len;
+	uint8_t tag = num_tag(m->value);
+	putref(e, m->name);
+	putref(e, m->unit);
+	put8(e, (uint8_t)(m->type | tag << 3 | (m->ts_ms ? NRO_MH_TS : 0)));
+	putnum_payload(e, m->value, tag);
+	if (m->ts_ms) {
+		int64_t d = m->ts_ms - e->ts_ms;
+		putvar(e, (uint64_t)d << 1 ^ (uint64_t)(d >> 63)); /* zigzag */
 	}
-	if (begin_entry(e, NRO_KIND_METRIC, size) != 0)
-		return -1;
-	uint8_t *o = e->buf + e->len;
-	if (!(o = put_str_chk(o, m->name)) || !(o = put_str_chk(o, m->unit)))
-		return -1;
-	*o++ = m->type;
-	uint64_t v;
-	memcpy(&v, &m->value, sizeof v);
-	o = put64_at(o, v);
-	o = put64_at(o, (uint64_t)m->ts_ms);
-	*o++ = (uint8_t)(na >> 8);
-	*o++ = (uint8_t)na;
-	for (uint16_t i = 0; i < na; i++)
-		if (!(o = put_str_chk(o, a[i].key)) || !(o = put_str_chk(o, a[i].value)))
-			return -1;
-	e->len = (size_t)(o - e->buf);
-	e->count++;
-	return 0;
+	putattrs(e, m->attrs, m->nattrs);
+	return end_entry(e);
 }
 
 int nro_enc_state(struct nro_enc *e, const struct nro_state *s)
 {
-	size_t size = strsize(s->key) + strsize(s->value) + 8 + 8;
-	if (s->key.len == 0 || !str_ok(s->key) || !str_ok(s->value) || !isfinite(s->num) ||
-	    !ts_ok(s->since_ms) || !object_ok(&s->object, &size) ||
-	    !attrs_ok(s->attrs, s->nattrs, &size))
-		return -1;
-	if (begin_entry(e, NRO_KIND_STATE, size) != 0)
+	if (s->key.len == 0 || !isfinite(s->num) || !ts_ok(s->since_ms) ||
+	    s->object.kind > NRO_OBJ_MAX || (s->nattrs && !s->attrs) ||
+	    begin_entry(e, NRO_KIND_STATE, s->nattrs) != 0)
 		return -1;
 	putobject(e, &s->object);
-	putstr(e, s->key);
-	putstr(e, s->value);
-	putf64(e, s->num);
-	put64(e, (uint64_t)s->since_ms);
+	putref(e, s->key);
+	putref(e, s->value);
+	putnum(e, s->num);
+	putvar(e, (uint64_t)s->since_ms);
 	putattrs(e, s->attrs, s->nattrs);
-	e->count++;
-	return 0;
+	return end_entry(e);
 }
 
 int nro_enc_health(struct nro_enc *e, const struct nro_health *h)
 {
-	size_t size = 1 + 2 + 4 + 4 + 8 + strsize(h->target) + strsize(h->message);
-	if (h->status > NRO_HEALTH_MAX || !http_status_ok(h->http_status) || !str_ok(h->target) ||
-	    !str_ok(h->message))
-		return -1;
-	if (begin_entry(e, NRO_KIND_HEALTH, size) != 0)
+	if (h->status > NRO_HEALTH_MAX || !http_status_ok(h->http_status) ||
+	    begin_entry(e, NRO_KIND_HEALTH, 0) != 0)
 		return -1;
 	put8(e, h->status);
-	put16(e, h->http_status);
-	put32(e, h->interval_ms);
-	put32(e, h->duration_us);
-	put64(e, h->bytes);
-	putstr(e, h->target);
-	putstr(e, h->message);
-	e->count++;
-	return 0;
+	putvar(e, h->http_status);
+	putvar(e, h->interval_ms);
+	putvar(e, h->duration_us);
+	putvar(e, h->bytes);
+	putref(e, h->target);
+	putref(e, h->message);
+	return end_entry(e);
 }
 
 int nro_enc_error(struct nro_enc *e, const struct nro_error *x)
 {
-	size_t size = 2 + 2 + strsize(x->target) + strsize(x->message);
-	if (x->code > NRO_ERR_MAX || !http_status_ok(x->http_status) || !str_ok(x->target) ||
-	    !str_ok(x->message))
+	if (x->code > NRO_ERR_MAX || !http_status_ok(x->http_status) ||
+	    begin_entry(e, NRO_KIND_ERROR, 0) != 0)
 		return -1;
-	if (begin_entry(e, NRO_KIND_ERROR, size) != 0)
-		return -1;
-	put16(e, x->code);
-	put16(e, x->http_status);
-	putstr(e, x->target);
-	putstr(e, x->message);
-	e->count++;
-	return 0;
+	put8(e, (uint8_t)x->code);
+	putvar(e, x->http_status);
+	putref(e, x->target);
+	putref(e, x->message);
+	return end_entry(e);
 }
 
 int nro_enc_event(struct nro_enc *e, const struct nro_event *v)
 {
-	size_t size = strsize(v->type) + 3 + 8 + 8 + 8 + strsize(v->message);
-	if (v->type.len == 0 || !str_ok(v->type) || v->severity > NRO_SEV_MAX ||
-	    v->state > NRO_EV_STATE_MAX || (v->flags & ~NRO_EVF_KNOWN) || !isfinite(v->value) ||
-	    !isfinite(v->threshold) || !ts_ok(v->since_ms) || !str_ok(v->message) ||
-	    !object_ok(&v->object, &size) || !attrs_ok(v->attrs, v->nattrs, &size))
+	if (v->type.len == 0 || v->severity > NRO_SEV_MAX || v->state > NRO_EV_STATE_MAX ||
+	    (v->flags & ~NRO_EVF_KNOWN) || !isfinite(v->value) || !isfinite(v->threshold) ||
+	    !ts_ok(v->since_ms) || v->object.kind > NRO_OBJ_MAX || (v->nattrs && !v->attrs) ||
+	    begin_entry(e, NRO_KIND_EVENT, v->nattrs) != 0)
 		return -1;
-	if (begin_entry(e, NRO_KIND_EVENT, size) != 0)
-		return -1;
-	putstr(e, v->type);
+	putref(e, v->type);
 	put8(e, v->severity);
 	put8(e, v->state);
 	put8(e, v->flags);
 	putobject(e, &v->object);
-	putf64(e, v->value);
-	putf64(e, v->threshold);
-	put64(e, (uint64_t)v->since_ms);
-	putstr(e, v->message);
+	putnum(e, v->value);
+	putnum(e, v->threshold);
+	putvar(e, (uint64_t)v->since_ms);
+	putref(e, v->message);
 	putattrs(e, v->attrs, v->nattrs);
-	e->count++;
-	return 0;
+	return end_entry(e);
 }
 
+/* Lays the message out in e->buf: header, string table, entries. */
 size_t nro_enc_finish(struct nro_enc *e)
 {
 	if (e->failed || e->len < NRO_HDR_FIXED)
 		return 0;
-	for (int i = 0; i < 4; i++)
-		e->buf[6 + i] = (uint8_t)(e->count >> ((3 - i) * 8));
-	return e->len;
+	size_t len = projected(e);
+	if (grow((void **)&e->buf, &e->cap, len, 1, e->max) != 0)
+		return e->failed = 1, 0;
+	putbe(e->buf + 6, e->count, 4);
+	uint8_t *o = e->buf + NRO_HDR_FIXED;
+	for (uint64_t v = e->nstr; ; v >>= 7) {
+		*o++ = (uint8_t)(v >= 0x80 ? (v | 0x80) : v);
+		if (v < 0x80)
+			break;
+	}
+	for (uint32_t i = 0; i < e->nstr; i++, o += 4)
+		putbe(o, e->ends[i], 4);
+	if (e->blob_len)
+		memcpy(o, e->blob, e->blob_len);
+	o += e->blob_len;
+	if (e->ent_len)
+		memcpy(o, e->ent, e->ent_len);
+	e->len = len;
+	return len;
 }
 
-/* ---- decoding -------------------------------------------------------- */
+/* ---- decoding version 1 (and what both versions share) -------------------------------------------------------- */
 
 /* A bounded cursor: every read checks what is left; the first failure
  * sticks, so a chain of reads needs one check at the end. */
@@ -407,6 +527,12 @@ struct cur {
 	const uint8_t *p;
 	size_t left;
 	const char *why;
+	/* version 2: the message's string table and header time */
+	const uint8_t *ends;
+	const char *blob;
+	uint32_t nstr;
+	int64_t hdr_ts;
+	const uint8_t *ents; /* where the entries begin: back-references count from here */
 };
 
 static void fail(struct cur *c, const char *why)
@@ -596,11 +722,9 @@ static void read_error(struct cur *c, struct nro_error *x)
 	x->message = getstr(c);
 }
 
-static void read_event(struct cur *c, struct nro_event *v, struct nro_attr *attrs)
+/* Severity, state and flags: the same three bytes in both versions. */
+static void read_event_enums(struct cur *c, struct nro_event *v)
 {
-	v->type = getstr(c);
-	if (!c->why && v->type.len == 0)
-		fail(c, "empty event type");
 	v->severity = get8(c);
 	if (!c->why && v->severity > NRO_SEV_MAX)
 		fail(c, "severity out of range");
@@ -610,6 +734,14 @@ static void read_event(struct cur *c, struct nro_event *v, struct nro_attr *attr
 	v->flags = get8(c);
 	if (!c->why && (v->flags & ~NRO_EVF_KNOWN))
 		fail(c, "unknown event flags");
+}
+
+static void read_event(struct cur *c, struct nro_event *v, struct nro_attr *attrs)
+{
+	v->type = getstr(c);
+	if (!c->why && v->type.len == 0)
+		fail(c, "empty event type");
+	read_event_enums(c, v);
 	getobject(c, &v->object);
 	v->value = getf64(c);
 	v->threshold = getf64(c);
@@ -621,13 +753,276 @@ static void read_event(struct cur *c, struct nro_event *v, struct nro_attr *attr
 	v->nattrs = getattrs(c, attrs);
 }
 
-/* Reads one entry of the given kind; attrs may be NULL when only validating. */
-static void read_entry(struct cur *c, uint8_t kind, void *out, struct nro_attr *attrs)
+
+/* ---- decoding version 2 ---------------------------------------------- */
+
+static uint64_t getvar(struct cur *c)
 {
-	union nro_entry scratch;
-	void *dst = out ? out : &scratch;
-	struct nro_attr attr_scratch[NRO_ATTRS_MAX];
-	struct nro_attr *a = attrs ? attrs : attr_scratch;
+	uint64_t v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		uint8_t b = get8(c);
+		if (c->why)
+			return 0;
+		if (shift == 63 && b > 1) {
+			fail(c, "varint overflows 64 bits");
+			return 0;
+		}
+		v |= (uint64_t)(b & 0x7f) << shift;
+		if (!(b & 0x80)) {
+			if (b == 0 && shift)
+				fail(c, "varint not in its shortest form");
+			return v;
+		}
+	}
+	fail(c, "varint overflows 64 bits");
+	return 0;
+}
+
+static uint32_t end_at(const struct cur *c, uint64_t i)
+{
+	const uint8_t *p = c->ends + 4 * i;
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* String i of a checked table. */
+static struct nro_str getref_at(const struct cur *c, uint64_t i)
+{
+	uint32_t start = i ? end_at(c, i - 1) : 0;
+	struct nro_str s = {c->blob + start, (uint16_t)(end_at(c, i) - start)};
+	return s;
+}
+
+static struct nro_str getref(struct cur *c)
+{
+	struct nro_str s = {"", 0};
+	uint64_t i = getvar(c);
+	if (c->why)
+		return s;
+	if (i >= c->nstr) {
+		fail(c, "string index past the string table");
+		return s;
+	}
+	return getref_at(c, i);
+}
+
+static uint64_t getvar_max(struct cur *c, uint64_t max, const char *why)
+{
+	uint64_t v = getvar(c);
+	if (!c->why && v > max)
+		fail(c, why);
+	return v;
+}
+
+static double getnum_payload(struct cur *c, uint8_t tag)
+{
+	uint64_t n;
+	uint32_t fb;
+	float f;
+	switch (tag) {
+	case NRO_NUM_ZERO:
+		return 0;
+	case NRO_NUM_POS:
+	case NRO_NUM_NEG:
+		n = getvar(c);
+		if (!c->why && (n == 0 || n > INT_EXACT))
+			fail(c, "integer number out of range");
+		return tag == NRO_NUM_POS ? (double)n : -(double)n;
+	case NRO_NUM_F32:
+		fb = get32(c);
+		memcpy(&f, &fb, sizeof f);
+		return (double)f;
+	case NRO_NUM_F64:
+		return getf64(c);
+	}
+	fail(c, "number form out of range");
+	return 0;
+}
+
+static double getnum(struct cur *c)
+{
+	uint8_t tag = get8(c);
+	return c->why ? 0 : getnum_payload(c, tag);
+}
+
+static int64_t getvar_ts(struct cur *c)
+{
+	return (int64_t)getvar_max(c, TS_MAX, "timestamp out of range");
+}
+
+static uint16_t getattrs_inline(struct cur *c, uint64_t n, struct nro_attr *out)
+{
+	for (uint16_t i = 0; i < n && !c->why; i++) {
+		struct nro_str k = getref(c), v = getref(c);
+		if (!c->why && k.len == 0)
+			fail(c, "empty attribute key");
+		out[i].key = k;
+		out[i].value = v;
+	}
+	return c->why ? 0 : (uint16_t)n;
+}
+
+/* A count up to 64 and the pairs, or 65 + the offset (from the first entry)
+ * of an earlier inline list, which must end before this reference. */
+static uint16_t getattrs2(struct cur *c, struct nro_attr *out)
+{
+	const uint8_t *here = c->p;
+	uint64_t n = getvar(c);
+	if (c->why)
+		return 0;
+	if (n <= NRO_ATTRS_MAX)
+		return getattrs_inline(c, n, out);
+	uint64_t off = n - NRO_ATTRS_MAX - 1;
+	if (off >= (uint64_t)(here - c->ents)) {
+		fail(c, "attribute back-reference does not point before itself");
+		return 0;
+	}
+	struct cur b = *c;
+	b.p = c->ents + off;
+	b.left = (size_t)(here - b.p);
+	uint64_t bn = getvar(&b);
+	if (!b.why && bn > NRO_ATTRS_MAX)
+		fail(&b, "attribute back-reference to another reference");
+	uint16_t got = b.why ? 0 : getattrs_inline(&b, bn, out);
+	if (b.why)
+		fail(c, b.why);
+	return c->why ? 0 : got;
+}
+
+static void getobject2(struct cur *c, struct nro_object *o)
+{
+	o->kind = get8(c);
+	if (!c->why && o->kind > NRO_OBJ_MAX)
+		fail(c, "object kind out of range");
+	o->namespace_ = getref(c);
+	o->pod = getref(c);
+	o->container = getref(c);
+	o->name = getref(c);
+}
+
+static void read_metric2(struct cur *c, struct nro_metric *m, struct nro_attr *attrs)
+{
+	m->name = getref(c);
+	if (!c->why && m->name.len == 0)
+		fail(c, "empty metric name");
+	m->unit = getref(c);
+	uint8_t head = get8(c);
+	m->type = head & 7;
+	if (!c->why && (m->type > NRO_MT_MAX || (head & 0x80)))
+		fail(c, "metric type out of range");
+	m->value = getnum_payload(c, head >> 3 & 7);
+	m->ts_ms = 0;
+	if (head & NRO_MH_TS) {
+		uint64_t z = getvar(c);
+		int64_t d = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+		/* wraps like the encoder's difference did; range-checked after */
+		m->ts_ms = (int64_t)((uint64_t)c->hdr_ts + (uint64_t)d);
+		if (!c->why && !ts_ok(m->ts_ms))
+			fail(c, "timestamp out of range");
+	}
+	m->attrs = attrs;
+	m->nattrs = getattrs2(c, attrs);
+}
+
+static void read_state2(struct cur *c, struct nro_state *s, struct nro_attr *attrs)
+{
+	getobject2(c, &s->object);
+	s->key = getref(c);
+	if (!c->why && s->key.len == 0)
+		fail(c, "empty state key");
+	s->value = getref(c);
+	s->num = getnum(c);
+	if (!c->why && !isfinite(s->num))
+		fail(c, "state number is NaN or infinite");
+	s->since_ms = getvar_ts(c);
+	s->attrs = attrs;
+	s->nattrs = getattrs2(c, attrs);
+}
+
+static void read_health2(struct cur *c, struct nro_health *h)
+{
+	h->status = get8(c);
+	if (!c->why && h->status > NRO_HEALTH_MAX)
+		fail(c, "health status out of range");
+	h->http_status = (uint16_t)getvar_max(c, 599, "HTTP status out of range");
+	if (!c->why && !http_status_ok(h->http_status))
+		fail(c, "HTTP status out of range");
+	h->interval_ms = (uint32_t)getvar_max(c, UINT32_MAX, "interval out of range");
+	h->duration_us = (uint32_t)getvar_max(c, UINT32_MAX, "duration out of range");
+	h->bytes = getvar(c);
+	h->target = getref(c);
+	h->message = getref(c);
+}
+
+static void read_error2(struct cur *c, struct nro_error *x)
+{
+	x->code = get8(c);
+	if (!c->why && x->code > NRO_ERR_MAX)
+		fail(c, "error code out of range");
+	x->http_status = (uint16_t)getvar_max(c, 599, "HTTP status out of range");
+	if (!c->why && !http_status_ok(x->http_status))
+		fail(c, "HTTP status out of range");
+	x->target = getref(c);
+	x->message = getref(c);
+}
+
+static void read_event2(struct cur *c, struct nro_event *v, struct nro_attr *attrs)
+{
+	v->type = getref(c);
+	if (!c->why && v->type.len == 0)
+		fail(c, "empty event type");
+	read_event_enums(c, v);
+	getobject2(c, &v->object);
+	v->value = getnum(c);
+	v->threshold = getnum(c);
+	if (!c->why && (!isfinite(v->value) || !isfinite(v->threshold)))
+		fail(c, "event value or threshold is NaN or infinite");
+	v->since_ms = getvar_ts(c);
+	v->message = getref(c);
+	v->attrs = attrs;
+	v->nattrs = getattrs2(c, attrs);
+}
+
+/* Reads and checks the string table after the fixed header: ends ascending,
+ * each string at most 65535 bytes, no NUL anywhere, source and node first. */
+static void read_table(struct cur *c, struct nro_msg *m)
+{
+	uint64_t n = getvar(c);
+	if (c->why)
+		return;
+	if (n < 2 || n > c->left / 4) {
+		fail(c, "string table size out of range");
+		return;
+	}
+	c->ends = c->p;
+	c->nstr = (uint32_t)n;
+	c->p += 4 * n;
+	c->left -= 4 * n;
+	uint32_t prev = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		uint32_t end = end_at(c, i);
+		if (end < prev || end - prev > UINT16_MAX) {
+			fail(c, "string table entry out of order or too long");
+			return;
+		}
+		prev = end;
+	}
+	if (!need(c, prev, "string table runs past the end of the message"))
+		return;
+	if (prev && memchr(c->p, '\0', prev)) {
+		fail(c, "string holds a NUL byte");
+		return;
+	}
+	c->blob = (const char *)c->p;
+	c->p += prev;
+	c->left -= prev;
+	c->ents = c->p;
+	m->hdr.source = getref_at(c, 0);
+	m->hdr.node = getref_at(c, 1);
+}
+
+/* Reads one entry of the given kind; attrs may be NULL when only validating. */
+static void read_entry_v1(struct cur *c, uint8_t kind, void *dst, struct nro_attr *a)
+{
 	switch (kind) {
 	case NRO_KIND_METRIC:
 		read_metric(c, dst, a);
@@ -649,6 +1044,44 @@ static void read_entry(struct cur *c, uint8_t kind, void *out, struct nro_attr *
 	}
 }
 
+static void read_entry_v2(struct cur *c, uint8_t kind, void *dst, struct nro_attr *a)
+{
+	switch (kind) {
+	case NRO_KIND_METRIC:
+		read_metric2(c, dst, a);
+		break;
+	case NRO_KIND_STATE:
+		read_state2(c, dst, a);
+		break;
+	case NRO_KIND_HEALTH:
+		read_health2(c, dst);
+		break;
+	case NRO_KIND_ERROR:
+		read_error2(c, dst);
+		break;
+	case NRO_KIND_EVENT:
+		read_event2(c, dst, a);
+		break;
+	default:
+		fail(c, "unknown record kind");
+	}
+}
+
+/* Reads one entry of the given kind; out and attrs may be NULL when only
+ * validating. */
+static void read_entry(struct cur *c, uint8_t version, uint8_t kind, void *out,
+		       struct nro_attr *attrs)
+{
+	union nro_entry scratch;
+	struct nro_attr attr_scratch[NRO_ATTRS_MAX];
+	void *dst = out ? out : &scratch;
+	struct nro_attr *a = attrs ? attrs : attr_scratch;
+	if (version == 1)
+		read_entry_v1(c, kind, dst, a);
+	else
+		read_entry_v2(c, kind, dst, a);
+}
+
 static int kind_ok(uint8_t k)
 {
 	return k == NRO_KIND_METRIC || k == NRO_KIND_STATE || k == NRO_KIND_HEALTH ||
@@ -657,7 +1090,7 @@ static int kind_ok(uint8_t k)
 
 int nro_decode(struct nro_msg *m, const uint8_t *buf, size_t len, const char **why)
 {
-	struct cur c = {buf, len, NULL};
+	struct cur c = {buf, len, NULL, NULL, NULL, 0, 0, NULL};
 	const char *dummy;
 	if (!why)
 		why = &dummy;
@@ -680,7 +1113,7 @@ int nro_decode(struct nro_msg *m, const uint8_t *buf, size_t len, const char **w
 		return -1;
 	}
 	m->hdr.version = get8(&c);
-	if (m->hdr.version != NRO_WIRE_VERSION) {
+	if (m->hdr.version != 1 && m->hdr.version != NRO_WIRE_VERSION) {
 		*why = "unsupported format version";
 		return -1;
 	}
@@ -691,8 +1124,13 @@ int nro_decode(struct nro_msg *m, const uint8_t *buf, size_t len, const char **w
 	m->hdr.count = get32(&c);
 	m->hdr.seq = get64(&c);
 	m->hdr.ts_ms = getts(&c, 1);
-	m->hdr.source = getstr(&c);
-	m->hdr.node = getstr(&c);
+	c.hdr_ts = m->hdr.ts_ms;
+	if (m->hdr.version == 1) {
+		m->hdr.source = getstr(&c);
+		m->hdr.node = getstr(&c);
+	} else {
+		read_table(&c, m);
+	}
 	if (c.why) {
 		*why = c.why;
 		return -1;
@@ -701,14 +1139,18 @@ int nro_decode(struct nro_msg *m, const uint8_t *buf, size_t len, const char **w
 	m->len = len;
 	m->pos = len - c.left;
 	m->left = m->hdr.count;
-	/* smallest possible entry is 8 bytes: a count that cannot fit is refused
-	 * before any entry is walked */
-	if (m->hdr.count > c.left / 8) {
+	m->strends = c.ends;
+	m->blob = c.blob;
+	m->nstr = c.nstr;
+	m->ents = c.ents;
+	/* the smallest entry is 8 bytes in version 1, 4 in version 2: a count
+	 * that cannot fit is refused before any entry is walked */
+	if (m->hdr.count > c.left / (m->hdr.version == 1 ? 8 : 4)) {
 		*why = "entry count larger than the message can hold";
 		return -1;
 	}
 	for (uint32_t i = 0; i < m->hdr.count; i++) {
-		read_entry(&c, m->hdr.kind, NULL, NULL);
+		read_entry(&c, m->hdr.version, m->hdr.kind, NULL, NULL);
 		if (c.why) {
 			*why = c.why;
 			return -1;
@@ -725,8 +1167,9 @@ static int next(struct nro_msg *m, uint8_t kind, void *out)
 {
 	if (m->left == 0 || m->hdr.kind != kind)
 		return 0;
-	struct cur c = {m->buf + m->pos, m->len - m->pos, NULL};
-	read_entry(&c, kind, out, m->attrs);
+	struct cur c = {m->buf + m->pos, m->len - m->pos, NULL, m->strends, m->blob, m->nstr,
+			m->hdr.ts_ms, m->ents};
+	read_entry(&c, m->hdr.version, kind, out, m->attrs);
 	if (c.why) /* cannot happen on a decoded message; stop safely anyway */
 		return m->left = 0, 0;
 	m->pos = m->len - c.left;

@@ -1,5 +1,6 @@
 /*
- * Normalized binary records, wire format v1 (docs/wire-format.md).
+ * Normalized binary records, wire format v2 (docs/wire-format.md); v1 is
+ * still decoded.
  *
  * One nng message (or one length-prefixed frame on a pipe) carries one
  * record batch: a header (kind, version, seq, timestamp, source, node)
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define NRO_WIRE_VERSION 1
+#define NRO_WIRE_VERSION 2 /* what the encoder writes; the decoder reads 1 and 2 */
 #define NRO_HDR_FIXED 26          /* bytes before the source string */
 #define NRO_MSG_MAX (16u << 20)   /* a message is never larger than this */
 #define NRO_ATTRS_MAX 64          /* attributes per entry */
@@ -169,10 +170,38 @@ struct nro_header {
  */
 struct nro_enc {
 	uint8_t *buf;
-	size_t len, cap, max;
+	size_t len, cap, max; /* len: what the message takes if finished now */
 	uint32_t count;
 	int failed; /* sticky: the header could not be written (out of memory) */
+	/* version 2 internals: the entries, the string table being built
+	 * (blob + end offsets) and its hash index; laid out in buf by finish */
+	uint8_t *ent;
+	size_t ent_len, ent_cap, mark_ent;
+	char *blob;
+	size_t blob_len, blob_cap;
+	uint32_t *ends, *slots;
+	size_t ends_cap;
+	uint32_t nstr, nslots, mark_str;
+	/* attribute lists written so far (offset, length in ent) and their
+	 * hash index: a repeated list is written as a back-reference */
+	uint32_t *sets, *set_slots;
+	size_t sets_cap;
+	uint32_t nsets, nset_slots, mark_sets;
+	int64_t ts_ms;
+	int bad; /* the entry being written broke a rule */
 };
+
+/* Version 2 number forms (docs/wire-format.md): a metric's head byte holds
+ * the type in bits 0-2, the form in bits 3-5, NRO_MH_TS when a sample time
+ * follows. */
+enum nro_num_form {
+	NRO_NUM_F64 = 0,  /* 8 bytes, binary64 */
+	NRO_NUM_ZERO = 1, /* +0.0, no payload */
+	NRO_NUM_POS = 2,  /* an integer 1 .. 2^53, varint */
+	NRO_NUM_NEG = 3,  /* minus an integer 1 .. 2^53, varint */
+	NRO_NUM_F32 = 4,  /* 4 bytes, binary32, exact */
+};
+#define NRO_MH_TS 0x40u
 
 /* Initializes e with the given hard cap (0 = NRO_MSG_MAX). No allocation yet. */
 void nro_enc_init(struct nro_enc *e, size_t max);
@@ -212,6 +241,10 @@ struct nro_msg {
 	size_t len;
 	size_t pos;        /* cursor for nro_next_*() */
 	uint32_t left;     /* entries not read yet */
+	const uint8_t *strends; /* version 2: the string table (end offsets, bytes) */
+	const char *blob;
+	uint32_t nstr;
+	const uint8_t *ents; /* version 2: the first entry (attribute back-references) */
 	struct nro_attr attrs[NRO_ATTRS_MAX]; /* storage for the current entry */
 };
 

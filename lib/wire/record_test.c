@@ -54,7 +54,7 @@ TEST(metric_round_trip)
 	CHECK(nro_decode(&m, e.buf, len, &why) == 0);
 	CHECK(why == NULL);
 	CHECK(m.hdr.kind == NRO_KIND_METRIC);
-	CHECK(m.hdr.version == 1);
+	CHECK(m.hdr.version == NRO_WIRE_VERSION);
 	CHECK(m.hdr.count == 2);
 	CHECK(m.hdr.seq == 7);
 	CHECK(m.hdr.ts_ms == 1764104400123LL);
@@ -184,7 +184,7 @@ TEST(health_and_error_round_trip)
 	nro_enc_free(&e);
 }
 
-static size_t encode_event(struct nro_enc *e)
+static size_t encode_event_with(struct nro_enc *e, double value, double threshold)
 {
 	init_attrs();
 	nro_enc_begin(e, NRO_KIND_EVENT, 42, 5000, "analyzer", "n1");
@@ -193,14 +193,19 @@ static size_t encode_event(struct nro_enc *e)
 			      NRO_EV_FIRING,
 			      NRO_EVF_VALUE | NRO_EVF_THRESHOLD,
 			      {NRO_OBJ_CONTAINER, nro_s("ns"), nro_s("p"), nro_s("c"), nro_s("")},
-			      5,
-			      3,
+			      value,
+			      threshold,
 			      4000,
 			      nro_s("container c of ns/p is in CrashLoopBackOff"),
 			      2,
 			      two_attrs};
 	CHECK(nro_enc_event(e, &v) == 0);
 	return nro_enc_finish(e);
+}
+
+static size_t encode_event(struct nro_enc *e)
+{
+	return encode_event_with(e, 5, 3);
 }
 
 TEST(event_round_trip)
@@ -260,16 +265,43 @@ TEST(encoder_cap_keeps_message_valid)
 	nro_enc_init(&e, 200);
 	size_t n = 0;
 	nro_enc_begin(&e, NRO_KIND_METRIC, 1, 1, "src", "node");
-	struct nro_metric mt = {nro_s("some_metric_name"), nro_s("1"), 0, 1, 0, 0, NULL};
-	while (nro_enc_metric(&e, &mt) == 0)
+	/* every entry adds a string: the refused one must leave none behind */
+	char val[16];
+	struct nro_attr a = {nro_s("i"), {val, 0}};
+	struct nro_metric mt = {nro_s("some_metric_name"), nro_s("1"), 0, 1, 0, 1, &a};
+	for (;;) {
+		a.value.len = (uint16_t)snprintf(val, sizeof val, "v%zu", n);
+		if (nro_enc_metric(&e, &mt) != 0)
+			break;
 		n++;
-	CHECK(n > 0 && n < 20);
+	}
+	CHECK(n > 0 && n < 40);
 	CHECK(nro_enc_size(&e) <= 200);
 	size_t len = nro_enc_finish(&e);
+	CHECK(len == nro_enc_size(&e));
 	struct nro_msg m;
 	CHECK(nro_decode(&m, e.buf, len, NULL) == 0);
 	CHECK(m.hdr.count == n);
+	CHECK(m.nstr == 2 + 3 + n); /* source, node, name, unit, "i", one value each */
+	struct nro_metric out;
+	size_t i = 0;
+	while (nro_next_metric(&m, &out)) {
+		a.value.len = (uint16_t)snprintf(val, sizeof val, "v%zu", i++);
+		CHECK(out.nattrs == 1 && out.attrs[0].value.len == a.value.len &&
+		      memcmp(out.attrs[0].value.p, val, a.value.len) == 0);
+	}
+	CHECK(i == n);
 	nro_enc_free(&e);
+}
+
+/* The offset of the first entry of a version 2 message: after the header,
+ * the string table's size (one byte here), end offsets and bytes. */
+static size_t entry_offset(const uint8_t *b)
+{
+	size_t n = b[NRO_HDR_FIXED], last = NRO_HDR_FIXED + 1 + 4 * (n - 1);
+	size_t blob = (size_t)b[last] << 24 | (size_t)b[last + 1] << 16 | (size_t)b[last + 2] << 8 |
+		      b[last + 3];
+	return NRO_HDR_FIXED + 1 + 4 * n + blob;
 }
 
 /* Decodes buf with one byte changed at off; the decoder must answer, not crash. */
@@ -299,7 +331,7 @@ TEST(decoder_rejects_malformed)
 	struct nro_msg m;
 
 	CHECK(decode_with(b, len, 1, 'X', &why) == -1 && strstr(why, "magic"));
-	CHECK(decode_with(b, len, 4, 2, &why) == -1 && strstr(why, "version"));
+	CHECK(decode_with(b, len, 4, 3, &why) == -1 && strstr(why, "version"));
 	CHECK(decode_with(b, len, 0, 'Q', &why) == -1 && strstr(why, "kind"));
 	CHECK(decode_with(b, len, 5, 1, &why) == -1 && strstr(why, "flags"));
 	/* count says 200 entries */
@@ -308,10 +340,21 @@ TEST(decoder_rejects_malformed)
 	CHECK(decode_with(b, len, 9, 2, &why) == -1);
 	/* count says 0: the entry becomes trailing garbage */
 	CHECK(decode_with(b, len, 9, 0, &why) == -1 && strstr(why, "trailing"));
-	/* source string length 0xff.. runs past the end */
-	CHECK(decode_with(b, len, 26, 0xff, &why) == -1 && strstr(why, "past the end"));
-	/* a NUL byte inside the source string */
-	CHECK(decode_with(b, len, 28, 0, &why) == -1 && strstr(why, "NUL"));
+	/* the string table: more strings than the message can hold, fewer
+	 * than source + node, an end offset out of order, a NUL byte */
+	size_t nstr = b[NRO_HDR_FIXED];
+	CHECK(nstr >= 2 && nstr < 128);
+	CHECK(decode_with(b, len, NRO_HDR_FIXED, 0x7f, &why) == -1 && strstr(why, "table"));
+	CHECK(decode_with(b, len, NRO_HDR_FIXED, 1, &why) == -1 && strstr(why, "table"));
+	CHECK(decode_with(b, len, NRO_HDR_FIXED + 1, 0xff, &why) == -1 && strstr(why, "order"));
+	size_t blob = NRO_HDR_FIXED + 1 + 4 * nstr;
+	CHECK(decode_with(b, len, blob + 1, 0, &why) == -1 && strstr(why, "NUL"));
+	/* the last string's end past the message */
+	CHECK(decode_with(b, len, blob - 2, 0xff, &why) == -1 && strstr(why, "past the end"));
+	/* the event's type refers past the table */
+	CHECK(decode_with(b, len, entry_offset(b), 0x7f, &why) == -1 && strstr(why, "index"));
+	/* a varint that never ends in the message */
+	CHECK(decode_with(b, len, len - 1, 0x80, &why) == -1 && strstr(why, "truncated"));
 	/* every truncation is refused */
 	int all_refused = 1;
 	for (size_t cut = 0; cut < len; cut++)
@@ -327,51 +370,143 @@ TEST(decoder_rejects_malformed)
 	nro_enc_free(&e);
 }
 
-/* Finds the offset of the first byte after the header of an event message. */
-static size_t entry_offset(const uint8_t *b)
-{
-	size_t off = NRO_HDR_FIXED;
-	off += 2 + (size_t)(b[off] << 8 | b[off + 1]);
-	off += 2 + (size_t)(b[off] << 8 | b[off + 1]);
-	return off;
-}
-
 TEST(decoder_range_checks_event_fields)
 {
 	struct nro_enc e;
 	nro_enc_init(&e, 0);
-	size_t len = encode_event(&e);
+	/* values that need binary64 on the wire, so they can be overwritten */
+	size_t len = encode_event_with(&e, 0.1, 0.3);
 	const char *why = NULL;
 	size_t ent = entry_offset(e.buf);
-	size_t type_len = (size_t)(e.buf[ent] << 8 | e.buf[ent + 1]);
-	size_t sev = ent + 2 + type_len;
+	size_t sev = ent + 1; /* after the type's one-byte index */
 	CHECK(decode_with(e.buf, len, sev, 3, &why) == -1 && strstr(why, "severity"));
 	CHECK(decode_with(e.buf, len, sev + 1, 2, &why) == -1 && strstr(why, "state"));
 	CHECK(decode_with(e.buf, len, sev + 2, 8, &why) == -1 && strstr(why, "flags"));
 	CHECK(decode_with(e.buf, len, sev + 2, NRO_EVF_KNOWN, &why) == 0); /* bit 2: active */
 	CHECK(decode_with(e.buf, len, sev + 3, 9, &why) == -1 && strstr(why, "object"));
-	/* value: the f64 after the object (kind + 4 strings: ns, p, c, "") */
-	size_t obj = sev + 3;
-	size_t val = obj + 1 + (2 + 2) + (2 + 1) + (2 + 1) + 2;
+	/* value: form byte + binary64 after the object (kind + 4 indexes) */
+	size_t val = sev + 3 + 1 + 4;
+	CHECK(e.buf[val] == NRO_NUM_F64 && e.buf[val + 9] == NRO_NUM_F64);
+	CHECK(decode_with(e.buf, len, val, 9, &why) == -1 && strstr(why, "form"));
 	uint8_t *copy = malloc(len);
 	memcpy(copy, e.buf, len);
 	uint64_t nan_bits = 0x7ff8000000000000ULL;
 	for (int i = 0; i < 8; i++)
-		copy[val + (size_t)i] = (uint8_t)(nan_bits >> ((7 - i) * 8));
+		copy[val + 1 + (size_t)i] = (uint8_t)(nan_bits >> ((7 - i) * 8));
 	struct nro_msg m;
 	CHECK(nro_decode(&m, copy, len, &why) == -1 && strstr(why, "NaN"));
 	/* +Inf threshold */
 	memcpy(copy, e.buf, len);
 	uint64_t inf_bits = 0x7ff0000000000000ULL;
 	for (int i = 0; i < 8; i++)
-		copy[val + 8 + (size_t)i] = (uint8_t)(inf_bits >> ((7 - i) * 8));
+		copy[val + 10 + (size_t)i] = (uint8_t)(inf_bits >> ((7 - i) * 8));
 	CHECK(nro_decode(&m, copy, len, &why) == -1 && strstr(why, "infinite"));
-	/* since_ms negative */
-	memcpy(copy, e.buf, len);
-	copy[val + 16] = 0xff;
-	CHECK(nro_decode(&m, copy, len, &why) == -1 && strstr(why, "timestamp"));
 	free(copy);
 	nro_enc_free(&e);
+}
+
+/* A since past 9999-12-31 and integer forms out of range are refused. */
+TEST(decoder_range_checks_numbers)
+{
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	nro_enc_begin(&e, NRO_KIND_STATE, 1, 0, "s", "n");
+	struct nro_state st = {{NRO_OBJ_NODE, {"", 0}, {"", 0}, {"", 0}, nro_s("n")},
+			       nro_s("k"), nro_s("v"), 2, 253402300799999LL, 0, NULL};
+	CHECK(nro_enc_state(&e, &st) == 0);
+	size_t len = nro_enc_finish(&e);
+	const char *why = NULL;
+	/* since is the last varint but for the attribute count: 7 bytes, the
+	 * top one 253402300799999 >> 42 = 57 */
+	CHECK(e.buf[len - 2] == 57 && e.buf[len - 1] == 0);
+	CHECK(decode_with(e.buf, len, len - 2, 58, &why) == -1 && strstr(why, "timestamp"));
+	CHECK(decode_with(e.buf, len, len - 2, 0, &why) == -1 && strstr(why, "shortest"));
+	/* num 2 is the positive-integer form 0x02 0x02: zero is not its form */
+	CHECK(e.buf[len - 10] == NRO_NUM_POS && e.buf[len - 9] == 2);
+	CHECK(decode_with(e.buf, len, len - 9, 0, &why) == -1 && strstr(why, "integer"));
+	nro_enc_free(&e);
+}
+
+/* Every number form round-trips bit for bit (NaN, -0.0, Inf, integers, binary32). */
+TEST(metric_number_forms_round_trip)
+{
+	const double vals[] = {0.0, -0.0, 1, -1, 9007199254740992.0, -9007199254740992.0,
+			       9007199254740994.0, 0.5, 0.1, 1e300, INFINITY, -INFINITY, NAN,
+			       123456.0, 3.25};
+	size_t nv = sizeof vals / sizeof vals[0];
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	nro_enc_begin(&e, NRO_KIND_METRIC, 1, 1000, "s", "n");
+	for (size_t i = 0; i < nv; i++) {
+		struct nro_metric mt = {nro_s("m"), nro_s(""), NRO_MT_GAUGE, vals[i],
+					i % 2 ? 999 : 0, 0, NULL};
+		CHECK(nro_enc_metric(&e, &mt) == 0);
+	}
+	size_t len = nro_enc_finish(&e);
+	struct nro_msg m;
+	CHECK(nro_decode(&m, e.buf, len, NULL) == 0);
+	struct nro_metric out;
+	size_t i = 0;
+	while (nro_next_metric(&m, &out)) {
+		CHECK(memcmp(&out.value, &vals[i], sizeof out.value) == 0);
+		CHECK(out.ts_ms == (i % 2 ? 999 : 0));
+		i++;
+	}
+	CHECK(i == nv);
+	nro_enc_free(&e);
+}
+
+/* The example of docs/wire-format.md's version 1 section, byte for byte:
+ * version 1 messages still decode, and every truncation is refused. */
+static const uint8_t v1_example[] = {
+	0x4d, 0x4e, 0x52, 0x4f, 0x01, 0x00, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 7,
+	0x00, 0x00, 0x01, 0x9a, 0xbc, 0xd0, 0xec, 0xfb, 0x00, 0x11, 'c', 'o', 'l', 'l', 'e', 'c',
+	't', 'o', 'r', '-', 's', 'u', 'm', 'm', 'a', 'r', 'y', 0x00, 0x02, 'n', '1', 0x00, 0x19,
+	'k', '8', 's', '.', 'n', 'o', 'd', 'e', '.', 'm', 'e', 'm', 'o', 'r', 'y', '.', 'a', 'v',
+	'a', 'i', 'l', 'a', 'b', 'l', 'e', 0x00, 0x02, 'B', 'y', 0x00, 0x42, 0x0d, 0x86, 0x23, 0x00,
+	0x00, 0x00, 0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x01, 0x00, 0x0d, 'k', '8', 's', '.', 'n',
+	'o', 'd', 'e', '.', 'n', 'a', 'm', 'e', 0x00, 0x02, 'n', '1'};
+
+TEST(version_1_still_decodes)
+{
+	struct nro_msg m;
+	const char *why = NULL;
+	CHECK(nro_decode(&m, v1_example, sizeof v1_example, &why) == 0);
+	CHECK(m.hdr.version == 1 && m.hdr.seq == 7 && m.hdr.ts_ms == 1764104400123LL);
+	STR_IS(m.hdr.source, "collector-summary");
+	STR_IS(m.hdr.node, "n1");
+	struct nro_metric mt;
+	CHECK(nro_next_metric(&m, &mt) == 1);
+	STR_IS(mt.name, "k8s.node.memory.available");
+	STR_IS(mt.unit, "By");
+	CHECK(mt.value == 15850561536.0 && mt.ts_ms == 0 && mt.nattrs == 1);
+	STR_IS(mt.attrs[0].key, "k8s.node.name");
+	CHECK(nro_next_metric(&m, &mt) == 0);
+	int all_refused = 1;
+	for (size_t cut = 0; cut < sizeof v1_example; cut++)
+		if (nro_decode(&m, v1_example, cut, &why) == 0 || !why)
+			all_refused = 0;
+	CHECK(all_refused);
+	/* a string length past the end, a NUL in the source */
+	CHECK(decode_with(v1_example, sizeof v1_example, 26, 0xff, &why) == -1 &&
+	      strstr(why, "past the end"));
+	CHECK(decode_with(v1_example, sizeof v1_example, 28, 0, &why) == -1 && strstr(why, "NUL"));
+}
+
+/* Every byte of buf changed to every 17th value: the decoder answers. */
+static int survives_mutations(const uint8_t *buf, size_t len)
+{
+	const char *why;
+	int answered = 1;
+	for (size_t off = 0; off < len; off++)
+		for (int v = 0; v < 256; v += 17) {
+			int r = decode_with(buf, len, off, (uint8_t)v, &why);
+			if (r != 0 && r != -1)
+				answered = 0;
+			if (r == -1 && !why)
+				answered = 0;
+		}
+	return answered;
 }
 
 TEST(decoder_survives_every_single_byte_mutation)
@@ -379,17 +514,17 @@ TEST(decoder_survives_every_single_byte_mutation)
 	struct nro_enc e;
 	nro_enc_init(&e, 0);
 	size_t len = encode_event(&e);
+	CHECK(survives_mutations(e.buf, len));
+	len = encode_metric(&e, 15850561536.0);
+	CHECK(survives_mutations(e.buf, len));
+	struct nro_msg m;
 	const char *why;
-	int answered = 1;
-	for (size_t off = 0; off < len; off++)
-		for (int v = 0; v < 256; v += 17) {
-			int r = decode_with(e.buf, len, off, (uint8_t)v, &why);
-			if (r != 0 && r != -1)
-				answered = 0;
-			if (r == -1 && !why)
-				answered = 0;
-		}
-	CHECK(answered);
+	int all_refused = 1;
+	for (size_t cut = 0; cut < len; cut++)
+		if (nro_decode(&m, e.buf, cut, &why) == 0 || !why)
+			all_refused = 0;
+	CHECK(all_refused);
+	CHECK(survives_mutations(v1_example, sizeof v1_example));
 	nro_enc_free(&e);
 }
 
@@ -411,11 +546,71 @@ TEST(too_many_attrs_refused)
 	struct nro_msg m;
 	const char *why;
 	CHECK(nro_decode(&m, e.buf, len, &why) == 0);
-	/* bump the attr count to 65 on the wire */
-	size_t at = len - (size_t)NRO_ATTRS_MAX * 6 - 2;
-	CHECK(e.buf[at] == 0 && e.buf[at + 1] == NRO_ATTRS_MAX);
-	e.buf[at + 1] = NRO_ATTRS_MAX + 1;
-	CHECK(nro_decode(&m, e.buf, len, &why) == -1 && strstr(why, "attributes"));
+	/* bump the attr count (a one-byte varint before 64 pairs of one-byte
+	 * indexes) to 65 on the wire */
+	size_t at = len - (size_t)NRO_ATTRS_MAX * 2 - 1;
+	CHECK(e.buf[at] == NRO_ATTRS_MAX);
+	/* above 64 the count is a back-reference: here to offset 62, which is
+	 * not before the reference (the entry starts 4 bytes earlier) */
+	e.buf[at] = 127;
+	CHECK(nro_decode(&m, e.buf, len, &why) == -1 && strstr(why, "back-reference"));
+	nro_enc_free(&e);
+}
+
+/* Source and node are strings 0 and 1 even when they are equal (a fuzz find). */
+TEST(equal_source_and_node_keep_their_places)
+{
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	nro_enc_begin(&e, NRO_KIND_ERROR, 1, 0, "", "");
+	struct nro_error x = {0, 0, nro_s(""), nro_s("")};
+	CHECK(nro_enc_error(&e, &x) == 0 && nro_enc_error(&e, &x) == 0);
+	size_t len = nro_enc_finish(&e);
+	struct nro_msg m;
+	const char *why = NULL;
+	CHECK(nro_decode(&m, e.buf, len, &why) == 0);
+	CHECK(m.nstr == 2 && m.hdr.count == 2 && m.hdr.node.len == 0);
+	nro_enc_free(&e);
+}
+
+/* A label set written twice in a message is written once and referred to. */
+TEST(repeated_attrs_become_a_back_reference)
+{
+	struct nro_attr a[3] = {{nro_s("namespace"), nro_s("kube-system")},
+				{nro_s("pod"), nro_s("coredns-1")},
+				{nro_s("container"), nro_s("coredns")}};
+	struct nro_enc e;
+	nro_enc_init(&e, 0);
+	nro_enc_begin(&e, NRO_KIND_METRIC, 1, 1, "s", "n");
+	struct nro_metric mt = {nro_s("a"), nro_s(""), 0, 1, 0, 3, a};
+	CHECK(nro_enc_metric(&e, &mt) == 0);
+	size_t first = e.ent_len;
+	mt.name = nro_s("b");
+	CHECK(nro_enc_metric(&e, &mt) == 0);
+	/* name, unit, head, value 1, then a 1-byte reference (65 + offset 4) */
+	CHECK(e.ent_len - first == 5 && e.ent[e.ent_len - 1] == NRO_ATTRS_MAX + 1 + 4);
+	mt.nattrs = 2; /* a different list is written out */
+	CHECK(nro_enc_metric(&e, &mt) == 0);
+	size_t len = nro_enc_finish(&e);
+	struct nro_msg m;
+	const char *why = NULL;
+	CHECK(nro_decode(&m, e.buf, len, &why) == 0);
+	struct nro_metric out;
+	for (int i = 0; i < 3; i++) {
+		CHECK(nro_next_metric(&m, &out) == 1);
+		CHECK(out.nattrs == (i < 2 ? 3 : 2));
+		STR_IS(out.attrs[0].value, "kube-system");
+		STR_IS(out.attrs[1].key, "pod");
+	}
+	/* the reference may not point at another reference: make the third
+	 * entry's list refer to the second's reference */
+	uint8_t *copy = malloc(len);
+	memcpy(copy, e.buf, len);
+	size_t third = len - (1 + 1 + 1 + 1 + 1 + 4); /* name unit head value count pairs */
+	CHECK(copy[third + 4] == 2);
+	copy[third + 4] = NRO_ATTRS_MAX + 1 + (uint8_t)(first + 4);
+	CHECK(nro_decode(&m, copy, len, &why) == -1 && strstr(why, "another reference"));
+	free(copy);
 	nro_enc_free(&e);
 }
 
@@ -489,8 +684,13 @@ int main(int argc, char **argv)
 	RUN(encoder_cap_keeps_message_valid);
 	RUN(decoder_rejects_malformed);
 	RUN(decoder_range_checks_event_fields);
+	RUN(decoder_range_checks_numbers);
+	RUN(metric_number_forms_round_trip);
+	RUN(version_1_still_decodes);
 	RUN(decoder_survives_every_single_byte_mutation);
 	RUN(too_many_attrs_refused);
+	RUN(repeated_attrs_become_a_back_reference);
+	RUN(equal_source_and_node_keep_their_places);
 	RUN(names);
 	RUN(seq_accessors_read_and_rewrite_the_header);
 	return testing_done();

@@ -1,0 +1,60 @@
+#!/bin/sh
+# The whole default pipeline on the synthetic 110-pod node (bench/mknode.py):
+# every kubelet collector, the host collectors that run here, the analyzer
+# and the sinks that need no server, at default intervals. Prints per
+# process PSS (smaps_rollup), threads (/proc/PID/task), CPU (every thread's
+# schedstat) over WINDOW seconds, and the totals; PSS "ring full" adds the
+# ring pages not yet touched. NRO_FAKE_CPUS=64 runs it under bench/fakecpus.so.
+# Targets (DESIGN.md): 16 MB PSS, 0.05 % of a core, 4 threads a process.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+bin=${NRO_BIN:-$top/bin}
+window=${WINDOW:-60}
+tmp=$(mktemp -d)
+pids=""
+trap 'for p in $pids $rp; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+rp=""
+python3 "$top/bench/mknode.py" "$tmp/node" >/dev/null
+"$bin/kubelet-replay" --dir "$tmp/node" >"$tmp/url" 2>/dev/null &
+rp=$!
+until [ -s "$tmp/url" ]; do sleep 0.05; done
+export NRO_KUBELET_URL=$(head -n1 "$tmp/url") NRO_RUN_DIR=$tmp/run
+if [ -n "${NRO_FAKE_CPUS:-}" ]; then
+	export LD_PRELOAD=$top/build/plain/bench/fakecpus.so
+	label="$NRO_FAKE_CPUS CPUs (faked)"
+else
+	label="$(nproc) CPUs"
+fi
+start() { b=$1; shift; "$bin/$b" "$@" >/dev/null 2>"$tmp/$b.err" & pids="$pids $!"; echo "$! $b" >>"$tmp/names"; }
+start analyzer
+start sink-stdout
+start sink-prom --listen 127.0.0.1:0
+for c in healthz syncloop pods summary cadvisor resource probes metrics configz spec node kmsg systemd; do
+	start collector-$c
+done
+unset LD_PRELOAD
+sleep 5 # every process past its first poll
+cpu() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{print s+0}'; }
+while read -r p name; do
+	if [ -d /proc/$p ]; then echo "$p $(cpu $p) $name"; else echo "  ($name exited: $(tail -n1 "$tmp/$name.err"))" >&2; fi
+done <"$tmp/names" >"$tmp/cpu0"
+sleep "$window"
+ring=$tmp/run/ring
+printf "pipeline on the 110-pod node, %s, %ds window:\n" "$label" "$window"
+total=0 tcpu=0 maxthr=0 n=0
+while read -r p c0 name; do
+	[ -d /proc/$p ] || continue
+	pss=$(awk '/^Pss:/{print $2}' /proc/$p/smaps_rollup)
+	priv=$(awk '/^Private_(Clean|Dirty):/{s+=$2} END{print s}' /proc/$p/smaps_rollup)
+	thr=$(ls /proc/$p/task | wc -l)
+	c1=$(cpu $p)
+	total=$((total + pss)) tcpu=$((tcpu + c1 - c0)) n=$((n + 1))
+	[ "$thr" -gt "$maxthr" ] && maxthr=$thr
+	printf "  %-20s PSS %6d kB  private %6d kB  threads %3d  CPU %.3f %%\n" "$name" "$pss" "$priv" "$thr" \
+		"$(echo "($c1 - $c0) / 10000000 / $window" | bc -l)"
+done <"$tmp/cpu0"
+size=$(stat -c %s "$ring" 2>/dev/null || echo 0)
+awk -v t="$total" -v c="$tcpu" -v w="$window" -v m="$maxthr" -v n="$n" -v rs="$size" 'BEGIN{
+	printf "  total: %d processes, PSS %.1f MB (target 16 MB), CPU %.3f %% of a core (target 0.05 %%), at most %d threads a process (target 4)\n",
+		n, t / 1024, c / 1e7 / w, m
+	printf "  ring file %.1f MB: with every ring page resident the total is at most %.1f MB\n", rs / 1048576, t / 1024 + rs / 1048576 }'
