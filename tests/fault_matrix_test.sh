@@ -65,6 +65,7 @@ start_pipeline() {
 	SCAN_PID=$!
 	wait_path "$SCAN/sink-stdout/supervise/status"
 	for s in $SERVICES; do
+		wait_path "$SCAN/$s/supervise/status" # s6-svscan makes them one by one
 		s6-svwait -U -t 20000 "$SCAN/$s" || fail "$s did not become ready"
 	done
 }
