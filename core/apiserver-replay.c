@@ -341,9 +341,8 @@ static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, stru
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSONT);
-	/* one request a connection: a kept-alive connection after a list was
-	 * seen to leave the client's next request unread (libmicrohttpd,
-	 * thread per connection) */
+	/* every answer closes its connection: each list and watch of a client
+	 * starts on a fresh one (a reconnect is exercised every time) */
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
