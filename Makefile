@@ -171,10 +171,10 @@ run: all
 	@test -n "$(KUBELET)" || { echo "make run: set KUBELET=https://NODE:10250 (and TOKEN_FILE, CA_FILE or INSECURE=1)" >&2; exit 100; }
 	@KUBELET="$(KUBELET)" TOKEN_FILE="$(TOKEN_FILE)" CA_FILE="$(CA_FILE)" INSECURE="$(INSECURE)" sh deploy/demo/run.sh
 
-# the test server kubelet-replay only when asked: make install INSTALL_REPLAY=1
+# the test servers kubelet-replay and apiserver-replay only when asked: make install INSTALL_REPLAY=1
 PREFIX ?= /usr/local
 INSTALL_REPLAY ?= 0
-INSTALL_TOOLS := $(if $(filter 1,$(INSTALL_REPLAY)),$(TOOLS),$(filter-out %/kubelet-replay,$(TOOLS)))
+INSTALL_TOOLS := $(if $(filter 1,$(INSTALL_REPLAY)),$(TOOLS),$(filter-out %/kubelet-replay %/apiserver-replay,$(TOOLS)))
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(INSTALL_TOOLS) $(DESTDIR)$(PREFIX)/bin/

@@ -52,7 +52,7 @@ static const char SUMMARY[] =
 	"(ADDED, MODIFIED, DELETED; a BOOKMARK on a step without change when asked).\n"
 	"Faults, as files in a step: \"gone\" (a watch or list from an older\n"
 	"resourceVersion gets 410 Expired), \"cut\" (a watch delivering this step\n"
-	"sends half a line and drops the connection), \"down\" (every API request\n"
+	"sends half a line and drops the connection, once), \"down\" (every API request\n"
 	"is dropped unanswered while this step lasts).\n"
 	"The step advances every --step-every D, and on POST /replay/step or\n"
 	"GET /replay/step?next (GET /replay/step answers the current step).\n"
@@ -83,6 +83,7 @@ struct step {
 	struct objset set[R_COUNT]; /* borrowed from an earlier step when not given */
 	int own[R_COUNT];
 	int gone, cut, down;
+	atomic_int cut_done; /* a cut happens once: the resumed watch gets the step whole */
 };
 
 struct cfg {
@@ -340,9 +341,8 @@ static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, stru
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSONT);
-	/* one request a connection: a kept-alive connection after a list was
-	 * seen to leave the client's next request unread (libmicrohttpd,
-	 * thread per connection) */
+	/* every answer closes its connection: each list and watch of a client
+	 * starts on a fresh one (a reconnect is exercised every time) */
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
@@ -458,7 +458,7 @@ static void watch_step(struct watch *w, unsigned s)
 	int n = diff_put(&w->out, &g.steps[s - 1].set[w->r], &g.steps[s].set[w->r], s + 1);
 	if (n == 0 && w->q.bookmarks)
 		bookmark_put(&w->out, w->r, s + 1);
-	if (n > 0 && g.steps[s].cut) {
+	if (n > 0 && g.steps[s].cut && !atomic_exchange(&g.steps[s].cut_done, 1)) {
 		w->cut_at = 1;
 		w->cut = w->off + (w->out.len - w->off) / 2;
 	}

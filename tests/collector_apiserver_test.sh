@@ -2,9 +2,12 @@
 # collector-apiserver against apiserver-replay (the real v1.34 /pods
 # capture as the API's PodList): --once publishes the API's view (every
 # pod once with its phase, the Node's conditions, the Lease's renewTime,
-# all marked source=apiserver); usage errors exit 100. Plain and (when
-# built) ASan builds. The daemon's watch-following is not tested yet (see
-# issue 17's closing note).
+# all marked source=apiserver); usage errors exit 100; a daemon follows the
+# watches through a restart (MODIFIED), a quiet step (BOOKMARK), a token
+# rotated on both sides, a deletion with compaction ("gone"), a stream cut
+# mid-line and the server dropping every request, and its last snapshot
+# has every pod exactly once with the latest values. Plain and (when built)
+# ASan builds.
 #
 #   bash tests/collector_apiserver_test.sh
 
@@ -64,6 +67,62 @@ test_node_is_required_and_no_cluster_is_usage() {
 	env -u KUBERNETES_SERVICE_HOST "$BIN/collector-apiserver" --node n1 --once -o - >/dev/null 2>"$TMP/err"
 	assertEquals "outside a cluster without --apiserver" 100 $?
 	assertContains "$(cat "$TMP/err")" "KUBERNETES_SERVICE_HOST"
+}
+
+# Waits (bounded) until the last snapshot in dump $1 has what jq select $2 picks.
+until_snapshot() { # DUMP SELECT WHAT
+	i=0
+	while [ $i -lt 300 ]; do
+		[ -n "$(last_snapshot "$1" | jq -c "select($2)")" ] && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "timed out waiting for: $3"
+	return 1
+}
+
+restarts_of() { # DUMP POD-PREFIX
+	last_snapshot "$1" | jq -r --arg p "$2" 'select(.key=="api.container.restarts" and (.object.pod|startswith($p))) | .num' | head -1
+}
+
+test_watch_follows_bookmarks_410_cuts_outages_and_rotation() {
+	pods=$(jq '.items | length' "$FIXTURES/v1.34/pods.json")
+	for b in $BINS; do
+		api_start "$TMP/sc" || return
+		"$b/collector-apiserver" --apiserver "$API_URL" --token-file "$TMP/token" \
+			--node "$API_NODE" --interval 3s -o - >"$TMP/d" 2>"$TMP/d.err" &
+		CPID=$!
+		until_snapshot "$TMP/d" '.key=="api.pod.phase"' "a first snapshot" || return
+		api_step >/dev/null # 1: kindnet restarted
+		until_snapshot "$TMP/d" '.key=="api.container.restarts" and .object.pod=="kindnet-zqk2n" and .num==1' \
+			"kindnet's restart (MODIFIED)" || return
+		echo "rotated-$RANDOM" >"$TMP/token" # both sides re-read the file
+		api_step >/dev/null # 2: a bookmark only
+		api_step >/dev/null # 3: storage-provisioner deleted, older versions compacted
+		until_snapshot "$TMP/d" '.key=="api.pod.phase" and .object.pod=="kindnet-zqk2n"' "a snapshot" || return
+		i=0
+		while [ $i -lt 300 ] && last_snapshot "$TMP/d" | grep -q '"pod":"storage-provisioner"'; do
+			sleep 0.1; i=$((i + 1)); done
+		api_step >/dev/null # 4: coredns restarted, on a stream cut mid-line
+		until_snapshot "$TMP/d" '.key=="api.container.restarts" and (.object.pod|startswith("coredns")) and .num==1' \
+			"coredns's restart after the cut" || return
+		api_step >/dev/null # 5: down
+		wait_for_lines "$TMP/d.err" 'resuming|listing' 20
+		api_step >/dev/null # 6: back up
+		: >"$TMP/d.mark"; n0=$(wc -c <"$TMP/d")
+		i=0; while [ $i -lt 300 ] && [ "$(wc -c <"$TMP/d")" -eq "$n0" ]; do sleep 0.1; i=$((i + 1)); done
+		until_snapshot "$TMP/d" '.key=="api.pod.phase"' "a snapshot after the outage" || return
+		assertEquals "$b: every pod exactly once" "$((pods - 1)) $((pods - 1))" \
+			"$(last_snapshot "$TMP/d" | jq -r 'select(.key=="api.pod.phase") | .object.pod' | wc -l) $(last_snapshot "$TMP/d" | jq -r 'select(.key=="api.pod.phase") | .object.pod' | sort -u | wc -l)"
+		assertFalse "$b: storage-provisioner gone" "last_snapshot $TMP/d | grep -q '\"pod\":\"storage-provisioner\"'"
+		assertEquals "$b: kindnet's restarts" 1 "$(restarts_of "$TMP/d" kindnet-zqk2n)"
+		assertEquals "$b: coredns's restarts" 1 "$(restarts_of "$TMP/d" coredns)"
+		assertEquals "$b: no 401 after the rotation" "" "$(grep -i unauthorized "$TMP/d.err")"
+		assertTrue "$b: the cut stream was resumed" "grep -q 'resuming from resourceVersion' $TMP/d.err"
+		stop_collector
+		api_stop
+		rm -f "$TMP/token"
+	done
 }
 
 . shunit2
