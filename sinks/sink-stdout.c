@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/buf.h"
+#include "base/hmap.h"
 #include "base/log.h"
 #include "wire/record.h"
 #include "render/render.h"
@@ -66,13 +67,64 @@ static const struct nro_optdef opts[] = {
 struct out {
 	int text, colour;
 	struct nro_buf b;
+	struct nro_hmap firing; /* alert keys among the events delivered (no values) */
 };
 
+/* Bounds the firing set kept for the pipe's closing count. */
+#define FIRING_MAX 65536
+
 static struct nro_sink sink;
+
+/* One alert's identity, as the analyzer keeps it: type, object and the
+ * attributes that name it (not nro.flapping, which comes and goes). */
+static void alert_key(char *key, size_t keylen, const struct nro_event *v)
+{
+	int n = snprintf(key, keylen, "%.*s|%u|%.*s|%.*s|%.*s|%.*s", (int)v->type.len, v->type.p,
+			 v->object.kind, (int)v->object.namespace_.len, v->object.namespace_.p,
+			 (int)v->object.pod.len, v->object.pod.p, (int)v->object.container.len,
+			 v->object.container.p, (int)v->object.name.len, v->object.name.p);
+	for (uint16_t i = 0; i < v->nattrs && n >= 0 && (size_t)n < keylen; i++) {
+		const struct nro_attr *a = &v->attrs[i];
+		if (!nro_str_eq(a->key, "nro.flapping"))
+			n += snprintf(key + n, keylen - (size_t)n, "|%.*s=%.*s", (int)a->key.len,
+				      a->key.p, (int)a->value.len, a->value.p);
+	}
+}
+
+/* Keeps which delivered alerts are still firing, for "N alerts firing" at
+ * the end of a pipe. */
+static void track_firing(struct out *o, const struct nro_msg *m)
+{
+	if (m->hdr.kind != NRO_KIND_EVENT)
+		return;
+	struct nro_msg c = *m; /* the renderer reads m itself */
+	struct nro_event v;
+	char key[2048];
+	while (nro_next_event(&c, &v)) {
+		alert_key(key, sizeof key, &v);
+		if (v.state == NRO_EV_RESOLVED)
+			nro_hmap_del(&o->firing, key);
+		else if (v.state == NRO_EV_FIRING && o->firing.n < FIRING_MAX &&
+			 nro_hmap_put(&o->firing, key, o) != 0)
+			nro_warn("out of memory counting the alerts firing");
+	}
+}
+
+/* The end of a pipe in text: what is still firing, said even when nothing
+ * is ("0 alerts firing"), so a healthy node's --once pipe is not silent. */
+static void say_firing(const struct out *o)
+{
+	size_t n = o->firing.n;
+	printf("%zu alert%s firing%s\n", n, n == 1 ? "" : "s",
+	       n >= FIRING_MAX ? " (or more: the count stops there)" : "");
+	fflush(stdout);
+}
 
 static int deliver(void *ctx, struct nro_msg *m)
 {
 	struct out *o = ctx;
+	if (o->text && sink.pipe_mode)
+		track_firing(o, m);
 	nro_buf_reset(&o->b);
 	int rc = (o->text ? nro_render_msg_text(&o->b, m, o->colour) : nro_render_msg_json(&o->b, m)) < 0
 			 ? -1
@@ -144,7 +196,11 @@ int main(int argc, char **argv)
 	}
 	startup(&o);
 	nro_buf_init(&o.b, (size_t)NRO_MSG_MAX * 8);
+	nro_hmap_init(&o.firing);
 	int rc = nro_sink_run(&sink, deliver, &o);
+	if (rc == 0 && o.text && sink.pipe_mode)
+		say_firing(&o);
+	nro_hmap_free(&o.firing);
 	nro_buf_free(&o.b);
 	return rc;
 }

@@ -99,4 +99,27 @@ print(s.getsockname()[1], flush=True); time.sleep(600)' >"$TMP/busy.port" &
 	wait $holder 2>/dev/null || :
 }
 
+# collector-pods --once | analyzer | sink-stdout against kubelet directory $1
+once_pipe() {
+	start_replay --dir "$1" || return
+	"$BIN/collector-pods" --once -o - --kubelet "$REPLAY_URL" 2>/dev/null |
+		"$BIN/analyzer" -i - -o - 2>/dev/null | "$BIN/sink-stdout" -i - "${@:2}"
+	echo "rc=$?"
+	kill "$REPLAY_PID"
+	wait "$REPLAY_PID" 2>/dev/null
+}
+
+test_a_once_pipe_says_how_many_alerts_fire() {
+	# v1.35's node is healthy: the pipe is not silent
+	assertEquals "healthy node" "0 alerts firing
+rc=0" "$(once_pipe "$FIXTURES/v1.35" --format text)"
+	out=$(once_pipe "$FIXTURES/v1.34" --format text)
+	assertContains "crash loop line" "$out" "FIRING    warning   PodCrashLooping"
+	assertEquals "the count last" "1 alert firing
+rc=0" "$(echo "$out" | tail -n 2)"
+	# JSON lines stay JSON lines
+	assertEquals "json: no count" "rc=0" "$(once_pipe "$FIXTURES/v1.35" --format json)"
+	start_replay --dir "$FIXTURES/v1.34"
+}
+
 . shunit2
