@@ -56,6 +56,7 @@ struct api {
 	struct nro_collector *c;
 	struct nro_kubelet *k;
 	const char *url, *token_file, *ca_file;
+	int allow_insecure_token;
 	int insecure;
 	struct nro_hmap pods; /* uid -> struct apod */
 	struct acond cond[CONDS_MAX];
@@ -417,6 +418,9 @@ int main(int argc, char **argv)
 		 "CA bundle (in-cluster: the service account's ca.crt; else system CAs)"},
 		{"insecure-skip-verify", 0, "NRO_APISERVER_INSECURE", NRO_OPT_FLAG, &a.insecure, NULL,
 		 NULL, "do not verify the API server's certificate"},
+		{"allow-insecure-token", 0, "NRO_ALLOW_INSECURE_TOKEN", NRO_OPT_FLAG,
+		 &a.allow_insecure_token, NULL, NULL,
+		 "send the bearer token over an http:// URL (in cleartext; refused otherwise)"},
 		{"timeout", 0, "NRO_TIMEOUT", NRO_OPT_DUR, &timeout_ms, NULL, "D",
 		 "connect timeout (default 5s); each watch lasts 2/5 of the interval"},
 		{0},
@@ -430,6 +434,7 @@ int main(int argc, char **argv)
 	in_cluster(&a, url, sizeof url);
 	struct nro_kubelet_cfg kc = {.url = a.url, .token_file = a.token_file, .ca_file = a.ca_file,
 				     .insecure = a.insecure, .connect_timeout_ms = timeout_ms,
+				     .allow_insecure_token = a.allow_insecure_token,
 				     .max_body = LIST_MAX};
 	char err[512];
 	a.k = nro_kubelet_new(&kc, err, sizeof err);

@@ -79,10 +79,9 @@ test_a_sink_started_later_shows_what_is_firing() {
 
 test_restart_after_the_ring_wrapped_does_not_announce_again() {
 	# fire, then enough other records that a 64 KiB ring loses the event
-	# (each filler record is a stand-in error record: larger than the ring can
-	# keep; 20 copies pass the ring's 512 index slots)
+	# (600 small records pass the ring's 512 index slots whatever their size)
 	cp "$TMP/crash.bin" "$TMP/wrap.bin"
-	for i in $(seq 20); do cat "$TMP/filler.bin" >>"$TMP/wrap.bin"; done
+	for i in $(seq 600); do cat "$TMP/crash.bin" >>"$TMP/wrap.bin"; done
 	analyze "$TMP/r4" "$TMP/wrap.bin" --ring-size 65536 | "$BIN/nro-dump" -i - >"$TMP/r4a.json"
 	assertEquals "fired once" 1 "$(jq -r 'select(.kind=="event" and .state=="firing") | .type' "$TMP/r4a.json" | grep -c PodCrashLooping)"
 	assertContains "firing when the ring wrapped" "$(NRO_RUN_DIR=$TMP/r4 "$BIN/nro-alerts" --format text)" PodCrashLooping

@@ -64,7 +64,7 @@ while i < len(d):
     n = int.from_bytes(d[i:i+4], "big")
     rec = d[i+4:i+4+n]
     if rec[:1] == b"E":
-        rec = rec.replace(b"\x00\x08analyzer", b"\x00\x08forgery!", 1)
+        rec = rec.replace(b"analyzer", b"forgery!", 1)  # the source, same length
         out += n.to_bytes(4, "big") + rec
     i += 4 + n
 sys.stdout.buffer.write(out)
