@@ -428,7 +428,7 @@ test_real_prometheus_scrapes_the_pipeline() {
 	# the target is healthy: no scrape or parse error (Prometheus asks for OpenMetrics)
 	curl -fsS "$PROM/api/v1/targets" | jq -c '.data.activeTargets[0] | [.health, .lastError]' >"$T/target.json"
 	assertEquals "target" '["up",""]' "$(cat "$T/target.json")"
-	curl -fsS -H 'Accept: application/openmetrics-text;version=1.0.0' -o /dev/null -w '%{content_type}' \
+	curl -fsS --retry 5 --retry-delay 1 --retry-all-errors -H 'Accept: application/openmetrics-text;version=1.0.0' -o /dev/null -w '%{content_type}' \
 		"$PROM_SINK_URL/metrics" >"$T/ct"
 	assertContains "OpenMetrics served" "$(cat "$T/ct")" "application/openmetrics-text"
 	# the shipped rules load and evaluate without error
