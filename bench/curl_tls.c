@@ -44,13 +44,19 @@ int main(int argc, char **argv)
 	curl_easy_setopt(h, CURLOPT_CAINFO, argv[2]);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &bytes);
-	int ok = 0, n = atoi(argv[3]);
-	for (int i = 0; i < n; i++)
+	char *end;
+	long n = strtol(argv[3], &end, 10);
+	if (*end || n < 1 || n > 100000) {
+		fprintf(stderr, "curl_tls: bad poll count %s\n", argv[3]);
+		return 100;
+	}
+	int ok = 0;
+	for (long i = 0; i < n; i++)
 		ok += curl_easy_perform(h) == CURLE_OK;
 	const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
 	long pss = rollup("Pss:");
 	long priv = rollup("Private_Clean:") + rollup("Private_Dirty:");
-	printf("%-28s %d/%d polls ok, PSS %5ld kB, private %5ld kB\n", v->ssl_version, ok, n, pss,
+	printf("%-28s %d/%ld polls ok, PSS %5ld kB, private %5ld kB\n", v->ssl_version, ok, n, pss,
 	       priv);
 	curl_easy_cleanup(h);
 	curl_global_cleanup();

@@ -5,7 +5,7 @@
  * event a line (capped); on 410 Expired it lists again, on a dropped stream
  * it resumes from the last resourceVersion. Every poll publishes the whole
  * view as states (lib/wire/names_apiserver.h), so the analyzer sees the
- * same snapshots it gets from collector-pods: nothing duplicated, nothing
+ * same snapshots collector-pods sends: nothing duplicated, nothing
  * left over.
  *
  * One poll = a Lease get, then a pods watch and a Node watch of 2/5 of the

@@ -462,7 +462,7 @@ static void recency(const struct nro_json *j, int ctr, int64_t r[2])
 
 /* Some kubelets (1.15 with docker) list a container more than once in a
  * pod, one entry per cAdvisor sample: publish only the most recent entry of
- * a name (the last one on a tie), so a series never gets two values. One
+ * a name (the last one on a tie), so a series never has two values. One
  * pass fills a hash table of the newest entry per name, so a hostile list
  * of thousands of same-named entries stays linear. */
 static size_t name_hash(const struct nro_json *j, int name)
