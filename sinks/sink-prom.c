@@ -45,7 +45,8 @@
 
 static const char SUMMARY[] =
 	"Serve the pipeline's metrics and firing alerts to Prometheus: GET /metrics in\n"
-	"the text format 0.0.4 (OpenMetrics 1.0 when the scraper's Accept asks for it),\n"
+	"the text format 0.0.4 (OpenMetrics 1.0 when the scraper's Accept asks for it:\n"
+	"rendered from the next record on, so that first scrape may still get text),\n"
 	"GET /healthz. Keeps the last value of every series; a series not refreshed for\n"
 	"3 of its source's poll intervals (or missing from a finished poll) vanishes.\n"
 	"Firing alerts are node_runtime_alert{alertname,severity,node,namespace,pod,\n"

@@ -428,8 +428,14 @@ test_real_prometheus_scrapes_the_pipeline() {
 	# the target is healthy: no scrape or parse error (Prometheus asks for OpenMetrics)
 	curl -fsS "$PROM/api/v1/targets" | jq -c '.data.activeTargets[0] | [.health, .lastError]' >"$T/target.json"
 	assertEquals "target" '["up",""]' "$(cat "$T/target.json")"
-	curl -fsS --retry 5 --retry-delay 1 --retry-all-errors -H 'Accept: application/openmetrics-text;version=1.0.0' -o /dev/null -w '%{content_type}' \
-		"$PROM_SINK_URL/metrics" >"$T/ct"
+	# OpenMetrics is rendered from the first render after a scraper asked
+	# for it: the scrape that asked may still get text
+	for _ in $(seq 30); do
+		curl -fsS --retry 5 --retry-delay 1 --retry-all-errors -H 'Accept: application/openmetrics-text;version=1.0.0' -o /dev/null -w '%{content_type}' \
+			"$PROM_SINK_URL/metrics" >"$T/ct"
+		grep -q application/openmetrics-text "$T/ct" && break
+		sleep 1
+	done
 	assertContains "OpenMetrics served" "$(cat "$T/ct")" "application/openmetrics-text"
 	# the shipped rules load and evaluate without error
 	i=0
