@@ -22,18 +22,16 @@
 #include "base/file.h"
 #include "base/log.h"
 #include "net/httpd.h"
+#include "net/replay.h"
 #include "parse/json.h"
-#include "run/signals.h"
+#include "run/serve.h"
 #include "run/tool.h"
 
 #define PROG "apiserver-replay"
-#define STEPS_MAX 1000
 #define FILE_MAX (256u << 20)  /* a step file is read whole */
-#define TOKEN_MAX 4096
 #define STREAM_MAX (64u << 20) /* pending bytes of one watch */
 #define WAIT_TICK_MS 20
 #define JSONT "application/json"
-#define TEXT "text/plain; charset=utf-8"
 
 static const char SUMMARY[] =
 	"A stand-in for the Kubernetes API server: serves one node's pods, Node and\n"
@@ -93,10 +91,8 @@ struct cfg {
 
 static struct {
 	struct cfg c;
-	struct step *steps;
-	unsigned nsteps;
-	_Atomic unsigned step;
-	atomic_int stopping;
+	struct nro_replay r; /* the step directories and the current step */
+	struct step *steps;  /* one a step directory */
 } g;
 
 /* ---- loading ------------------------------------------------------------ */
@@ -219,25 +215,17 @@ static void step_load(unsigned i, const char *dir)
 
 static void scenario_load(const char *dir)
 {
-	struct stat st;
-	if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-		nro_die(NRO_EXIT_USAGE, "--scenario %s: not a directory", dir);
-	g.steps = xcalloc(STEPS_MAX, sizeof *g.steps);
-	for (unsigned i = 0; i < STEPS_MAX; i++) {
-		char p[4096];
-		snprintf(p, sizeof p, "%s/step-%03u", dir, i);
-		if (stat(p, &st) != 0 || !S_ISDIR(st.st_mode))
-			break;
-		step_load(i, p);
-		g.nsteps++;
-	}
-	if (g.nsteps == 0)
-		nro_die(NRO_EXIT_USAGE, "--scenario %s: no step-000 directory", dir);
+	char err[4200];
+	if (nro_replay_load(&g.r, dir, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_USAGE, "--scenario %s", err);
+	g.steps = xcalloc(g.r.nsteps, sizeof *g.steps);
+	for (unsigned i = 0; i < g.r.nsteps; i++)
+		step_load(i, g.r.step_dirs[i]);
 }
 
 static void scenario_free(void)
 {
-	for (unsigned i = 0; i < g.nsteps; i++)
+	for (unsigned i = 0; i < g.r.nsteps; i++)
 		for (int r = 0; r < R_COUNT; r++) {
 			if (!g.steps[i].own[r])
 				continue;
@@ -246,15 +234,7 @@ static void scenario_free(void)
 			free(g.steps[i].set[r].v);
 		}
 	free(g.steps);
-}
-
-static unsigned step_advance(void)
-{
-	unsigned cur = atomic_load(&g.step);
-	unsigned next = cur + 1 < g.nsteps ? cur + 1 : cur;
-	atomic_store(&g.step, next);
-	nro_debug("step %u", next);
-	return next;
+	nro_replay_free(&g.r);
 }
 
 /* ---- rendering ---------------------------------------------------------- */
@@ -401,20 +381,18 @@ static unsigned oldest_rv(unsigned cur)
 	return 0;
 }
 
+/* The bearer token matches --token-file's content, re-read now (rotation). */
 static int token_ok(struct MHD_Connection *c)
 {
 	if (!g.c.token_file)
 		return 1;
 	char *tok;
 	size_t n;
-	if (nro_file_read(g.c.token_file, TOKEN_MAX, &tok, &n) != 0)
+	if (nro_replay_token_read(g.c.token_file, &tok, &n) != 0)
 		return 0;
-	while (n && (tok[n - 1] == '\n' || tok[n - 1] == ' ' || tok[n - 1] == '\r'))
-		tok[--n] = '\0';
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-	int ok = n && h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, tok) == 0;
-	explicit_bzero(tok, n);
-	free(tok);
+	const char *h = nro_replay_bearer(c);
+	int ok = h && nro_replay_token_eq(h, strlen(h), tok, n);
+	nro_replay_token_free(tok, n);
 	return ok;
 }
 
@@ -472,8 +450,8 @@ static ssize_t watch_read(void *cls, uint64_t pos, char *buf, size_t max)
 	while (w->off >= w->out.len) {
 		nro_buf_reset(&w->out);
 		w->off = 0;
-		unsigned cur = atomic_load(&g.step);
-		if (atomic_load(&g.stopping) || g.steps[cur].down || nro_httpd_peer_gone(w->c))
+		unsigned cur = nro_replay_current(&g.r);
+		if (atomic_load(&g.r.stopping) || g.steps[cur].down || nro_httpd_peer_gone(w->c))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 		if (nro_mono_ms() >= w->deadline)
 			return MHD_CONTENT_READER_END_OF_STREAM;
@@ -556,7 +534,7 @@ static int route(const char *url, const struct query *q)
 
 static enum MHD_Result serve_api(struct MHD_Connection *c, const char *url)
 {
-	unsigned cur = atomic_load(&g.step);
+	unsigned cur = nro_replay_current(&g.r);
 	if (g.steps[cur].down)
 		return MHD_NO; /* the connection is dropped unanswered */
 	if (!token_ok(c))
@@ -589,13 +567,8 @@ static enum MHD_Result on_request(void *ctx, struct MHD_Connection *c, const cha
 {
 	(void)ctx;
 	nro_debug("%s %s", method, url);
-	if (strcmp(url, "/replay/step") == 0) {
-		unsigned s = strcmp(method, "POST") == 0 || arg(c, "next") ? step_advance()
-									   : atomic_load(&g.step);
-		char msg[32];
-		snprintf(msg, sizeof msg, "%u\n", s);
-		return nro_httpd_reply(c, MHD_HTTP_OK, TEXT, msg);
-	}
+	if (strcmp(url, "/replay/step") == 0)
+		return nro_replay_step_reply(&g.r, c, method);
 	if (strcmp(method, "GET") != 0)
 		return reply_status(c, 405, "MethodNotAllowed", "only GET is served");
 	return serve_api(c, url);
@@ -610,44 +583,11 @@ static const struct nro_optdef opts[] = {
 	 "the node whose pods, Node and Lease are served (required)"},
 	{"step-every", 0, "NRO_APIREPLAY_STEP_EVERY", NRO_OPT_DUR, &g.c.step_every_ms, NULL, "D",
 	 "advance one scenario step every D"},
-	{"listen", 0, "NRO_APIREPLAY_LISTEN", NRO_OPT_STR, &g.c.listen, NULL, "HOST:PORT",
-	 "address to listen on (default 127.0.0.1:0, a free port)"},
-	{"tls-cert", 0, "NRO_APIREPLAY_TLS_CERT", NRO_OPT_STR, &g.c.tls_cert, NULL, "F",
-	 "serve HTTPS with this certificate (PEM)"},
-	{"tls-key", 0, "NRO_APIREPLAY_TLS_KEY", NRO_OPT_STR, &g.c.tls_key, NULL, "F",
-	 "the certificate's key (PEM)"},
+	NRO_SERVE_OPTS("NRO_APIREPLAY", g.c.listen, g.c.tls_cert, g.c.tls_key),
 	{"token-file", 0, "NRO_APIREPLAY_TOKEN_FILE", NRO_OPT_STR, &g.c.token_file, NULL, "F",
 	 "file holding the accepted bearer token (re-read on every request)"},
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
-
-static struct nro_httpd *start_listener(void)
-{
-	struct nro_httpd_cfg hc = {
-		.listen = g.c.listen, .flag = "--listen", .tls_cert = g.c.tls_cert,
-		.tls_key = g.c.tls_key, .thread_per_connection = 1, .handler = on_request,
-	};
-	struct nro_httpd *h = NULL;
-	char err[512];
-	int rc = nro_httpd_start(&hc, &h, err, sizeof err);
-	if (rc != NRO_HTTPD_OK)
-		nro_die(rc == NRO_HTTPD_EUSAGE ? NRO_EXIT_USAGE : NRO_EXIT_TEMP, "%s", err);
-	return h;
-}
-
-static void run_steps(struct nro_tool *t, int64_t every_ms)
-{
-	int64_t next = every_ms ? nro_mono_ms() + every_ms : INT64_MAX;
-	for (;;) {
-		int64_t deadline = next == INT64_MAX ? nro_mono_ms() + 3600 * 1000 : next;
-		if (nro_wait(t, deadline, -1) == NRO_SIG_TERM)
-			return;
-		while (every_ms && nro_mono_ms() >= next) {
-			step_advance();
-			next += every_ms;
-		}
-	}
-}
 
 int main(int argc, char **argv)
 {
@@ -661,14 +601,11 @@ int main(int argc, char **argv)
 	if (!g.c.tls_cert != !g.c.tls_key)
 		nro_die(NRO_EXIT_USAGE, "--tls-cert and --tls-key go together");
 	scenario_load(g.c.scenario);
-	nro_signals_init(&t);
-	struct nro_httpd *h = start_listener();
-	printf("%s\n", nro_httpd_url(h));
-	fflush(stdout);
-	nro_ready(&t);
-	run_steps(&t, g.c.step_every_ms);
-	atomic_store(&g.stopping, 1);
-	nro_httpd_stop(h);
+	struct nro_httpd_cfg hc = {
+		.listen = g.c.listen, .flag = "--listen", .tls_cert = g.c.tls_cert,
+		.tls_key = g.c.tls_key, .thread_per_connection = 1, .handler = on_request,
+	};
+	nro_serve_replay(&t, &hc, &g.r, g.c.step_every_ms);
 	scenario_free();
 	if (t.sigfd >= 0)
 		close(t.sigfd);

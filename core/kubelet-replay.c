@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <microhttpd.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,18 +14,17 @@
 #include <unistd.h>
 
 #include "base/file.h"
-#include "net/httpd.h"
-#include "net/kubelet.h"
 #include "base/log.h"
-#include "run/signals.h"
+#include "net/authz.h"
+#include "net/httpd.h"
+#include "net/replay.h"
+#include "run/serve.h"
 #include "run/tool.h"
 
 #define PROG "kubelet-replay"
-#define STEPS_MAX 1000
 #define NAME_MAX_ 240                 /* mapped file name, before the extension */
 #define BODY_FILE_MAX (1024ull << 20) /* a fixture file is read whole: 1 GiB cap */
 #define REPEAT_TOTAL_MAX (1ull << 40) /* a synthetic body is at most 1 TiB */
-#define TOKEN_MAX 4096
 #define DENY_MAX 32
 
 static const char SUMMARY[] =
@@ -74,12 +72,8 @@ static struct {
 	struct cfg c;
 	char *token; /* accepted bearer token, or NULL */
 	size_t token_len;
-	char **layers_step; /* step-NNN directories */
-	unsigned nsteps;
+	struct nro_replay r; /* the scenario's steps (none with --dir alone) */
 	char *base_dir;
-	atomic_uint step;
-	atomic_int stopping;
-	int verbose;
 	int auth_required;
 } g;
 
@@ -123,26 +117,6 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static void trim(char *s)
-{
-	size_t n = strlen(s);
-	while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-		s[--n] = '\0';
-	size_t lead = strspn(s, " \t\r\n");
-	if (lead)
-		memmove(s, s + lead, n - lead + 1);
-}
-
-/* Constant-time comparison of a presented token with an expected one. */
-static int token_eq(const char *a, size_t alen, const char *b, size_t blen)
-{
-	unsigned char d = alen != blen;
-	size_t n = alen < blen ? alen : blen;
-	for (size_t i = 0; i < n; i++)
-		d |= (unsigned char)(a[i] ^ b[i]);
-	return d == 0;
-}
-
 static void sleep_ms(int64_t ms)
 {
 	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
@@ -162,43 +136,18 @@ static char *path_join(const char *a, const char *b)
 	return p;
 }
 
+/* The scenario's steps into g.r, and its base/ directory when there is one. */
 static void scenario_load(const char *dir)
 {
-	if (!is_dir(dir))
-		nro_die(NRO_EXIT_USAGE, "--scenario %s: not a directory", dir);
-	g.layers_step = calloc(STEPS_MAX, sizeof *g.layers_step);
-	if (!g.layers_step)
-		nro_die(NRO_EXIT_TEMP, "out of memory");
-	for (unsigned i = 0; i < STEPS_MAX; i++) {
-		char name[32];
-		snprintf(name, sizeof name, "step-%03u", i);
-		char *p = path_join(dir, name);
-		if (!is_dir(p)) {
-			free(p);
-			break;
-		}
-		g.layers_step[g.nsteps++] = p;
-	}
-	if (g.nsteps == 0)
-		nro_die(NRO_EXIT_USAGE, "--scenario %s: no step-000 directory", dir);
+	char err[4200];
+	if (nro_replay_load(&g.r, dir, err, sizeof err) != 0)
+		nro_die(NRO_EXIT_USAGE, "--scenario %s", err);
+	g.r.loop = g.c.loop;
 	char *base = path_join(dir, "base");
 	if (is_dir(base))
 		g.base_dir = base;
 	else
 		free(base);
-}
-
-static unsigned step_advance(void)
-{
-	unsigned cur = atomic_load(&g.step), next;
-	do {
-		next = cur + 1;
-		if (next >= g.nsteps)
-			next = g.c.loop ? 0 : g.nsteps - 1;
-	} while (!atomic_compare_exchange_weak(&g.step, &cur, next));
-	if (next != cur)
-		nro_debug("step %u", next);
-	return next;
 }
 
 /* ---- request handling --------------------------------------------------- */
@@ -212,11 +161,11 @@ struct found {
 static int lookup(const char *name, struct found *f)
 {
 	static const char *exts[] = {".json", ".txt", ""};
-	const char *layers[STEPS_MAX + 2];
+	const char *layers[NRO_REPLAY_STEPS_MAX + 2];
 	size_t n = 0;
-	if (g.nsteps) {
-		for (unsigned s = atomic_load(&g.step) + 1; s-- > 0;)
-			layers[n++] = g.layers_step[s];
+	if (g.r.nsteps) {
+		for (unsigned s = nro_replay_current(&g.r) + 1; s-- > 0;)
+			layers[n++] = g.r.step_dirs[s];
 		if (g.base_dir)
 			layers[n++] = g.base_dir;
 	}
@@ -246,7 +195,7 @@ static int sidecar(const char *file, const char *kind, char *out, size_t outlen)
 		return 0;
 	snprintf(out, outlen, "%s", b);
 	free(b);
-	trim(out);
+	nro_replay_trim(out);
 	return 1;
 }
 
@@ -353,7 +302,7 @@ static const char *short_subresource(const char *url)
 static int is_denied(const char *tok, size_t tl)
 {
 	for (size_t i = 0; i < g.c.ndeny; i++)
-		if (token_eq(tok, tl, g.c.deny[i], strlen(g.c.deny[i])))
+		if (nro_replay_token_eq(tok, tl, g.c.deny[i], strlen(g.c.deny[i])))
 			return 1;
 	return 0;
 }
@@ -379,18 +328,15 @@ static int unauthorized(struct MHD_Connection *c, enum MHD_Result *ret)
 static int authorize_token(struct MHD_Connection *c, const char *url, enum MHD_Result *ret,
 			   char *who, size_t wholen)
 {
-	const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+	const char *tok = nro_replay_bearer(c);
+	if (!tok)
 		return g.auth_required ? unauthorized(c, ret) : 0;
-	const char *tok = h + 7;
-	while (*tok == ' ')
-		tok++;
 	size_t tl = strlen(tok);
 	if (is_denied(tok, tl)) {
 		snprintf(who, wholen, "denied-token");
 		return forbid(c, url, ret);
 	}
-	if (g.token && token_eq(tok, tl, g.token, g.token_len)) {
+	if (g.token && nro_replay_token_eq(tok, tl, g.token, g.token_len)) {
 		snprintf(who, wholen, "token");
 		return 0;
 	}
@@ -417,19 +363,6 @@ static int authorize(struct MHD_Connection *c, const char *url, enum MHD_Result 
 			snprintf(who, wholen, "untrusted-cert");
 	}
 	return authorize_token(c, url, ret, who, wholen);
-}
-
-static enum MHD_Result handle_step(struct MHD_Connection *c, const char *method)
-{
-	unsigned s;
-	if (strcmp(method, "POST") == 0 ||
-	    MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, "next", 4, NULL, NULL) == MHD_YES)
-		s = g.nsteps ? step_advance() : 0;
-	else
-		s = atomic_load(&g.step);
-	char msg[32];
-	snprintf(msg, sizeof msg, "%u\n", s);
-	return nro_httpd_reply(c, MHD_HTTP_OK, TEXT, msg);
 }
 
 /* How a fixture is answered, from its sidecar files. */
@@ -472,13 +405,13 @@ static int hold(struct MHD_Connection *c, const struct plan *p)
 {
 	int64_t waited = 0;
 	while (p->forever || waited < p->delay_ms) {
-		if (atomic_load(&g.stopping) || nro_httpd_peer_gone(c))
+		if (atomic_load(&g.r.stopping) || nro_httpd_peer_gone(c))
 			return -1;
 		int64_t step = p->forever ? 50 : p->delay_ms - waited < 50 ? p->delay_ms - waited : 50;
 		sleep_ms(step);
 		waited += step;
 	}
-	return atomic_load(&g.stopping) ? -1 : 0;
+	return atomic_load(&g.r.stopping) ? -1 : 0;
 }
 
 /* Answers with the fixture's content as the plan says. */
@@ -519,7 +452,7 @@ static enum MHD_Result not_found(struct MHD_Connection *c, const char *method, c
 {
 	int hz = !q->overflow && (strcmp(url, "/healthz") == 0 || strncmp(url, "/healthz/", 9) == 0);
 	nro_debug("%s %s%s%s -> %d (step %u)", method, url, q->len ? "?" : "", q->s,
-		  hz ? 200 : 404, atomic_load(&g.step));
+		  hz ? 200 : 404, nro_replay_current(&g.r));
 	if (hz)
 		return nro_httpd_reply(c, MHD_HTTP_OK, TEXT, "ok");
 	return nro_httpd_reply(c, MHD_HTTP_NOT_FOUND, TEXT, "404 page not found\n");
@@ -544,7 +477,7 @@ static enum MHD_Result serve_path(struct MHD_Connection *c, const char *url, con
 				       "kubelet-replay: bad sidecar file\n");
 	}
 	nro_debug("%s %s%s%s -> %u %s (step %u, %s)%s", method, url, q.len ? "?" : "", q.s, p.status,
-		  f.path, atomic_load(&g.step), who, p.forever ? " delay forever" : "");
+		  f.path, nro_replay_current(&g.r), who, p.forever ? " delay forever" : "");
 	if (hold(c, &p) != 0) {
 		nro_debug("%s %s: dropped while delayed", method, url);
 		return MHD_NO;
@@ -565,7 +498,7 @@ static enum MHD_Result on_request(void *ctx, struct MHD_Connection *c, const cha
 		if (!method_is(method, "GET", "POST", "HEAD"))
 			return nro_httpd_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, TEXT, "405 method not allowed\n");
 		nro_debug("%s %s", method, url);
-		return handle_step(c, method);
+		return nro_replay_step_reply(&g.r, c, method);
 	}
 	if (!method_is(method, "GET", "HEAD", NULL)) {
 		nro_debug("%s %s -> 405", method, url);
@@ -591,12 +524,7 @@ static const struct nro_optdef opts[] = {
 	 "advance one scenario step every D"},
 	{"loop", 0, "NRO_REPLAY_LOOP", NRO_OPT_FLAG, &g.c.loop, NULL, NULL,
 	 "after the last step, go back to step-000"},
-	{"listen", 0, "NRO_REPLAY_LISTEN", NRO_OPT_STR, &g.c.listen, NULL, "HOST:PORT",
-	 "address to listen on (default 127.0.0.1:0, a free port)"},
-	{"tls-cert", 0, "NRO_REPLAY_TLS_CERT", NRO_OPT_STR, &g.c.tls_cert, NULL, "F",
-	 "serve HTTPS with this certificate (PEM)"},
-	{"tls-key", 0, "NRO_REPLAY_TLS_KEY", NRO_OPT_STR, &g.c.tls_key, NULL, "F",
-	 "the certificate's key (PEM)"},
+	NRO_SERVE_OPTS("NRO_REPLAY", g.c.listen, g.c.tls_cert, g.c.tls_key),
 	{"client-ca", 0, "NRO_REPLAY_CLIENT_CA", NRO_OPT_STR, &g.c.client_ca, NULL, "F",
 	 "accept client certificates signed by this CA"},
 	{"token", 0, "NRO_REPLAY_TOKEN", NRO_OPT_STR, &g.c.token_arg, NULL, "T",
@@ -628,66 +556,26 @@ static void check_cfg(const struct cfg *c)
 static void load_token(const struct cfg *c)
 {
 	if (c->token_file) {
-		size_t len;
-		if (nro_file_read(c->token_file, TOKEN_MAX, &g.token, &len) != 0)
-			nro_die(NRO_EXIT_USAGE, "--token-file %s: %s", c->token_file, strerror(errno));
-		trim(g.token);
-		if (!g.token[0])
-			nro_die(NRO_EXIT_USAGE, "--token-file %s: empty", c->token_file);
+		if (nro_replay_token_read(c->token_file, &g.token, &g.token_len) != 0)
+			nro_die(NRO_EXIT_USAGE, "--token-file %s: %s", c->token_file,
+				errno == EINVAL ? "empty" : strerror(errno));
 	} else if (c->token_arg) {
 		if (!c->token_arg[0])
 			nro_die(NRO_EXIT_USAGE, "--token: empty");
 		g.token = strdup(c->token_arg);
 		if (!g.token)
 			nro_die(NRO_EXIT_TEMP, "out of memory");
-	}
-	if (g.token)
 		g.token_len = strlen(g.token);
-	g.auth_required = g.token != NULL || c->client_ca != NULL;
-}
-
-/* Listens (one thread per connection: delays block their own connection). */
-static struct nro_httpd *start_listener(const struct cfg *c)
-{
-	struct nro_httpd_cfg hc = {
-		.listen = c->listen, .flag = "--listen", .tls_cert = c->tls_cert,
-		.tls_key = c->tls_key, .client_ca = c->client_ca, .thread_per_connection = 1,
-		.handler = on_request,
-	};
-	struct nro_httpd *h = NULL;
-	char err[512];
-	int rc = nro_httpd_start(&hc, &h, err, sizeof err);
-	if (rc != NRO_HTTPD_OK)
-		nro_die(rc == NRO_HTTPD_EUSAGE ? NRO_EXIT_USAGE : NRO_EXIT_TEMP, "%s", err);
-	return h;
-}
-
-/* Advances the scenario every --step-every until SIGTERM. */
-static void run_steps(struct nro_tool *t, int64_t every_ms)
-{
-	int64_t next = every_ms ? nro_mono_ms() + every_ms : INT64_MAX;
-	for (;;) {
-		int64_t deadline = next == INT64_MAX ? nro_mono_ms() + 3600 * 1000 : next;
-		if (nro_wait(t, deadline, -1) == NRO_SIG_TERM)
-			return;
-		while (every_ms && nro_mono_ms() >= next) {
-			step_advance();
-			next += every_ms;
-		}
 	}
+	g.auth_required = g.token != NULL || c->client_ca != NULL;
 }
 
 static void release_all(struct nro_tool *t)
 {
-	if (g.token) {
-		explicit_bzero(g.token, g.token_len);
-		free(g.token);
-	}
+	nro_replay_token_free(g.token, g.token_len);
 	for (size_t i = 0; i < g.c.ndeny; i++)
 		free((char *)g.c.deny[i]);
-	for (unsigned i = 0; i < g.nsteps; i++)
-		free(g.layers_step[i]);
-	free(g.layers_step);
+	nro_replay_free(&g.r);
 	free(g.base_dir);
 	if (t->sigfd >= 0)
 		close(t->sigfd);
@@ -698,20 +586,17 @@ int main(int argc, char **argv)
 	struct nro_tool t;
 	g.c.listen = "127.0.0.1:0";
 	nro_tool_init(&t, PROG, SUMMARY, 0, 0, opts, argc, argv);
-	g.verbose = t.verbose;
 	check_cfg(&g.c);
 	if (g.c.scenario)
 		scenario_load(g.c.scenario);
 	load_token(&g.c);
-	/* MHD's threads inherit the blocked signals: only the signalfd sees them */
-	nro_signals_init(&t);
-	struct nro_httpd *h = start_listener(&g.c);
-	printf("%s\n", nro_httpd_url(h));
-	fflush(stdout);
-	nro_ready(&t);
-	run_steps(&t, g.c.step_every_ms);
-	atomic_store(&g.stopping, 1);
-	nro_httpd_stop(h);
+	/* one thread per connection: delays block their own connection */
+	struct nro_httpd_cfg hc = {
+		.listen = g.c.listen, .flag = "--listen", .tls_cert = g.c.tls_cert,
+		.tls_key = g.c.tls_key, .client_ca = g.c.client_ca, .thread_per_connection = 1,
+		.handler = on_request,
+	};
+	nro_serve_replay(&t, &hc, &g.r, g.c.step_every_ms);
 	release_all(&t);
 	return 0;
 }

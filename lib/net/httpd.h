@@ -1,8 +1,9 @@
 /*
- * An HTTP(S) listener on libmicrohttpd, shared by kubelet-replay and
- * sink-prom: HOST:PORT parsing (port 0 = a free port), TLS from PEM files,
- * an optional client CA, and a request callback that sees each request once
- * its headers are in (a request body is read and dropped).
+ * An HTTP(S) listener on libmicrohttpd, shared by kubelet-replay,
+ * apiserver-replay (through run/serve.h) and sink-prom: HOST:PORT parsing
+ * (port 0 = a free port), TLS from PEM files, an optional client CA, and a
+ * request callback that sees each request once its headers are in (a
+ * request body is read and dropped).
  *
  * Threads: with thread_per_connection every connection gets its own thread
  * (a handler may block, as kubelet-replay's delays do); without it one
