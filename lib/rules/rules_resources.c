@@ -23,6 +23,36 @@ static void ctr_words(const struct fobj *o, char *out, size_t n)
 	snprintf(out, n, "container %s in pod %s/%s", o->container, o->ns, o->pod);
 }
 
+/* A verdict for e from source's data: pct (a percentage) breaches above the
+ * rule's threshold; value and threshold are set for the event. */
+static struct verdict percent_verdict(const struct eval *e, const char *source, double pct)
+{
+	struct verdict v = verdict_for(e);
+	v.source = source;
+	v.breach = pct > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = tenth(pct);
+	v.threshold = e->p->threshold;
+	return v;
+}
+
+/* Bytes used against a limit (> 0), in a percentage and in words. */
+struct usage {
+	double pct;
+	char used[32], limit[32];
+};
+
+/* The verdict of used against limit for e (collector-summary's data), with
+ * the figures for its messages in *u. */
+static struct verdict usage_verdict(const struct eval *e, double used, double limit,
+				    struct usage *u)
+{
+	u->pct = used / limit * 100.0;
+	fmt_bytes(u->used, sizeof u->used, used);
+	fmt_bytes(u->limit, sizeof u->limit, limit);
+	return percent_verdict(e, "collector-summary", u->pct);
+}
+
 /* ---- ContainerCPUThrottled ---- */
 
 static void eval_throttled(struct eval *e)
@@ -39,13 +69,8 @@ static void eval_throttled(struct eval *e)
 	ctr_words(e->obj, who, sizeof who);
 	if (fact_value(e->obj, NRO_M_CTR_CPU_LIMIT, &limit))
 		snprintf(lim, sizeof lim, "CPU limit %g cores", limit);
-	struct verdict v = verdict_for(e);
+	struct verdict v = percent_verdict(e, "collector-cadvisor", pct);
 	v.unknown = !known; /* one sample yet, or no periods ran in the window */
-	v.source = "collector-cadvisor";
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = tenth(pct);
-	v.threshold = e->p->threshold;
 	snprintf(v.message, sizeof v.message,
 		 "%s is CPU-throttled in %.1f%% of its CFS periods over 5m (above %g%%, %s): "
 		 "raise or remove its CPU limit",
@@ -69,23 +94,16 @@ static void eval_memory_near_limit(struct eval *e)
 	double ws, limit;
 	if (!fact_value(e->obj, NRO_M_CTR_MEM_WORKING_SET, &ws) || !memory_limit(e->obj, &limit))
 		return;
-	double pct = ws / limit * 100.0;
-	char who[400], w[32], l[32];
+	char who[400];
 	ctr_words(e->obj, who, sizeof who);
-	fmt_bytes(w, sizeof w, ws);
-	fmt_bytes(l, sizeof l, limit);
-	struct verdict v = verdict_for(e);
-	v.source = "collector-summary";
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = tenth(pct);
-	v.threshold = e->p->threshold;
+	struct usage u;
+	struct verdict v = usage_verdict(e, ws, limit, &u);
 	snprintf(v.message, sizeof v.message,
 		 "%s working set %s is %.1f%% of its memory limit %s (above %g%%): it will be "
 		 "OOM-killed at the limit",
-		 who, w, pct, l, e->p->threshold);
-	snprintf(v.resolved, sizeof v.resolved, "%s working set %s, %.1f%% of its limit %s", who, w,
-		 pct, l);
+		 who, u.used, u.pct, u.limit, e->p->threshold);
+	snprintf(v.resolved, sizeof v.resolved, "%s working set %s, %.1f%% of its limit %s", who,
+		 u.used, u.pct, u.limit);
 	rule_report(e, &v);
 }
 
@@ -107,23 +125,16 @@ static void container_storage(struct eval *e, struct fobj *c, double limit)
 		return;
 	struct eval ce = *e;
 	ce.obj = c;
-	char who[400], u[32], l[32];
+	char who[400];
 	ctr_words(c, who, sizeof who);
-	fmt_bytes(u, sizeof u, rootfs + logs);
-	fmt_bytes(l, sizeof l, limit);
-	double pct = (rootfs + logs) / limit * 100.0;
-	struct verdict v = verdict_for(&ce);
-	v.source = "collector-summary";
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = tenth(pct);
-	v.threshold = e->p->threshold;
+	struct usage u;
+	struct verdict v = usage_verdict(&ce, rootfs + logs, limit, &u);
 	snprintf(v.message, sizeof v.message,
 		 "%s uses %s of ephemeral storage (rootfs + logs), %.1f%% of its limit %s: the "
 		 "kubelet evicts the pod at the limit",
-		 who, u, pct, l);
+		 who, u.used, u.pct, u.limit);
 	snprintf(v.resolved, sizeof v.resolved, "%s uses %s of ephemeral storage, %.1f%% of %s", who,
-		 u, pct, l);
+		 u.used, u.pct, u.limit);
 	rule_report(&ce, &v);
 }
 
@@ -150,22 +161,14 @@ static void eval_ephemeral(struct eval *e)
 	double limit = pod_storage_limit(e), used;
 	if (limit <= 0 || !fact_value(e->obj, NRO_M_POD_FS_USAGE, &used))
 		return;
-	double pct = used / limit * 100.0;
-	char u[32], l[32];
-	fmt_bytes(u, sizeof u, used);
-	fmt_bytes(l, sizeof l, limit);
-	struct verdict v = verdict_for(e);
-	v.source = "collector-summary";
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = tenth(pct);
-	v.threshold = e->p->threshold;
+	struct usage u;
+	struct verdict v = usage_verdict(e, used, limit, &u);
 	snprintf(v.message, sizeof v.message,
 		 "pod %s/%s uses %s of ephemeral storage, %.1f%% of its limit %s (above %g%%): the "
 		 "kubelet evicts it at the limit; look for logs or scratch files in the container",
-		 e->obj->ns, e->obj->pod, u, pct, l, e->p->threshold);
+		 e->obj->ns, e->obj->pod, u.used, u.pct, u.limit, e->p->threshold);
 	snprintf(v.resolved, sizeof v.resolved, "pod %s/%s uses %s of ephemeral storage, %.1f%% of %s",
-		 e->obj->ns, e->obj->pod, u, pct, l);
+		 e->obj->ns, e->obj->pod, u.used, u.pct, u.limit);
 	rule_report(e, &v);
 }
 
