@@ -19,8 +19,8 @@
 #include <sys/timex.h>
 #include <unistd.h>
 
+#include "base/file.h"
 #include "base/log.h"
-#include "base/readfile.h"
 #include "parse/procfs.h"
 #include "run/collector.h"
 #include "wire/names_host.h"

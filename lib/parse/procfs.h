@@ -1,6 +1,6 @@
 /*
  * Bounded parsers for the /proc and /sys files collector-node reads. Each
- * takes the whole file (NUL-terminated, as base/readfile.h reads it) and
+ * takes the whole file (NUL-terminated, as base/file.h reads it) and
  * never reads past len. A malformed line is skipped and counted, never a
  * crash; a number that does not fit 64 bits is malformed. A field a kernel
  * does not have (no MemAvailable before 3.14, no steal before 2.6.11) is
