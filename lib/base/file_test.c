@@ -89,12 +89,6 @@ int main(void)
 	RUN(heap_reader_reads_a_file_stat_calls_empty);
 	RUN(buffer_reader_refuses_a_file_past_the_cap);
 	RUN(path_join_drops_a_root_slash);
-	const char *names[] = {"ten", "empty", "eleven", "one"};
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		char p[256];
-		snprintf(p, sizeof p, "%s/%s", tmp, names[i]);
-		unlink(p);
-	}
-	rmdir(tmp);
+	testing_rm_rf(tmp);
 	return testing_done();
 }

@@ -73,6 +73,16 @@ static inline char *testing_slurp(const char *path, size_t *len)
 	return p;
 }
 
+/* Removes dir and everything below it (rm -rf), saying so on stderr when
+ * it cannot: a test's private directory at the end of its main. */
+static inline void testing_rm_rf(const char *dir)
+{
+	char cmd[4200];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "cannot remove %s\n", dir);
+}
+
 static inline int testing_done(void)
 {
 	return testing_fail ? 1 : 0;

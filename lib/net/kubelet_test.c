@@ -462,9 +462,6 @@ int main(void)
 	RUN(token_over_http_refused);
 	RUN(unreachable);
 	MHD_stop_daemon(srv.d);
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", tmpdir);
+	testing_rm_rf(tmpdir);
 	return testing_done();
 }

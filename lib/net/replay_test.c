@@ -97,9 +97,6 @@ int main(void)
 	RUN(load_lists_steps_up_to_the_first_gap);
 	RUN(advance_stops_at_the_last_or_loops);
 	RUN(tokens_are_trimmed_and_compared);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-	if (system(cmd) != 0)
-		return 1;
+	testing_rm_rf(tmp);
 	return testing_done();
 }

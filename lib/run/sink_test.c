@@ -485,9 +485,6 @@ int main(int argc, char **argv)
 	RUN(malformed_cursors_are_refused);
 	RUN(delivers_every_event_once_in_order_through_retries);
 	RUN(batched_sink_moves_the_cursor_only_past_flushed_batches);
-	char cmd[400];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", dir);
+	testing_rm_rf(dir);
 	return testing_done();
 }
