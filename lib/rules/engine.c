@@ -251,6 +251,43 @@ struct verdict verdict_for(const struct eval *e)
 	return v;
 }
 
+struct verdict verdict_percent(const struct eval *e, const char *source, double pct)
+{
+	struct verdict v = verdict_for(e);
+	if (source)
+		v.source = source;
+	v.breach = pct > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = tenth(pct);
+	v.threshold = e->p->threshold;
+	return v;
+}
+
+struct verdict verdict_increase(const struct eval *e, const struct fact *f, const char *sub,
+				const char *detail_key, double *added)
+{
+	struct verdict v = verdict_for(e);
+	v.source = f->src ? f->src->name : e->def->source;
+	v.sub = sub;
+	v.detail_key = detail_key;
+	v.unknown = !fact_last_increase(f, added);
+	v.breach = *added > e->p->threshold;
+	v.has_value = v.has_threshold = 1;
+	v.value = *added;
+	v.threshold = e->p->threshold;
+	return v;
+}
+
+double tenth(double v)
+{
+	return round(v * 10) / 10;
+}
+
+void ctr_words(const struct fobj *o, char *out, size_t n)
+{
+	snprintf(out, n, "container %s in pod %s/%s", o->container, o->ns, o->pod);
+}
+
 static void about_copy(char *dst, size_t n, const char *src)
 {
 	snprintf(dst, n, "%s", src ? src : "");

@@ -316,6 +316,19 @@ struct verdict {
 struct verdict verdict_for(const struct eval *e);
 /* Hands v to the state machine of (rule, object, v->sub). */
 void rule_report(struct eval *e, struct verdict *v);
+/* A verdict with the rule's defaults on pct, a percentage: breached above
+ * the rule's threshold; value (to a tenth) and threshold set for the event;
+ * from source's data (NULL: verdict_for's). */
+struct verdict verdict_percent(const struct eval *e, const char *source, double pct);
+/* A verdict with the rule's defaults on counter f's increase since the last
+ * poll (into *added): breached above the rule's threshold, unknown without
+ * an increase yet; from f's source, told apart by sub (named detail_key). */
+struct verdict verdict_increase(const struct eval *e, const struct fact *f, const char *sub,
+				const char *detail_key, double *added);
+/* v rounded to a tenth, as events carry percentages. */
+double tenth(double v);
+/* "container C in pod NS/P" */
+void ctr_words(const struct fobj *o, char *out, size_t n);
 
 /* ---- the engine's state ---- */
 

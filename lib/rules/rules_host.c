@@ -189,18 +189,6 @@ static void eval_readonly(struct eval *e)
 	hstate_each(e->obj, NRO_HK_FS_MODE, mode_judge, e);
 }
 
-/* A verdict on a percentage of collector-node's against the threshold. */
-static struct verdict host_pct(const struct eval *e, double pct)
-{
-	struct verdict v = verdict_for(e);
-	v.source = NODE_SRC;
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = round(pct * 10) / 10;
-	v.threshold = e->p->threshold;
-	return v;
-}
-
 /* ---- ConntrackTableFull ---- */
 
 static void eval_conntrack(struct eval *e)
@@ -209,7 +197,7 @@ static void eval_conntrack(struct eval *e)
 	if (fact_value(e->obj, NRO_HM_CONNTRACK_COUNT, &count) &&
 	    fact_value(e->obj, NRO_HM_CONNTRACK_MAX, &max) && max > 0) {
 		double pct = count / max * 100.0;
-		struct verdict v = host_pct(e, pct);
+		struct verdict v = verdict_percent(e, NODE_SRC, pct);
 		v.sub = "usage";
 		v.detail_key = "cause";
 		snprintf(v.message, sizeof v.message,
@@ -276,7 +264,7 @@ static void eval_boot(struct eval *e)
 /* "node n1 memory use 91.0% (the host's /proc/meminfo) is above 85%"; 1 */
 static int host_pct_report(struct eval *e, double pct, const char *what, const char *from)
 {
-	struct verdict v = host_pct(e, pct);
+	struct verdict v = verdict_percent(e, NODE_SRC, pct);
 	snprintf(v.message, sizeof v.message, "node %s %s %.1f%% (the host's %s) is above %g%%",
 		 e->obj->name, what, pct, from, e->p->threshold);
 	snprintf(v.resolved, sizeof v.resolved, "node %s %s %.1f%%, back below %g%%",
@@ -323,7 +311,7 @@ int host_pid_pressure(struct eval *e)
 	double cap = fact_value(e->obj, NRO_HM_THREADS_MAX, &threads_max) && threads_max > 0 &&
 			     threads_max < pid_max ? threads_max : pid_max;
 	double pct = threads / cap * 100.0;
-	struct verdict v = host_pct(e, pct);
+	struct verdict v = verdict_percent(e, NODE_SRC, pct);
 	snprintf(v.message, sizeof v.message,
 		 "node %s runs %.0f threads, %.1f%% of the %.0f PIDs it may have (above %g%%): look "
 		 "for a pod forking without bound",

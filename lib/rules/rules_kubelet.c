@@ -165,15 +165,7 @@ static void rising_take(void *ctx, const struct fact *f)
 	char label[64];
 	double added;
 	fact_dim(f, 0, label, sizeof label);
-	struct verdict v = verdict_for(e);
-	v.source = f->src ? f->src->name : e->def->source;
-	v.sub = label;
-	v.detail_key = x->detail_key;
-	v.unknown = !fact_last_increase(f, &added);
-	v.breach = added > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = added;
-	v.threshold = e->p->threshold;
+	struct verdict v = verdict_increase(e, f, label, x->detail_key, &added);
 	snprintf(v.message, sizeof v.message, "kubelet on %s: %.0f %s (%s %s) since the last poll, "
 		 "%.0f in all: %s",
 		 e->obj->name, added, x->what, x->detail_key, label, f->last, x->advice);

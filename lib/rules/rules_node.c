@@ -13,11 +13,6 @@
 #define MIN_MS 60000
 #define MiB (1024.0 * 1024.0)
 
-static double tenth(double v)
-{
-	return round(v * 10) / 10;
-}
-
 /* The eviction threshold in effect for a signal: what /configz published,
  * else the kubelet's defaults (setting any one in the config clears the
  * other defaults, as the kubelet does). 0 when none applies. */
@@ -265,11 +260,7 @@ static void eval_cpu(struct eval *e)
 	if (cores <= 0)
 		return;
 	double pct = used / cores * 100.0;
-	struct verdict v = verdict_for(e);
-	v.has_value = v.has_threshold = 1;
-	v.breach = pct > e->p->threshold;
-	v.value = tenth(pct);
-	v.threshold = e->p->threshold;
+	struct verdict v = verdict_percent(e, NULL, pct);
 	snprintf(v.message, sizeof v.message, "node %s CPU use %.1f%% of %.0f cores is above %g%%",
 		 e->obj->name, pct, cores, e->p->threshold);
 	snprintf(v.resolved, sizeof v.resolved, "node %s CPU use %.1f%% of %.0f cores, back below %g%%",

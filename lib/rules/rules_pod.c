@@ -32,12 +32,6 @@ static int waiting(const struct ctr_facts *c)
 	return strcmp(c->state, "waiting") == 0;
 }
 
-/* "container c in pod ns/p" */
-static void ctr_words(const struct fobj *o, char *out, size_t n)
-{
-	snprintf(out, n, "container %s in pod %s/%s", o->container, o->ns, o->pod);
-}
-
 static void eval_crash_loop(struct eval *e)
 {
 	const struct ctr_facts *c = &e->obj->u.ctr;
@@ -165,15 +159,7 @@ static void probe_take(void *ctx, const struct fact *f)
 	if (strcmp(result, "failed") != 0)
 		return;
 	ctr_words(e->obj, who, sizeof who);
-	struct verdict v = verdict_for(e);
-	v.source = f->src ? f->src->name : e->def->source;
-	v.sub = type;
-	v.detail_key = "probe_type";
-	v.unknown = !fact_last_increase(f, &added);
-	v.breach = added > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = added;
-	v.threshold = e->p->threshold;
+	struct verdict v = verdict_increase(e, f, type, "probe_type", &added);
 	snprintf(v.message, sizeof v.message, "%s: %s probe failing (%.0f failures since the last "
 		 "poll, %.0f in all)%s",
 		 who, type, added, f->last,

@@ -13,28 +13,6 @@
 #define HOUR_MS (60 * MIN_MS)
 #define UNLIMITED 9.0e18 /* cgroup v1 reports "no limit" as about 2^63 */
 
-static double tenth(double v)
-{
-	return round(v * 10) / 10;
-}
-
-static void ctr_words(const struct fobj *o, char *out, size_t n)
-{
-	snprintf(out, n, "container %s in pod %s/%s", o->container, o->ns, o->pod);
-}
-
-/* A verdict for e from source's data: pct (a percentage) breaches above the
- * rule's threshold; value and threshold are set for the event. */
-static struct verdict percent_verdict(const struct eval *e, const char *source, double pct)
-{
-	struct verdict v = verdict_for(e);
-	v.source = source;
-	v.breach = pct > e->p->threshold;
-	v.has_value = v.has_threshold = 1;
-	v.value = tenth(pct);
-	v.threshold = e->p->threshold;
-	return v;
-}
 
 /* Bytes used against a limit (> 0), in a percentage and in words. */
 struct usage {
@@ -50,7 +28,7 @@ static struct verdict usage_verdict(const struct eval *e, double used, double li
 	u->pct = used / limit * 100.0;
 	fmt_bytes(u->used, sizeof u->used, used);
 	fmt_bytes(u->limit, sizeof u->limit, limit);
-	return percent_verdict(e, "collector-summary", u->pct);
+	return verdict_percent(e, "collector-summary", u->pct);
 }
 
 /* ---- ContainerCPUThrottled ---- */
@@ -69,7 +47,7 @@ static void eval_throttled(struct eval *e)
 	ctr_words(e->obj, who, sizeof who);
 	if (fact_value(e->obj, NRO_M_CTR_CPU_LIMIT, &limit))
 		snprintf(lim, sizeof lim, "CPU limit %g cores", limit);
-	struct verdict v = percent_verdict(e, "collector-cadvisor", pct);
+	struct verdict v = verdict_percent(e, "collector-cadvisor", pct);
 	v.unknown = !known; /* one sample yet, or no periods ran in the window */
 	snprintf(v.message, sizeof v.message,
 		 "%s is CPU-throttled in %.1f%% of its CFS periods over 5m (above %g%%, %s): "
