@@ -32,14 +32,25 @@ static int waiting(const struct ctr_facts *c)
 	return strcmp(c->state, "waiting") == 0;
 }
 
+/* The container e judges, once its state is known (else NULL): its facts,
+ * its name in words into who, and a verdict with the rule's defaults. */
+static const struct ctr_facts *ctr_judged(const struct eval *e, char *who, size_t n,
+					  struct verdict *v)
+{
+	if (!e->obj->has_state)
+		return NULL;
+	ctr_words(e->obj, who, n);
+	*v = verdict_for(e);
+	return &e->obj->u.ctr;
+}
+
 static void eval_crash_loop(struct eval *e)
 {
-	const struct ctr_facts *c = &e->obj->u.ctr;
-	if (!e->obj->has_state)
-		return;
 	char who[400];
-	ctr_words(e->obj, who, sizeof who);
-	struct verdict v = verdict_for(e);
+	struct verdict v;
+	const struct ctr_facts *c = ctr_judged(e, who, sizeof who, &v);
+	if (!c)
+		return;
 	v.breach = waiting(c) && strcmp(c->reason, "CrashLoopBackOff") == 0 &&
 		   c->restarts >= e->p->threshold;
 	v.has_value = c->have_restarts;
@@ -56,17 +67,16 @@ static void eval_crash_loop(struct eval *e)
 
 static void eval_oom(struct eval *e)
 {
-	const struct ctr_facts *c = &e->obj->u.ctr;
-	if (!e->obj->has_state)
-		return;
 	char who[400], when[48] = "";
-	ctr_words(e->obj, who, sizeof who);
+	struct verdict v;
+	const struct ctr_facts *c = ctr_judged(e, who, sizeof who, &v);
+	if (!c)
+		return;
 	if (c->last_term_at > 0) {
 		char ts[40];
 		nro_fmt_ts(ts, sizeof ts, c->last_term_at);
 		snprintf(when, sizeof when, " at %s", ts);
 	}
-	struct verdict v = verdict_for(e);
 	v.breach = strcmp(c->last_term, "OOMKilled") == 0 ||
 		   (strcmp(c->state, "terminated") == 0 && strcmp(c->reason, "OOMKilled") == 0);
 	snprintf(v.message, sizeof v.message,
@@ -79,12 +89,11 @@ static void eval_oom(struct eval *e)
 
 static void eval_restarted(struct eval *e)
 {
-	const struct ctr_facts *c = &e->obj->u.ctr;
-	if (!e->obj->has_state)
-		return;
 	char who[400];
-	ctr_words(e->obj, who, sizeof who);
-	struct verdict v = verdict_for(e);
+	struct verdict v;
+	const struct ctr_facts *c = ctr_judged(e, who, sizeof who, &v);
+	if (!c)
+		return;
 	v.breach = c->restarts_increased;
 	v.has_value = c->have_restarts;
 	v.value = c->restarts;
@@ -97,12 +106,11 @@ static void eval_restarted(struct eval *e)
 
 static void eval_waiting(struct eval *e)
 {
-	const struct ctr_facts *c = &e->obj->u.ctr;
-	if (!e->obj->has_state)
-		return;
 	char who[400];
-	ctr_words(e->obj, who, sizeof who);
-	struct verdict v = verdict_for(e);
+	struct verdict v;
+	const struct ctr_facts *c = ctr_judged(e, who, sizeof who, &v);
+	if (!c)
+		return;
 	v.breach = waiting(c) && is_stuck_reason(c->reason);
 	snprintf(v.message, sizeof v.message,
 		 "%s cannot start: waiting with %s (check the image name, pull secret and config "
