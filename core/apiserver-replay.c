@@ -313,13 +313,10 @@ static void status_put(struct nro_buf *b, unsigned code, const char *reason, con
 	nro_buf_adds(b, s);
 }
 
-static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, struct nro_buf *b)
+/* Queues r (JSON) with status on c and drops the caller's reference. */
+static enum MHD_Result queue_json(struct MHD_Connection *c, unsigned status,
+				  struct MHD_Response *r)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(b->len, b->p, MHD_RESPMEM_MUST_COPY);
-	nro_buf_free(b);
-	if (!r)
-		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, JSONT);
 	/* every answer closes its connection: each list and watch of a client
 	 * starts on a fresh one (a reconnect is exercised every time) */
@@ -327,6 +324,14 @@ static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, stru
 	enum MHD_Result ret = MHD_queue_response(c, status, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+static enum MHD_Result reply_buf(struct MHD_Connection *c, unsigned status, struct nro_buf *b)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(b->len, b->p, MHD_RESPMEM_MUST_COPY);
+	nro_buf_free(b);
+	return r ? queue_json(c, status, r) : MHD_NO;
 }
 
 static enum MHD_Result reply_status(struct MHD_Connection *c, unsigned code, const char *reason,
@@ -508,11 +513,7 @@ static enum MHD_Result serve_watch(struct MHD_Connection *c, int r, const struct
 		watch_free(w);
 		return MHD_NO;
 	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, JSONT);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue_json(c, MHD_HTTP_OK, resp);
 }
 
 /* Which resource url and the selector name; -1 when not this node's. */
