@@ -30,7 +30,8 @@ LIBS_nro-alerts    := $(LIBS_NNG) $(LIBS_RING) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_apiserver-replay := $(LIBS_HTTPD) -lm
-LIBS_sink-stdout   := $(LIBS_NNG) $(LIBS_RING) -lm
+LIBS_sinks         := $(LIBS_NNG) $(LIBS_RING) -lm # a sink without a line of its own
+LIBS_sink-stdout   := $(LIBS_sinks)
 LIBS_sink-otel     := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c $(LIBS_RING) -lm
 LIBS_sink-nats     := -lnats $(LIBS_NNG) $(LIBS_RING) -lm
 LIBS_sink-prom     := $(LIBS_NNG) $(LIBS_HTTPD) $(LIBS_RING) -lm
@@ -128,7 +129,7 @@ $(BINDIR)/%: $(OUT)/core/%.o $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_$*)
 $(BINDIR)/%: $(OUT)/sinks/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_$*)
+	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LIBS_$*),$(LIBS_sinks))
 
 # a unit test links its own object (from whichever lib/ layer holds it) and the library
 define test_rule
