@@ -28,7 +28,17 @@ if [ -n "${NRO_FAKE_CPUS:-}" ]; then
 else
 	label="$(nproc) CPUs"
 fi
-start() { b=$1; shift; "$bin/$b" "$@" >"$tmp/$b.out" 2>"$tmp/$b.err" & pids="$pids $!"; echo "$! $b" >>"$tmp/names"; }
+# as svc/.lib/run-tool starts them (GnuTLS's unused setup skipped but for
+# sink-prom); BARE=1 starts them without that
+start() {
+	b=$1
+	shift
+	g=1
+	[ "$b" = sink-prom ] || [ "${BARE:-0}" = 1 ] && g=
+	GNUTLS_NO_IMPLICIT_INIT=$g "$bin/$b" "$@" >"$tmp/$b.out" 2>"$tmp/$b.err" &
+	pids="$pids $!"
+	echo "$! $b" >>"$tmp/names"
+}
 start analyzer
 start sink-stdout
 start sink-prom --listen 127.0.0.1:0
