@@ -25,7 +25,8 @@ static int64_t last_ms;
 void nro_mem_trim_after(size_t bytes)
 {
 	pending = bytes > SIZE_MAX - pending ? SIZE_MAX : pending + bytes;
-	if (pending < NRO_MEM_TRIM_BYTES)
+	/* a burst trims once it is big; before a sleep (bytes 0), whatever came */
+	if (pending == 0 || (bytes && pending < NRO_MEM_TRIM_BYTES))
 		return;
 	int64_t now = nro_mono_ms();
 	if (now - last_ms < NRO_MEM_TRIM_EVERY_MS)

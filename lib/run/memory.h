@@ -10,11 +10,11 @@
  * on keeps big buffers in the heap, where they stay resident).
  *
  * nro_mem_trim gives free heap pages back (malloc_trim(0)); a poll loop
- * calls it after each poll. nro_mem_trim_after counts bytes handled and
- * trims when at least NRO_MEM_TRIM_BYTES came since the last trim and
- * NRO_MEM_TRIM_EVERY_MS passed: for a loop whose messages come often
- * (called with 0 before it sleeps, a burst's last bytes are trimmed at the
- * next wake-up a second on).
+ * calls it after each poll. nro_mem_trim_after, for a loop whose messages
+ * come often, counts the bytes handled and trims at most once every
+ * NRO_MEM_TRIM_EVERY_MS: after a message once NRO_MEM_TRIM_BYTES came
+ * since the last trim, and when called with 0 (before the loop sleeps)
+ * once anything came.
  */
 #ifndef NRO_MEMORY_H
 #define NRO_MEMORY_H
