@@ -349,13 +349,38 @@ static void label_add(struct labels *ls, const char *name, size_t nlen, struct n
 	ls->n++;
 }
 
-static void metric_help(char *help, size_t len, const struct nro_metric *m, const char *src)
+static void make_help(char *help, size_t len, const struct nro_metric *m, const char *src)
 {
 	if (m->unit.len)
 		snprintf(help, len, "%.*s (%.*s), from %s", m->name.len, m->name.p, m->unit.len,
 			 m->unit.p, src);
 	else
 		snprintf(help, len, "%.*s, from %s", m->name.len, m->name.p, src);
+}
+
+/* The HELP text of m's family; the table reads it only for a new family,
+ * and a record's samples come family by family, so it is made again only
+ * when the name, unit or source changes (one snprintf a family, not a sample). */
+static const char *metric_help(const struct nro_metric *m, uint16_t sid, const char *src)
+{
+	static char help[600], name[256], unit[64];
+	static uint16_t last_sid = UINT16_MAX;
+	static uint16_t nl, ul;
+	if (sid == last_sid && m->name.len == nl && m->unit.len == ul &&
+	    (!nl || memcmp(m->name.p, name, nl) == 0) && (!ul || memcmp(m->unit.p, unit, ul) == 0))
+		return help;
+	last_sid = UINT16_MAX;
+	if (m->name.len < sizeof name && m->unit.len < sizeof unit) {
+		if (m->name.len)
+			memcpy(name, m->name.p, m->name.len);
+		if (m->unit.len)
+			memcpy(unit, m->unit.p, m->unit.len);
+		nl = m->name.len;
+		ul = m->unit.len;
+		last_sid = sid;
+	}
+	make_help(help, sizeof help, m, src);
+	return help;
 }
 
 static void count_set(struct prom *p, int rc)
@@ -371,7 +396,7 @@ static void count_set(struct prom *p, int rc)
 static void put_metric(struct prom *p, const struct nro_header *h, uint16_t sid,
 		       const struct nro_metric *m)
 {
-	char sample[NRO_PROM_NAME_MAX], family[NRO_PROM_NAME_MAX], help[600];
+	char sample[NRO_PROM_NAME_MAX], family[NRO_PROM_NAME_MAX];
 	if (sample_name(m, sample, sizeof sample) != 0) {
 		p->invalid++;
 		return;
@@ -386,7 +411,7 @@ static void put_metric(struct prom *p, const struct nro_header *h, uint16_t sid,
 	ls.n = 0;
 	for (uint16_t i = 0; i < m->nattrs; i++)
 		label_add(&ls, m->attrs[i].key.p, m->attrs[i].key.len, m->attrs[i].value);
-	metric_help(help, sizeof help, m, p->src[sid].name);
+	const char *help = metric_help(m, sid, p->src[sid].name);
 	struct nro_prom_sample s = {family, sample, help, m->type, ls.l, ls.n, m->value,
 				    h->ts_ms, sid, p->src[sid].generation};
 	count_set(p, nro_promtab_set(p->tab, &s));
