@@ -23,16 +23,18 @@ LIBS_NNG   := $(if $(NNG_A),$(NNG_A),-lnng) -lpthread
 LIBS_CURL  := -lcurl
 LIBS_HTTPD := -lmicrohttpd -lgnutls
 LIBS_collectors    := $(LIBS_CURL) $(LIBS_NNG) -lm
-LIBS_analyzer      := $(LIBS_NNG) -lm
-LIBS_nro-dump      := $(LIBS_NNG) -lm
-LIBS_nro-alerts    := $(LIBS_NNG) -lm
+LIBS_RING  := -lz # the ring's records are deflated (lib/wire/ring.c)
+LIBS_analyzer      := $(LIBS_NNG) $(LIBS_RING) -lm
+LIBS_nro-dump      := $(LIBS_NNG) $(LIBS_RING) -lm
+LIBS_nro-alerts    := $(LIBS_NNG) $(LIBS_RING) -lm
 LIBS_nro-fetch     := $(LIBS_CURL) -lm
 LIBS_kubelet-replay := $(LIBS_HTTPD) -lm
 LIBS_apiserver-replay := $(LIBS_HTTPD) -lm
-LIBS_sink-stdout   := $(LIBS_NNG) -lm
-LIBS_sink-otel     := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c -lz -lm
-LIBS_sink-nats     := -lnats $(LIBS_NNG) -lm
-LIBS_sink-prom     := $(LIBS_NNG) $(LIBS_HTTPD) -lm
+LIBS_sinks         := $(LIBS_NNG) $(LIBS_RING) -lm # a sink without a line of its own
+LIBS_sink-stdout   := $(LIBS_sinks)
+LIBS_sink-otel     := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c $(LIBS_RING) -lm
+LIBS_sink-nats     := -lnats $(LIBS_NNG) $(LIBS_RING) -lm
+LIBS_sink-prom     := $(LIBS_NNG) $(LIBS_HTTPD) $(LIBS_RING) -lm
 LIBS_unit          := $(LIBS_CURL) $(LIBS_NNG) $(LIBS_HTTPD) -lm
 LIBS_collector-runtime := $(LIBS_CURL) $(LIBS_NNG) -lprotobuf-c -lm
 LIBS_collector-systemd := $(LIBS_CURL) $(LIBS_NNG) -lsystemd -lm
@@ -127,7 +129,7 @@ $(BINDIR)/%: $(OUT)/core/%.o $(LIB_A)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_$*)
 $(BINDIR)/%: $(OUT)/sinks/%.o $(LIB_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS_$*)
+	$(CC) $(LDFLAGS) -o $@ $^ $(or $(LIBS_$*),$(LIBS_sinks))
 
 # a unit test links its own object (from whichever lib/ layer holds it) and the library
 define test_rule
@@ -217,7 +219,7 @@ FUZZ_ALL        := $(patsubst fuzz/fuzz_%.c,%,$(wildcard fuzz/fuzz_*.c))
 FUZZ_COLLECTORS := pods summary configz spec healthz
 fuzz_objs = $(1)/fuzz/fuzz_$(2).o $(1)/fuzz/fuzz.o \
 	$(if $(filter $(FUZZ_COLLECTORS),$(2)),$(1)/fuzz/collector.o)
-LIBS_fuzz       := $(LIBS_NNG) -lm
+LIBS_fuzz       := $(LIBS_NNG) $(LIBS_RING) -lm
 FUZZ_REPLAY     := $(FUZZ_ALL:%=$(OUT)/fuzz/replay-%)
 
 define fuzz_replay_rule

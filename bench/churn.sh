@@ -3,7 +3,8 @@
 # what the analyzer keeps): 10 steps of 1,000 + step new pods each, then
 # none, through collector-pods and the analyzer on real nng sockets. Prints
 # VmRSS (KiB) of both at the baseline (no pods), at the last full step, and
-# back at no pods. Not part of make test.
+# back at no pods, and of that the anonymous part (RssAnon: heap, stacks).
+# Not part of make test.
 #
 #   sh bench/churn.sh              (NRO_BIN, NRO_FIXTURES, STEPS=10, PER_STEP=1000)
 set -eu
@@ -38,7 +39,13 @@ wait_pods() {
 	until [ "$(pods)" = "$1" ]; do i=$((i + 1)); [ $i -lt 1200 ] || exit 1; sleep 0.05; done
 }
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
-line() { printf '%-22s analyzer %6s KiB   collector-pods %6s KiB\n' "$1" "$(rss $apid)" "$(rss $cpid)"; }
+# the heap and other anonymous memory: what trimming can give back (the
+# rest is the binary and libraries, and the analyzer's ring pages)
+anon() { awk '/^RssAnon/ {print $2}' "/proc/$1/status"; }
+line() {
+	printf '%-22s analyzer %6s KiB (anon %6s)   collector-pods %6s KiB (anon %6s)\n' "$1" \
+		"$(rss $apid)" "$(anon $apid)" "$(rss $cpid)" "$(anon $cpid)"
+}
 
 wait_pods 0
 line "baseline (0 pods)"
@@ -52,3 +59,5 @@ line "last step ($((per + steps)) pods)"
 curl -fsS -X POST "$url/replay/step" >/dev/null
 wait_pods 0
 line "after (0 pods)"
+sleep 3
+line "3 s later"

@@ -5,6 +5,9 @@
 # process PSS (smaps_rollup), threads (/proc/PID/task), CPU (every thread's
 # schedstat) over WINDOW seconds, and the totals; PSS "ring full" adds the
 # ring pages not yet touched. NRO_FAKE_CPUS=64 runs it under bench/fakecpus.so.
+# SCRAPE_EVERY=15 scrapes sink-prom's /metrics that often (OpenMetrics, as
+# Prometheus asks) during the window; default 0: no scraper. The ring line
+# says how many bytes the analyzer wrote into its ring over the window.
 # Targets (DESIGN.md): 16 MB PSS, 0.05 % of a core, 4 threads a process.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,7 +28,17 @@ if [ -n "${NRO_FAKE_CPUS:-}" ]; then
 else
 	label="$(nproc) CPUs"
 fi
-start() { b=$1; shift; "$bin/$b" "$@" >/dev/null 2>"$tmp/$b.err" & pids="$pids $!"; echo "$! $b" >>"$tmp/names"; }
+# as svc/.lib/run-tool starts them (GnuTLS's unused setup skipped but for
+# sink-prom); BARE=1 starts them without that
+start() {
+	b=$1
+	shift
+	g=1
+	[ "$b" = sink-prom ] || [ "${BARE:-0}" = 1 ] && g=
+	GNUTLS_NO_IMPLICIT_INIT=$g "$bin/$b" "$@" >"$tmp/$b.out" 2>"$tmp/$b.err" &
+	pids="$pids $!"
+	echo "$! $b" >>"$tmp/names"
+}
 start analyzer
 start sink-stdout
 start sink-prom --listen 127.0.0.1:0
@@ -38,9 +51,26 @@ cpu() { cat /proc/$1/task/*/schedstat 2>/dev/null | awk '{s+=$1} END{print s+0}'
 while read -r p name; do
 	if [ -d /proc/$p ]; then echo "$p $(cpu $p) $name"; else echo "  ($name exited: $(tail -n1 "$tmp/$name.err"))" >&2; fi
 done <"$tmp/names" >"$tmp/cpu0"
-sleep "$window"
 ring=$tmp/run/ring
-printf "pipeline on the 110-pod node, %s, %ds window:\n" "$label" "$window"
+# the ring's "reserved" (docs/ring.md: offset 64, host order): bytes written so far
+reserved() { od -A n -t u8 -j 64 -N 8 "$ring" 2>/dev/null | tr -d ' ' || echo 0; }
+r0=$(reserved)
+every=${SCRAPE_EVERY:-0}
+if [ "$every" -gt 0 ]; then
+	url=$(head -n1 "$tmp/sink-prom.out")
+	scrapes=0 t=0
+	while [ $t -lt "$window" ]; do
+		curl -fsS -H 'Accept: application/openmetrics-text;version=1.0.0' "$url/metrics" >/dev/null 2>&1 &&
+			scrapes=$((scrapes + 1))
+		sleep "$every"
+		t=$((t + every))
+	done
+else
+	sleep "$window"
+fi
+r1=$(reserved)
+printf "pipeline on the 110-pod node, %s, %ds window%s:\n" "$label" "$window" \
+	"$([ "$every" -gt 0 ] && echo ", sink-prom scraped every ${every}s ($scrapes scrapes)")"
 total=0 tcpu=0 maxthr=0 n=0
 while read -r p c0 name; do
 	[ -d /proc/$p ] || continue
@@ -58,3 +88,6 @@ awk -v t="$total" -v c="$tcpu" -v w="$window" -v m="$maxthr" -v n="$n" -v rs="$s
 	printf "  total: %d processes, PSS %.1f MB (target 16 MB), CPU %.3f %% of a core (target 0.05 %%), at most %d threads a process (target 4)\n",
 		n, t / 1024, c / 1e7 / w, m
 	printf "  ring file %.1f MB: with every ring page resident the total is at most %.1f MB\n", rs / 1048576, t / 1024 + rs / 1048576 }'
+awk -v a="$r0" -v b="$r1" -v w="$window" -v rs="$size" 'BEGIN{ if (b > a) {
+	pm = (b - a) * 60 / w; ds = rs > 0 ? 2 ^ int(log(rs) / log(2)) : 8388608
+	printf "  ring written: %.3f MB a minute: the %.0f MiB data area holds %.1f minutes (target 15)\n", pm / 1e6, ds / 1048576, ds / pm } }'

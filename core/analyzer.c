@@ -14,6 +14,7 @@
 #include "base/log.h"
 #include "wire/alerts.h"
 #include "wire/record.h"
+#include "run/memory.h"
 #include "wire/ring.h"
 #include "rules/rules.h"
 #include "run/signals.h"
@@ -366,11 +367,14 @@ static int run(struct analyzer *a, struct nro_in *in)
 		const uint8_t *buf;
 		size_t len;
 		int r;
-		while ((r = nro_in_recv(in, &buf, &len)) == 1)
+		while ((r = nro_in_recv(in, &buf, &len)) == 1) {
 			take(a, buf, len);
+			nro_mem_trim_after(len);
+		}
 		if (r < 0)
 			return 1;
 		int64_t deadline = next_tick < next_metrics ? next_tick : next_metrics;
+		nro_mem_trim_after(0); /* a burst that ended under a second ago: now */
 		int w = nro_wait(&a->t, deadline, nro_in_fd(in));
 		if (w == NRO_SIG_TERM)
 			return 0;

@@ -4,13 +4,14 @@
  * and its derived node_runtime_* metrics) plus one node_runtime_alert series
  * per firing alert, and serves them on GET /metrics (docs/sink-prom.md).
  *
- * Threads: the sink loop (lib/run/sink.h) owns the series table: it
- * updates it per message and, at the end of each poll (a health record),
- * on an event, or after a second, renders it into a new snapshot and swaps
- * the snapshot pointer under a mutex held for the swap only. The listener's
- * one polling thread (net/httpd.h) takes a reference to the current
- * snapshot and sends it: a scrape never waits for delivery and delivery
- * never waits for a scrape.
+ * Threads: the sink loop (lib/run/sink.h) updates the series table per
+ * message; the listener's one polling thread (net/httpd.h) renders it on
+ * demand. One mutex (served.mu) guards the table and the rendered bodies:
+ * the sink loop holds it while it applies one message, a scrape while it
+ * sweeps what went stale and, only when the table changed since the last
+ * render in the format asked for, renders it again. A rendered body is
+ * reference counted, so a slow client never holds the mutex: it holds its
+ * body until sent. Nothing is rendered while nobody scrapes.
  */
 #include <fnmatch.h>
 #include <pthread.h>
@@ -37,18 +38,19 @@
 #define SRC_ALERTS 0            /* node_runtime_alert series: never stale */
 #define SRC_OTHER 1             /* sources past SOURCES_MAX */
 #define STALE_POLLS 3           /* a series vanishes after this many missed polls */
-#define RENDER_EVERY_MS 1000    /* at least this often while messages come */
-#define SCRAPE_MAX (512u << 20) /* a rendered scrape is capped */
+#define SWEEP_EVERY_MS 1000     /* the sink loop sweeps stale series at most this often */
+#define SCRAPE_MAX (512u << 20) /* a rendered table is capped */
+#define OWN_MAX (64u << 10)     /* the sink's own metrics, rendered per scrape */
 #define AUTH_MAX 4096           /* the basic-auth file */
 #define CT_TEXT "text/plain; version=0.0.4; charset=utf-8"
 #define CT_OM "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 static const char SUMMARY[] =
 	"Serve the pipeline's metrics and firing alerts to Prometheus: GET /metrics in\n"
-	"the text format 0.0.4 (OpenMetrics 1.0 when the scraper's Accept asks for it:\n"
-	"rendered from the next record on, so that first scrape may still get text),\n"
+	"the text format 0.0.4 (OpenMetrics 1.0 when the scraper's Accept asks for it),\n"
 	"GET /healthz. Keeps the last value of every series; a series not refreshed for\n"
 	"3 of its source's poll intervals (or missing from a finished poll) vanishes.\n"
+	"A scrape renders the table only when it changed since the last scrape.\n"
 	"Firing alerts are node_runtime_alert{alertname,severity,node,namespace,pod,\n"
 	"container} 1, gone when resolved. Names and the OpenTelemetry conversion:\n"
 	"docs/sink-prom.md. Its state is in memory, so at start it reads the analyzer's\n"
@@ -117,49 +119,54 @@ static const struct nro_optdef opts[] = {
 	{NULL, 0, NULL, 0, NULL, NULL, NULL, NULL},
 };
 
-/* ---- snapshots: what a scrape sends ------------------------------------- */
+/* ---- rendered bodies: what a scrape sends ------------------------------- */
 
-struct snap {
+/* The series table rendered in one format; the last reference frees it. */
+struct body {
 	atomic_int refs;
-	struct nro_buf text, om; /* om.len == 0: not rendered */
+	struct nro_buf b;
+};
+
+/* One response: a reference to the table's body and the sink's own
+ * metrics rendered for it. Freed when libmicrohttpd is done with it. */
+struct reply {
+	struct body *table; /* NULL: no table rendered yet (the first went past the cap) */
+	struct nro_buf own;
 };
 
 static struct {
-	pthread_mutex_t mu;
-	struct snap *cur;
-	atomic_int om_wanted; /* a scraper asked for OpenMetrics: render it too */
+	pthread_mutex_t mu;      /* the series table (struct prom) and bodies[] */
+	struct body *bodies[2];  /* [0] text, [1] OpenMetrics: the last render of each */
+	uint64_t rendered[2];    /* the table version each was rendered (or tried) from */
 	atomic_ullong scrapes, scrape_bytes, unauthorized;
-	char **auth;          /* "user:password" lines, NULL-terminated; NULL = no auth */
-	char *auth_file;      /* what they point into */
+	char **auth;             /* "user:password" lines, NULL-terminated; NULL = no auth */
+	char *auth_file;         /* what they point into */
 } served = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
-static void snap_put(void *cls)
+static void body_put(struct body *b)
 {
-	struct snap *s = cls;
-	if (s && atomic_fetch_sub(&s->refs, 1) == 1) {
-		nro_buf_free(&s->text);
-		nro_buf_free(&s->om);
-		free(s);
+	if (b && atomic_fetch_sub(&b->refs, 1) == 1) {
+		nro_buf_free(&b->b);
+		free(b);
 	}
 }
 
-static struct snap *snap_get(void)
+static void reply_free(void *cls)
 {
-	pthread_mutex_lock(&served.mu);
-	struct snap *s = served.cur;
-	if (s)
-		atomic_fetch_add(&s->refs, 1);
-	pthread_mutex_unlock(&served.mu);
-	return s;
+	struct reply *r = cls;
+	if (r) {
+		body_put(r->table);
+		nro_buf_free(&r->own);
+		free(r);
+	}
 }
 
-static void snap_publish(struct snap *s)
+/* Replaces the body of one format (the old one lives on while a response
+ * holds it). Under served.mu. */
+static void body_set(int om, struct body *b)
 {
-	pthread_mutex_lock(&served.mu);
-	struct snap *old = served.cur;
-	served.cur = s;
-	pthread_mutex_unlock(&served.mu);
-	snap_put(old);
+	body_put(served.bodies[om]);
+	served.bodies[om] = b;
 }
 
 /* ---- the listener's side ------------------------------------------------ */
@@ -213,27 +220,33 @@ static enum MHD_Result deny_auth(struct MHD_Connection *c)
 	return ret;
 }
 
-/* Sends the current snapshot; the response holds a reference until sent. */
+static struct reply *scrape(int om);
+
+/* Renders what changed and sends it; the response owns the reply. */
 static enum MHD_Result serve_metrics(struct MHD_Connection *c)
 {
 	if (!auth_ok(c))
 		return deny_auth(c);
 	int om = wants_openmetrics(c);
-	if (om)
-		atomic_store(&served.om_wanted, 1);
-	struct snap *s = snap_get();
-	if (!s)
-		return nro_httpd_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "starting\n");
-	const struct nro_buf *b = om && s->om.len ? &s->om : &s->text;
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer_with_free_callback_cls(b->len, b->p, snap_put, s);
+	struct reply *rp = scrape(om);
+	if (!rp)
+		return MHD_NO;
+	struct MHD_IoVec iov[2];
+	unsigned n = 0;
+	size_t len = rp->own.len;
+	if (rp->table && rp->table->b.len) {
+		iov[n++] = (struct MHD_IoVec){rp->table->b.p, rp->table->b.len};
+		len += rp->table->b.len;
+	}
+	iov[n++] = (struct MHD_IoVec){rp->own.p ? rp->own.p : "", rp->own.len};
+	struct MHD_Response *r = MHD_create_response_from_iovec(iov, n, reply_free, rp);
 	if (!r) {
-		snap_put(s);
+		reply_free(rp);
 		return MHD_NO;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, b == &s->om ? CT_OM : CT_TEXT);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, om ? CT_OM : CT_TEXT);
 	atomic_fetch_add(&served.scrapes, 1);
-	atomic_fetch_add(&served.scrape_bytes, b->len);
+	atomic_fetch_add(&served.scrape_bytes, len);
 	enum MHD_Result ret = MHD_queue_response(c, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -270,8 +283,9 @@ struct prom {
 	size_t nsrc;
 	int64_t max_age[SOURCES_MAX];
 	uint64_t dropped, invalid, denied, renders, render_failures;
-	int64_t last_render_ms, last_ts_ms, render_us;
-	int dirty;
+	uint64_t delivered, lost; /* the sink runtime's, copied under served.mu */
+	uint64_t version;         /* bumped on every change to tab: a render is current while equal */
+	int64_t last_sweep_ms, last_ts_ms, render_us;
 };
 
 static uint16_t source_id(struct prom *p, struct nro_str name)
@@ -335,13 +349,38 @@ static void label_add(struct labels *ls, const char *name, size_t nlen, struct n
 	ls->n++;
 }
 
-static void metric_help(char *help, size_t len, const struct nro_metric *m, const char *src)
+static void make_help(char *help, size_t len, const struct nro_metric *m, const char *src)
 {
 	if (m->unit.len)
 		snprintf(help, len, "%.*s (%.*s), from %s", m->name.len, m->name.p, m->unit.len,
 			 m->unit.p, src);
 	else
 		snprintf(help, len, "%.*s, from %s", m->name.len, m->name.p, src);
+}
+
+/* The HELP text of m's family; the table reads it only for a new family,
+ * and a record's samples come family by family, so it is made again only
+ * when the name, unit or source changes (one snprintf a family, not a sample). */
+static const char *metric_help(const struct nro_metric *m, uint16_t sid, const char *src)
+{
+	static char help[600], name[256], unit[64];
+	static uint16_t last_sid = UINT16_MAX;
+	static uint16_t nl, ul;
+	if (sid == last_sid && m->name.len == nl && m->unit.len == ul &&
+	    (!nl || memcmp(m->name.p, name, nl) == 0) && (!ul || memcmp(m->unit.p, unit, ul) == 0))
+		return help;
+	last_sid = UINT16_MAX;
+	if (m->name.len < sizeof name && m->unit.len < sizeof unit) {
+		if (m->name.len)
+			memcpy(name, m->name.p, m->name.len);
+		if (m->unit.len)
+			memcpy(unit, m->unit.p, m->unit.len);
+		nl = m->name.len;
+		ul = m->unit.len;
+		last_sid = sid;
+	}
+	make_help(help, sizeof help, m, src);
+	return help;
 }
 
 static void count_set(struct prom *p, int rc)
@@ -351,13 +390,13 @@ static void count_set(struct prom *p, int rc)
 	else if (rc == NRO_PT_INVALID)
 		p->invalid++;
 	else
-		p->dirty = 1;
+		p->version++;
 }
 
 static void put_metric(struct prom *p, const struct nro_header *h, uint16_t sid,
 		       const struct nro_metric *m)
 {
-	char sample[NRO_PROM_NAME_MAX], family[NRO_PROM_NAME_MAX], help[600];
+	char sample[NRO_PROM_NAME_MAX], family[NRO_PROM_NAME_MAX];
 	if (sample_name(m, sample, sizeof sample) != 0) {
 		p->invalid++;
 		return;
@@ -372,7 +411,7 @@ static void put_metric(struct prom *p, const struct nro_header *h, uint16_t sid,
 	ls.n = 0;
 	for (uint16_t i = 0; i < m->nattrs; i++)
 		label_add(&ls, m->attrs[i].key.p, m->attrs[i].key.len, m->attrs[i].value);
-	metric_help(help, sizeof help, m, p->src[sid].name);
+	const char *help = metric_help(m, sid, p->src[sid].name);
 	struct nro_prom_sample s = {family, sample, help, m->type, ls.l, ls.n, m->value,
 				    h->ts_ms, sid, p->src[sid].generation};
 	count_set(p, nro_promtab_set(p->tab, &s));
@@ -411,7 +450,7 @@ static void put_event(struct prom *p, const struct nro_header *h, const struct n
 		if (e->state == NRO_EV_FIRING && sev == e->severity)
 			count_set(p, nro_promtab_set(p->tab, &s));
 		else if (nro_promtab_del(p->tab, &s))
-			p->dirty = 1;
+			p->version++;
 	}
 }
 
@@ -426,11 +465,11 @@ static void put_health(struct prom *p, uint16_t sid, const struct nro_health *x)
 	if (x->status == NRO_HEALTH_FAILED || sid == SRC_OTHER)
 		return;
 	if (nro_promtab_sweep_source(p->tab, sid, s->generation))
-		p->dirty = 1;
+		p->version++;
 	s->generation++;
 }
 
-/* ---- rendering ------------------------------------------------------------ */
+/* ---- rendering: on demand, under served.mu ------------------------------- */
 
 static struct nro_sink sink;
 
@@ -440,7 +479,7 @@ static void own(struct prom *p, const char *name, uint8_t type, const char *help
 	nro_promtab_set(p->own, &s);
 }
 
-/* The sink's own metrics, as of this render. */
+/* The sink's own metrics, as of this scrape (not counting it). */
 static void own_metrics(struct prom *p, int64_t now)
 {
 	const uint8_t G = NRO_MT_GAUGE, C = NRO_MT_COUNTER;
@@ -459,53 +498,81 @@ static void own_metrics(struct prom *p, int64_t now)
 	own(p, "node_runtime_sink_unauthorized_total", C, "requests refused by basic auth",
 	    (double)atomic_load(&served.unauthorized));
 	own(p, "node_runtime_sink_delivered_total", C, "records delivered from the analyzer",
-	    (double)sink.delivered);
+	    (double)p->delivered);
 	own(p, "node_runtime_sink_lost_total", C, "records the analyzer's ring no longer held",
-	    (double)sink.lost);
+	    (double)p->lost);
 	own(p, "node_runtime_sink_delivery_lag_seconds", G,
 	    "age of the last record delivered when it was delivered",
 	    p->last_ts_ms ? (double)(now - p->last_ts_ms) / 1000.0 : 0);
 	own(p, "node_runtime_sink_render_seconds", G, "how long the last render took",
 	    (double)p->render_us / 1e6);
-	own(p, "node_runtime_sink_renders_total", C, "snapshots rendered for scrapes",
+	own(p, "node_runtime_sink_renders_total", C, "renders of the series table for scrapes",
 	    (double)p->renders);
 }
 
-static int render_into(struct prom *p, struct nro_buf *b, int om)
+/* Removes the series older than 3 intervals of their source. */
+static void sweep(struct prom *p, int64_t now)
 {
-	return nro_promtab_render(p->tab, b, om) | nro_promtab_render(p->own, b, om) |
-	       (om ? nro_buf_adds(b, "# EOF\n") : 0);
+	if (nro_promtab_sweep(p->tab, now, p->max_age, p->nsrc))
+		p->version++;
+	p->last_sweep_ms = nro_mono_ms();
 }
 
-/* Sweeps what went stale, renders a snapshot and swaps it in. A render
- * past the cap keeps the previous snapshot. */
-static void render(struct prom *p)
+/* Renders the table in one format into a new body, unless it has not
+ * changed since that format's last render. A render past the cap keeps
+ * the previous body (warned once) and is not retried until the table
+ * changes again. */
+static void render_table(struct prom *p, int om)
 {
-	int64_t now = nro_wall_ms(), t0 = nro_mono_ms();
-	if (nro_promtab_sweep(p->tab, now, p->max_age, p->nsrc))
-		p->dirty = 1;
-	own_metrics(p, now);
-	struct snap *s = calloc(1, sizeof *s);
-	if (!s)
+	if (served.rendered[om] == p->version)
 		return;
-	atomic_init(&s->refs, 1);
-	nro_buf_init(&s->text, SCRAPE_MAX);
-	nro_buf_init(&s->om, SCRAPE_MAX);
-	int rc = render_into(p, &s->text, 0);
-	if (rc == 0 && atomic_load(&served.om_wanted))
-		rc = render_into(p, &s->om, 1);
-	p->last_render_ms = nro_mono_ms();
-	p->render_us = (p->last_render_ms - t0) * 1000;
+	served.rendered[om] = p->version;
+	int64_t t0 = nro_mono_ms();
+	struct body *b = calloc(1, sizeof *b);
+	if (!b)
+		return;
+	atomic_init(&b->refs, 1);
+	nro_buf_init(&b->b, SCRAPE_MAX);
+	int rc = nro_promtab_render(p->tab, &b->b, om);
+	p->render_us = (nro_mono_ms() - t0) * 1000;
 	if (rc != 0) {
 		if (p->render_failures++ == 0)
 			nro_warn("a scrape would pass %u MiB: serving the previous one (lower --max-series)",
 				 SCRAPE_MAX >> 20);
-		snap_put(s);
+		body_put(b);
 		return;
 	}
 	p->renders++;
-	p->dirty = 0;
-	snap_publish(s);
+	body_set(om, b);
+}
+
+static struct prom prom; /* under served.mu once the listener runs */
+
+/* Everything one scrape sends, in format om: sweeps, renders the table if
+ * it changed, and the own metrics. NULL when out of memory. Takes and
+ * releases served.mu; the reply is the caller's (reply_free). */
+static struct reply *scrape(int om)
+{
+	struct reply *rp = calloc(1, sizeof *rp);
+	if (!rp)
+		return NULL;
+	nro_buf_init(&rp->own, OWN_MAX);
+	pthread_mutex_lock(&served.mu);
+	struct prom *p = &prom;
+	int64_t now = nro_wall_ms();
+	sweep(p, now);
+	render_table(p, om);
+	rp->table = served.bodies[om];
+	if (rp->table)
+		atomic_fetch_add(&rp->table->refs, 1);
+	own_metrics(p, now);
+	int rc = nro_promtab_render(p->own, &rp->own, om) | (om ? nro_buf_adds(&rp->own, "# EOF\n") : 0);
+	pthread_mutex_unlock(&served.mu);
+	if (rc != 0) {
+		reply_free(rp);
+		return NULL;
+	}
+	return rp;
 }
 
 static int ends_a_batch(const struct nro_msg *m)
@@ -514,9 +581,13 @@ static int ends_a_batch(const struct nro_msg *m)
 	       nro_str_eq(m->hdr.source, "analyzer");
 }
 
+/* One message into the table, under served.mu. Renders nothing: scrapes
+ * do. A sweep now and then keeps stale series from filling the table
+ * while nobody scrapes. */
 static int deliver(void *ctx, struct nro_msg *m)
 {
 	struct prom *p = ctx;
+	pthread_mutex_lock(&served.mu);
 	uint16_t sid = source_id(p, m->hdr.source);
 	if (!p->max_age[sid])
 		p->max_age[sid] = stale_after(p, sid);
@@ -530,8 +601,11 @@ static int deliver(void *ctx, struct nro_msg *m)
 			put_health(p, sid, &e.health);
 	}
 	p->last_ts_ms = m->hdr.ts_ms;
-	if (ends_a_batch(m) || nro_mono_ms() - p->last_render_ms >= RENDER_EVERY_MS)
-		render(p);
+	p->delivered = sink.delivered + 1; /* this one included */
+	p->lost = sink.lost;
+	if (ends_a_batch(m) && nro_mono_ms() - p->last_sweep_ms >= SWEEP_EVERY_MS)
+		sweep(p, nro_wall_ms());
+	pthread_mutex_unlock(&served.mu);
 	return NRO_SINK_OK;
 }
 
@@ -607,6 +681,7 @@ static void prom_init(struct prom *p)
 	p->src[SRC_OTHER].generation = 1;
 	p->nsrc = 2;
 	p->max_age[SRC_OTHER] = stale_after(p, SRC_OTHER);
+	p->version = 1; /* no body rendered yet (rendered[] are 0) */
 }
 
 static void free_patterns(struct patterns *ps)
@@ -616,14 +691,15 @@ static void free_patterns(struct patterns *ps)
 }
 
 /* --print: the exposition of everything the input gave, on stdout. */
-static int print_once(struct prom *p)
+static int print_once(void)
 {
-	render(p);
-	struct snap *s = snap_get();
-	int om = strcmp(cfg.print, "openmetrics") == 0;
-	const struct nro_buf *b = s ? (om ? &s->om : &s->text) : NULL;
-	int rc = b && nro_write_all(STDOUT_FILENO, b->p, b->len) == 0 ? 0 : NRO_EXIT_TEMP;
-	snap_put(s);
+	struct reply *rp = scrape(strcmp(cfg.print, "openmetrics") == 0);
+	int rc = rp && (!rp->table || nro_write_all(STDOUT_FILENO, rp->table->b.p,
+						     rp->table->b.len) == 0) &&
+			 nro_write_all(STDOUT_FILENO, rp->own.p, rp->own.len) == 0
+		 ? 0
+		 : NRO_EXIT_TEMP;
+	reply_free(rp);
 	return rc;
 }
 
@@ -636,13 +712,13 @@ static void check_print(const struct nro_sink *s)
 			cfg.print);
 	if (!s->tool.input || strcmp(s->tool.input, "-") != 0)
 		nro_die(NRO_EXIT_USAGE, "--print needs -i - (a record stream on stdin)");
-	atomic_store(&served.om_wanted, strcmp(cfg.print, "openmetrics") == 0);
 }
 
-/* After the listener stopped: nothing else holds a snapshot. */
+/* After the listener stopped: nothing else holds a body. */
 static void release_all(struct prom *p)
 {
-	snap_publish(NULL);
+	body_set(0, NULL);
+	body_set(1, NULL);
 	nro_promtab_free(p->tab);
 	nro_promtab_free(p->own);
 	free_patterns(&cfg.allow);
@@ -665,9 +741,7 @@ int main(int argc, char **argv)
 	check_print(&sink);
 	if (cfg.basic_auth_file)
 		load_auth(cfg.basic_auth_file);
-	static struct prom p;
-	prom_init(&p);
-	render(&p); /* an answer from the first scrape on: the sink's own metrics */
+	prom_init(&prom);
 	block_signals();
 	struct nro_httpd *h = NULL;
 	if (!cfg.print) {
@@ -675,10 +749,10 @@ int main(int argc, char **argv)
 		printf("%s\n", nro_httpd_url(h));
 		fflush(stdout);
 	}
-	int rc = nro_sink_run(&sink, deliver, &p);
+	int rc = nro_sink_run(&sink, deliver, &prom);
 	if (cfg.print && rc == 0)
-		rc = print_once(&p);
+		rc = print_once();
 	nro_httpd_stop(h);
-	release_all(&p);
+	release_all(&prom);
 	return rc;
 }

@@ -26,9 +26,10 @@ test_c_sink_example_builds_and_delivers() {
 	assertTrue "about 30 lines ($n)" "[ $n -ge 20 ] && [ $n -le 32 ]"
 	# the project's flags and its plain library, as a sink in sinks/ would be built
 	cc -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -I"$TOP/lib" \
-		-o "$TMP/sink-lines" "$TMP/sink-lines.c" "$TOP/build/plain/libnro.a" -lnng -lpthread -lm \
+		-o "$TMP/sink-lines" "$TMP/sink-lines.c" "$TOP/build/plain/libnro.a" -lnng -lpthread -lz -lm \
 		2>"$TMP/cc.err"
-	assertEquals "compiles: $(head -c 400 "$TMP/cc.err")" 0 $?
+	rc=$?
+	assertEquals "compiles: $(head -c 400 "$TMP/cc.err")" 0 "$rc"
 	"$TMP/sink-lines" -i - <"$TMP/sample.bin" >"$TMP/c.out" 2>"$TMP/c.err"
 	assertEquals "exit" 0 $?
 	# the same events as nro-dump reads them

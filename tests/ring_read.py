@@ -3,10 +3,12 @@
 alone: prints every record the ring holds, oldest first, as a framed record
 stream (docs/wire-format.md, "Pipe framing") on stdout, so
 `ring_read.py RING | nro-dump` can be compared with `nro-dump --ring RING`.
-With --info it prints the header fields instead. It reads a ring that is not
+With --info it prints the header fields instead (and how many of the
+records held are deflated). It reads a ring that is not
 being written (it does not use fences); exit 1 on a malformed ring."""
 import struct
 import sys
+import zlib
 
 
 def fail(msg):
@@ -25,7 +27,7 @@ def main():
     order = "<" if struct.unpack_from("<I", data, 56)[0] == 0x01020304 else ">"
     (magic, version, hdr_size, epoch, data_size, nslots, data_off, index_off,
      bom, rec_hdr) = struct.unpack_from(order + "8sIIQQQQQII", data, 0)
-    if magic != b"NRORING\0" or version != 1 or hdr_size != 256 or bom != 0x01020304 \
+    if magic != b"NRORING\0" or version not in (1, 2) or hdr_size != 256 or bom != 0x01020304 \
             or rec_hdr != 24:
         fail("bad magic, version or byte order")
     if data_size < 65536 or data_size & (data_size - 1) or nslots != data_size // 128 \
@@ -35,8 +37,14 @@ def main():
     (reserved,) = struct.unpack_from(order + "Q", data, 64)
     head, tail = struct.unpack_from(order + "QQ", data, 128)
     if "--info" in sys.argv:
-        print("epoch %016x data_size %d nslots %d head %d tail %d reserved %d"
-              % (epoch, data_size, nslots, head, tail, reserved))
+        deflated = 0
+        for seq in range(tail, head + 1):
+            sseq, pos = struct.unpack_from(order + "QQ", data, index_off + (seq % nslots) * 16)
+            if sseq == seq:
+                (flags,) = struct.unpack_from(order + "I", data, data_off + pos % data_size + 20)
+                deflated += (flags >> 31) & 1
+        print("epoch %016x data_size %d nslots %d head %d tail %d reserved %d deflated %d"
+              % (epoch, data_size, nslots, head, tail, reserved, deflated))
         return
     out = sys.stdout.buffer
     for seq in range(tail, head + 1):
@@ -45,13 +53,25 @@ def main():
             sys.stderr.write("ring_read.py: seq %d lost\n" % seq)
             continue
         off = pos % data_size
-        rseq, rpos, length = struct.unpack_from(order + "QQI", data, data_off + off)
+        rseq, rpos, length, flags = struct.unpack_from(order + "QQII", data, data_off + off)
+        raw = flags & 0x7fffffff
         if rseq != seq or rpos != pos or not 1 <= length <= data_size // 4 \
-                or off + 24 + length > data_size:
+                or off + 24 + length > data_size \
+                or (flags and (not flags & 0x80000000 or not 1 <= raw <= data_size // 4)):
             fail("seq %d: record header does not match the index" % seq)
         start = data_off + off + 24
-        out.write(struct.pack(">I", length))
-        out.write(data[start:start + length])
+        payload = data[start:start + length]
+        if flags:
+            # deflated: a zlib stream of exactly length bytes, inflating to raw
+            z = zlib.decompressobj()
+            try:
+                payload = z.decompress(payload, raw + 1)
+            except zlib.error as e:
+                fail("seq %d: deflated record does not inflate: %s" % (seq, e))
+            if len(payload) != raw or not z.eof or z.unused_data or z.unconsumed_tail:
+                fail("seq %d: deflated record is not %d bytes" % (seq, raw))
+        out.write(struct.pack(">I", len(payload)))
+        out.write(payload)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,18 @@ test_helper_usage_and_bad_user() {
 	assertTrue "the analyzer's help" "grep -q '^usage: analyzer' '$TMP/out'"
 }
 
+# GnuTLS's load-time setup is skipped for every tool but sink-prom (its
+# HTTPS listener needs it): a stand-in tool shows its environment.
+test_helper_skips_gnutls_init_but_for_sink_prom() {
+	mkdir -p "$TMP/fakebin"
+	for t in collector-pods sink-prom; do
+		printf '#!/bin/sh\necho "${GNUTLS_NO_IMPLICIT_INIT:-unset}"\n' >"$TMP/fakebin/$t"
+		chmod +x "$TMP/fakebin/$t"
+	done
+	assertEquals "a collector" 1 "$(NRO_USER= NRO_BIN="$TMP/fakebin" "$BIN/nro-run-tool" collector-pods)"
+	assertEquals "sink-prom" unset "$(NRO_USER= NRO_BIN="$TMP/fakebin" "$BIN/nro-run-tool" sink-prom)"
+}
+
 # Status field $2 of process $1 (e.g. Uid, CapEff).
 proc_field() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
 

@@ -9,6 +9,7 @@
 
 #include "base/log.h"
 #include "net/authz.h"
+#include "run/memory.h"
 #include "run/nodename.h"
 
 static void open_output(struct nro_collector *c)
@@ -275,6 +276,8 @@ static int poll_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
 	if (res.duration_us == 0)
 		res.duration_us = (uint32_t)(took_ms * 1000 > UINT32_MAX ? UINT32_MAX : took_ms * 1000);
 	nro_emit_flush(c);
+	if (c->after_poll)
+		c->after_poll(c->after_poll_ctx);
 
 	if (r != 0) {
 		report_failure(c, &res);
@@ -394,6 +397,7 @@ static int run(struct nro_collector *c, nro_poll_fn poll, const struct nro_follo
 		nro_sched_init(&s, c->t.interval_ms, nro_mono_ms());
 		for (;;) {
 			poll_once(c, poll, ctx);
+			nro_mem_trim(); /* what the poll's body and records took goes back */
 			int64_t next = nro_sched_advance(&s, nro_mono_ms());
 			if (wait_next(c, next, f, ctx) == NRO_SIG_TERM)
 				break;

@@ -50,6 +50,10 @@ struct nro_collector {
 	/* Set with degraded when the poll function has logged the reason itself
 	 * (once, not every poll): the runtime then does not warn again. */
 	int degraded_quiet;
+	/* Called after every poll, its records flushed (NULL: nothing): where a
+	 * poll's helper gives back storage the next poll will not need. */
+	void (*after_poll)(void *ctx);
+	void *after_poll_ctx;
 };
 
 /* Parses options (kubelet, poll, output groups plus extra), creates the

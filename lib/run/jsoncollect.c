@@ -15,6 +15,8 @@ void nro_jsoncollect_init(struct nro_jsoncollect *jc, struct nro_collector *c, c
 	nro_buf_init(&jc->body, (size_t)cap);
 	nro_buf_init(&jc->scratch, (size_t)cap);
 	nro_json_init(&jc->json, 0);
+	c->after_poll = nro_jsoncollect_shrink;
+	c->after_poll_ctx = jc;
 }
 
 void nro_jsoncollect_free(struct nro_jsoncollect *jc)
@@ -42,6 +44,32 @@ static void release_if_big(struct nro_jsoncollect *jc)
 		nro_buf_init(&jc->scratch, max);
 	}
 	if (jc->json.cap > KEEP_TOKENS) {
+		nro_json_free(&jc->json);
+		nro_json_init(&jc->json, 0);
+	}
+}
+
+/* Storage kept between polls follows what the polls need: once a poll used
+ * less than a quarter of a buffer (the node shrank: pods deleted), the
+ * buffer goes and the next poll grows one to its own size. Buffers grow by
+ * doubling, so a steady body never trips this. */
+#define KEEP_MIN_BYTES (256u << 10)
+#define KEEP_MIN_TOKENS (16u << 10)
+
+void nro_jsoncollect_shrink(void *ctx)
+{
+	struct nro_jsoncollect *jc = ctx;
+	if (jc->body.cap > KEEP_MIN_BYTES && jc->body.cap / 4 > jc->body.len) {
+		size_t max = jc->body.max;
+		nro_buf_free(&jc->body);
+		nro_buf_init(&jc->body, max);
+	}
+	if (jc->scratch.cap > KEEP_MIN_BYTES) { /* only the longest strings need it */
+		size_t max = jc->scratch.max;
+		nro_buf_free(&jc->scratch);
+		nro_buf_init(&jc->scratch, max);
+	}
+	if (jc->json.cap > KEEP_MIN_TOKENS && jc->json.cap / 4 > jc->json.ntok) {
 		nro_json_free(&jc->json);
 		nro_json_init(&jc->json, 0);
 	}

@@ -1,8 +1,9 @@
 /*
  * The runtime of the JSON collectors (collector-pods, collector-summary):
  * one body buffer and one jsmn token array kept across polls (reset, and
- * freed after a poll only when they grew past 8 MiB / 512K tokens, so a
- * huge body's peak is given back), a token cap that follows the body
+ * freed after a poll when they grew past 8 MiB / 512K tokens, so a huge
+ * body's peak is given back, or when that poll used under a quarter of
+ * them: nro_jsoncollect_shrink, the collector's after_poll), a token cap that follows the body
  * (one token per 8 bytes, at least NRO_JSON_TOKENS_MAX), a --max-body cap applied through the kubelet client
  * configuration, a fetch that turns a bad body into a failed poll with
  * NRO_ERR_PARSE and a one-line reason, and string helpers that cap instead
@@ -36,6 +37,10 @@ struct nro_jsoncollect {
 	unsigned skipped;       /* entries of this poll that could not be read */
 	char first_skip[200];   /* what the first of them was */
 };
+
+/* After a poll (set as c->after_poll by nro_jsoncollect_init): frees the
+ * body, token and scratch storage that poll used less than a quarter of. */
+void nro_jsoncollect_shrink(void *ctx);
 
 /* --max-body SIZE (NRO_MAX_BODY): bytes, or K/M/G (powers of 1024, as
  * nro-fetch takes it); writes the kubelet client's cap in c's options. */

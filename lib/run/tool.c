@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "base/log.h"
+#include "run/memory.h"
 #include "run/nodename.h"
 #include "wire/record.h"
 
@@ -525,6 +526,7 @@ void nro_tool_init(struct nro_tool *t, const char *prog, const char *summary, un
 		   int64_t default_interval_ms, const struct nro_optdef *extra, int argc,
 		   char **argv)
 {
+	nro_mem_tune(); /* before the first allocation that could go to another arena */
 	set_defaults(t, prog, summary, groups, default_interval_ms);
 	struct parse p = {.t = t, .extra = extra, .ready_fd = UINT64_MAX};
 	merge_common(&p, groups);

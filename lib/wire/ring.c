@@ -13,6 +13,12 @@
  * Data bytes are copied with memcpy while the writer may be overwriting
  * them; the fences below make the reader's second look at `reserved`
  * see any overwrite its copy could have observed (the seqlock pattern).
+ *
+ * A record the writer can shrink is stored deflated (zlib, flagged in its
+ * record header with its inflated length); a reader inflates it straight
+ * from the mapping, bounded by that length, then checks `reserved` as for
+ * any copy. zlib reads its input once and checks what it reads, so a torn
+ * or corrupt stream is an error (lost), never a crash.
  */
 #include "wire/ring.h"
 
@@ -29,15 +35,23 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #define RING_MAGIC "NRORING\0"
-#define RING_VERSION 1u
+#define RING_VERSION 2u    /* 2: records may be deflated; 1 (never deflated) is still read */
 #define RING_HDR_SIZE 256u
 #define RING_REC_HDR 24u
 #define RING_BOM 0x01020304u
 #define RING_MIN_DATA (64u << 10)
 #define RING_MAX_DATA ((uint64_t)1 << 30)
 #define RING_BYTES_PER_SLOT 128u
+#define RING_DEFLATED 0x80000000u /* rec_hdr.flags: the payload is a zlib stream */
+#define RING_RAW_MASK 0x7fffffffu /* ... of a message this long */
+#define RING_Z_MIN 128u           /* shorter records are kept as they are */
+#define RING_Z_LEVEL 1            /* zlib's fastest: most of level 9's gain here */
+#define RING_Z_WBITS 13           /* an 8 KiB window and memLevel 6: a 64 KiB stream */
+#define RING_Z_MEMLEVEL 6
+#define RING_Z_CHUNK 16384u       /* a reader inflates through a stack chunk this big */
 
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "the ring needs lock-free 64-bit atomics");
 _Static_assert(sizeof(unsigned long long) == sizeof(uint64_t), "64-bit long long");
@@ -70,8 +84,8 @@ struct nro_ring_slot {
 struct rec_hdr {
 	uint64_t seq; /* 0 = wrap marker: nothing more before the end of the area */
 	uint64_t pos; /* absolute position of this header */
-	uint32_t len; /* payload bytes that follow */
-	uint32_t zero;
+	uint32_t len;   /* payload bytes that follow */
+	uint32_t flags; /* 0, or RING_DEFLATED | the inflated length (version 2) */
 };
 
 _Static_assert(sizeof(struct nro_ring_hdr) == RING_HDR_SIZE, "header is 256 bytes");
@@ -147,7 +161,8 @@ static int check_header(const struct nro_ring_hdr *h, uint64_t file_size, int qu
 		*why = "bad magic";
 		return -1;
 	}
-	if (h->version != RING_VERSION || h->hdr_size != RING_HDR_SIZE ||
+	/* a writer carries on only with its own version; readers take both */
+	if ((h->version != RING_VERSION && (quiet || h->version != 1)) || h->hdr_size != RING_HDR_SIZE ||
 	    h->byte_order != RING_BOM || h->rec_hdr != RING_REC_HDR) {
 		*why = "unsupported version or byte order";
 		return -1;
@@ -446,6 +461,14 @@ static int truncated(const struct nro_ring *r)
 
 void nro_ring_close(struct nro_ring *r)
 {
+	if (r->z) {
+		deflateEnd(r->z);
+		free(r->z);
+		r->z = NULL;
+	}
+	free(r->zbuf);
+	r->zbuf = NULL;
+	r->zcap = 0;
 	unmap(r);
 	r->hdr = NULL;
 	r->data = NULL;
@@ -463,10 +486,54 @@ int nro_ring_replaced(const struct nro_ring *r, const char *path)
 	return (uint64_t)st.st_dev != r->dev || (uint64_t)st.st_ino != r->ino;
 }
 
+/* msg deflated into r->zbuf, when that makes its record smaller: returns
+ * the stream's length, or 0 to keep msg as it is (too short, no gain, or
+ * no memory for the stream). */
+static size_t deflate_msg(struct nro_ring *r, const void *msg, size_t len)
+{
+	if (len < RING_Z_MIN)
+		return 0;
+	z_stream *z = r->z;
+	if (!z) {
+		z = calloc(1, sizeof *z);
+		if (!z || deflateInit2(z, RING_Z_LEVEL, Z_DEFLATED, RING_Z_WBITS, RING_Z_MEMLEVEL,
+				       Z_DEFAULT_STRATEGY) != Z_OK) {
+			free(z);
+			return 0;
+		}
+		r->z = z;
+	} else if (deflateReset(z) != Z_OK) {
+		return 0;
+	}
+	size_t bound = deflateBound(z, (uLong)len);
+	if (bound > r->zcap) {
+		unsigned char *p = realloc(r->zbuf, bound);
+		if (!p)
+			return 0;
+		r->zbuf = p;
+		r->zcap = bound;
+	}
+	z->next_in = (z_const Bytef *)msg;
+	z->avail_in = (uInt)len;
+	z->next_out = r->zbuf;
+	z->avail_out = (uInt)bound;
+	if (deflate(z, Z_FINISH) != Z_STREAM_END)
+		return 0;
+	size_t zl = (size_t)z->total_out;
+	return align8(zl) < align8(len) ? zl : 0;
+}
+
 uint64_t nro_ring_write(struct nro_ring *r, const void *msg, size_t len)
 {
 	if (!r->writer || !r->hdr || len == 0 || len > r->data_size / 4)
 		return 0;
+	uint32_t flags = 0;
+	size_t zl = deflate_msg(r, msg, len);
+	if (zl) {
+		flags = RING_DEFLATED | (uint32_t)len;
+		msg = r->zbuf;
+		len = zl;
+	}
 	struct nro_ring_hdr *h = r->hdr;
 	uint64_t ds = r->data_size, mask = ds - 1, nmask = r->nslots - 1;
 	uint64_t sz = align8(RING_REC_HDR + (uint64_t)len);
@@ -504,7 +571,7 @@ uint64_t nro_ring_write(struct nro_ring *r, const void *msg, size_t len)
 		struct rec_hdr w = {0, pos - (ds - marker), 0, 0};
 		memcpy(r->data + marker, &w, sizeof w);
 	}
-	struct rec_hdr rh = {seq, pos, (uint32_t)len, 0};
+	struct rec_hdr rh = {seq, pos, (uint32_t)len, flags};
 	memcpy(r->data + phys, &rh, sizeof rh);
 	memcpy(r->data + phys + RING_REC_HDR, msg, len);
 	size_t padn = (size_t)(sz - RING_REC_HDR - len);
@@ -572,8 +639,74 @@ static int locate(const struct nro_ring *r, uint64_t seq, uint64_t *posp, struct
 	if (rh->seq != seq || rh->pos != pos || rh->len == 0 || rh->len > ds / 4 ||
 	    phys + RING_REC_HDR + rh->len > ds)
 		return -1; /* overwritten under us (or corrupt) */
+	uint32_t raw = rh->flags & RING_RAW_MASK;
+	if (rh->flags && (!(rh->flags & RING_DEFLATED) || raw == 0 || raw > ds / 4))
+		return -1; /* corrupt */
 	*posp = pos;
 	return 1;
+}
+
+/* The message's length: the payload's, or the inflated length. */
+static size_t raw_len(const struct rec_hdr *rh)
+{
+	return rh->flags ? (size_t)(rh->flags & RING_RAW_MASK) : (size_t)rh->len;
+}
+
+static int z_begin(z_stream *z, const unsigned char *src, size_t n)
+{
+	memset(z, 0, sizeof *z);
+	if (inflateInit2(z, 0) != Z_OK) /* 0: the window the stream's header names */
+		return -1;
+	z->next_in = (z_const Bytef *)src;
+	z->avail_in = (uInt)n;
+	return 0;
+}
+
+/* Appends the inflated zlib stream src[0..n) to out: it must be exactly
+ * want bytes and end exactly at n. 1, -1 corrupt, -2 out's cap or memory. */
+static int inflate_all(const unsigned char *src, size_t n, size_t want, struct nro_buf *out)
+{
+	z_stream z;
+	if (z_begin(&z, src, n) != 0)
+		return -2;
+	unsigned char chunk[RING_Z_CHUNK];
+	size_t got = 0;
+	int zr, rc = -1;
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof chunk;
+		zr = inflate(&z, Z_NO_FLUSH);
+		size_t k = sizeof chunk - z.avail_out;
+		if (k > want - got)
+			goto done; /* longer than it says: corrupt */
+		if (k && nro_buf_add(out, chunk, k) != 0) {
+			rc = -2;
+			goto done;
+		}
+		got += k;
+	} while (zr == Z_OK);
+	if (zr == Z_MEM_ERROR)
+		rc = -2;
+	else if (zr == Z_STREAM_END && got == want && z.avail_in == 0)
+		rc = 1;
+done:
+	inflateEnd(&z);
+	return rc;
+}
+
+/* The first k (<= the inflated length) bytes of the stream into out. 1 or -1. */
+static int inflate_head(const unsigned char *src, size_t n, void *out, size_t k)
+{
+	z_stream z;
+	if (z_begin(&z, src, n) != 0)
+		return -1;
+	z.next_out = out;
+	z.avail_out = (uInt)k;
+	int zr = Z_OK;
+	while (z.avail_out && zr == Z_OK)
+		zr = inflate(&z, Z_NO_FLUSH);
+	inflateEnd(&z);
+	return z.avail_out == 0 ? 1 : -1;
 }
 
 int nro_ring_read(const struct nro_ring *r, uint64_t seq, struct nro_buf *out)
@@ -586,9 +719,17 @@ int nro_ring_read(const struct nro_ring *r, uint64_t seq, struct nro_buf *out)
 	int rc = locate(r, seq, &pos, &rh);
 	if (rc != 1)
 		return rc;
-	if (rh.len > out->max)
+	if (raw_len(&rh) > out->max)
 		return intact(r, pos) ? -2 : -1;
 	const unsigned char *src = r->data + (pos & (r->data_size - 1)) + RING_REC_HDR;
+	if (rh.flags) {
+		rc = inflate_all(src, rh.len, raw_len(&rh), out);
+		if (rc != 1 || !intact(r, pos)) {
+			nro_buf_reset(out);
+			return intact(r, pos) ? rc : -1; /* -1 corrupt, -2 cap or memory */
+		}
+		return 1;
+	}
 	if (nro_buf_add(out, src, rh.len) != 0)
 		return intact(r, pos) ? -2 : -1; /* out of memory counts as "cap" */
 	if (!intact(r, pos)) {
@@ -607,12 +748,16 @@ int nro_ring_peek(const struct nro_ring *r, uint64_t seq, void *out, size_t n, s
 	int rc = locate(r, seq, &pos, &rh);
 	if (rc != 1)
 		return rc;
-	size_t k = n < rh.len ? n : rh.len;
-	if (k)
-		memcpy(out, r->data + (pos & (r->data_size - 1)) + RING_REC_HDR, k);
-	if (!intact(r, pos))
+	size_t raw = raw_len(&rh);
+	size_t k = n < raw ? n : raw;
+	const unsigned char *src = r->data + (pos & (r->data_size - 1)) + RING_REC_HDR;
+	if (k && rh.flags)
+		rc = inflate_head(src, rh.len, out, k);
+	else if (k)
+		memcpy(out, src, k);
+	if (rc != 1 || !intact(r, pos))
 		return -1;
 	if (len)
-		*len = rh.len;
+		*len = raw;
 	return 1;
 }

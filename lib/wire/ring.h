@@ -6,7 +6,10 @@
  * One writer, many readers; readers never block the writer and never
  * write. A reader can always tell "not written yet" from "overwritten"
  * (lost), and never returns a record torn by a concurrent overwrite.
- * The layout is specified in docs/ring.md.
+ * The layout is specified in docs/ring.md. A record the writer can shrink
+ * is kept zlib-compressed (flagged in its record header); readers inflate
+ * it, bounded by the length the header states, so what they copy out is
+ * always the message as written.
  */
 #ifndef NRO_RING_H
 #define NRO_RING_H
@@ -32,6 +35,11 @@ struct nro_ring {
 	/* the mapped file's identity, to notice a ring recreated under us */
 	uint64_t dev, ino;
 	uint64_t data_size, nslots; /* copied from the header at open */
+	/* writer only: the deflate stream (a z_stream, NULL until the first
+	 * compressible record) and its output buffer */
+	void *z;
+	unsigned char *zbuf;
+	size_t zcap;
 };
 
 /* Writer: opens path if it holds a valid ring of the same size and carries
@@ -47,7 +55,9 @@ int nro_ring_open(struct nro_ring *r, const char *path, char *err, size_t errlen
 void nro_ring_close(struct nro_ring *r);
 
 /* Writer: appends msg as sequence number nro_ring_head()+1 and returns that
- * seq, or 0 if len is 0 or larger than a quarter of the ring. Copies msg. */
+ * seq, or 0 if len is 0 or larger than a quarter of the ring. Copies msg,
+ * compressed when that makes the record smaller (when compression cannot
+ * run, out of memory, the record is kept as it is). */
 uint64_t nro_ring_write(struct nro_ring *r, const void *msg, size_t len);
 
 /* Newest seq written (0 = none yet), oldest seq still held, and the epoch
@@ -58,14 +68,16 @@ uint64_t nro_ring_oldest(const struct nro_ring *r);
 uint64_t nro_ring_epoch(const struct nro_ring *r);
 
 /* Reader or writer: copies record seq into out (reset first; out's cap
- * applies). Returns 1 when copied, 0 if seq is not written yet, -1 if it was
- * overwritten (lost) or the copy was torn by the writer, -2 if out's cap is
- * too small. */
+ * applies to the inflated message). Returns 1 when copied, 0 if seq is not
+ * written yet, -1 if it was overwritten (lost), the copy was torn by the
+ * writer or a compressed record does not inflate to exactly its stated
+ * length (corrupt: counted as lost too), -2 if out's cap is too small. */
 int nro_ring_read(const struct nro_ring *r, uint64_t seq, struct nro_buf *out);
 
 /* Reader or writer: copies at most n leading bytes of record seq into out
- * (e.g. n = 1 for its record kind) and its full length into *len. Same
- * returns as nro_ring_read (never -2). */
+ * (e.g. n = 1 for its record kind) and its full (inflated) length into
+ * *len. Same returns as nro_ring_read (never -2); a compressed record's
+ * leading bytes are inflated, the rest of it is not checked. */
 int nro_ring_peek(const struct nro_ring *r, uint64_t seq, void *out, size_t n, size_t *len);
 
 /* Reader: 1 if path now names another file than the one r mapped (the

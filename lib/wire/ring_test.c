@@ -40,8 +40,16 @@ static size_t make_payload(unsigned char *buf, uint64_t seq, size_t max)
 {
 	size_t n = payload_len(seq, max);
 	memcpy(buf, &seq, 8);
-	for (size_t i = 8; i < n - 4; i++)
-		buf[i] = (unsigned char)(seq * 31 + i);
+	/* pseudo-random bytes: incompressible, so every record takes its full
+	 * size in the ring and the laps below are what they say */
+	uint64_t x = seq * 0x9E3779B97F4A7C15ull;
+	for (size_t i = 8; i < n - 4; i++) {
+		x ^= x >> 30;
+		x *= 0xBF58476D1CE4E5B9ull;
+		x ^= x >> 27;
+		x += 0x94D049BB133111EBull;
+		buf[i] = (unsigned char)(x >> 56);
+	}
 	uint32_t h = fnv(buf, n - 4);
 	memcpy(buf + n - 4, &h, 4);
 	return n;
@@ -226,6 +234,120 @@ TEST(reopen_continues_and_keeps_epoch)
 	CHECK(nro_ring_replaced(&r, path) == 1);
 	/* the old mapping still reads what it held */
 	CHECK(nro_ring_read(&r, 400, &out) == 1 && payload_ok(&out, 400));
+	nro_buf_free(&out);
+	nro_ring_close(&r);
+	nro_ring_close(&w);
+}
+
+/* A message like the analyzer's: compressible text of ~n bytes for seq. */
+static size_t make_text(char *buf, size_t max, uint64_t seq)
+{
+	size_t n = 0;
+	for (int i = 0; n + 80 < max && i < 40; i++)
+		n += (size_t)snprintf(buf + n, max - n,
+				      "container_memory_working_set_bytes{pod=\"p-%d\",seq=\"%llu\"} %d\n", i,
+				      (unsigned long long)seq, i * 7);
+	return n;
+}
+
+/* The record header's flags word (docs/ring.md: offset 20) of the record at
+ * data offset off, in the writer's mapping. */
+static uint32_t *flags_at(struct nro_ring *w, size_t off)
+{
+	return (uint32_t *)(void *)(w->data + off + 20);
+}
+
+TEST(compressible_records_are_deflated_and_read_back)
+{
+	fresh_path("z.ring");
+	struct nro_ring w, r;
+	char err[256];
+	CHECK(nro_ring_create(&w, path, 64 << 10, err, sizeof err) == 0);
+	static char buf[4096];
+	uint64_t raw = 0;
+	for (uint64_t s = 1; s <= 20; s++) {
+		size_t n = make_text(buf, sizeof buf, s);
+		raw += n;
+		CHECK(nro_ring_write(&w, buf, n) == s);
+	}
+	/* each ~2.6 KB record takes a fraction of that in the ring */
+	CHECK(w.next_pos * 4 < raw);
+	uint32_t f;
+	memcpy(&f, flags_at(&w, 0), 4);
+	CHECK((f & 0x80000000u) && (f & 0x7fffffffu) == make_text(buf, sizeof buf, 1));
+	CHECK(nro_ring_open(&r, path, err, sizeof err) == 0);
+	struct nro_buf out;
+	nro_buf_init(&out, 1 << 20);
+	for (uint64_t s = 1; s <= 20; s++) {
+		size_t n = make_text(buf, sizeof buf, s);
+		CHECK(nro_ring_read(&r, s, &out) == 1);
+		CHECK(out.len == n && memcmp(out.p, buf, n) == 0);
+		char head[12];
+		size_t len = 0;
+		CHECK(nro_ring_peek(&r, s, head, sizeof head, &len) == 1);
+		CHECK(len == n && memcmp(head, buf, sizeof head) == 0);
+	}
+	/* the inflated length counts against out's cap */
+	out.max = make_text(buf, sizeof buf, 3) - 1;
+	CHECK(nro_ring_read(&r, 3, &out) == -2);
+	out.max = 1 << 20;
+	/* short or incompressible records are kept as they are */
+	CHECK(nro_ring_write(&w, "M tiny", 6) == 21);
+	CHECK(nro_ring_read(&r, 21, &out) == 1 && out.len == 6 && memcmp(out.p, "M tiny", 6) == 0);
+	nro_buf_free(&out);
+	nro_ring_close(&r);
+	nro_ring_close(&w);
+}
+
+TEST(corrupt_compressed_record_reads_as_lost)
+{
+	fresh_path("zbad.ring");
+	struct nro_ring w, r;
+	char err[256];
+	CHECK(nro_ring_create(&w, path, 64 << 10, err, sizeof err) == 0);
+	static char buf[4096];
+	size_t n = make_text(buf, sizeof buf, 1);
+	CHECK(nro_ring_write(&w, buf, n) == 1);
+	CHECK(nro_ring_write(&w, buf, n) == 2);
+	CHECK(nro_ring_open(&r, path, err, sizeof err) == 0);
+	struct nro_buf out;
+	nro_buf_init(&out, 1 << 20);
+	uint32_t good;
+	memcpy(&good, flags_at(&w, 0), 4);
+	/* an inflated length that is not the stream's: longer, shorter */
+	uint32_t bad = good + 1;
+	memcpy(flags_at(&w, 0), &bad, 4);
+	CHECK(nro_ring_read(&r, 1, &out) == -1 && out.len == 0);
+	bad = good - 1;
+	memcpy(flags_at(&w, 0), &bad, 4);
+	CHECK(nro_ring_read(&r, 1, &out) == -1);
+	/* flags without the deflated bit, a zero length, past a quarter */
+	bad = good & 0x7fffffffu;
+	memcpy(flags_at(&w, 0), &bad, 4);
+	CHECK(nro_ring_read(&r, 1, &out) == -1);
+	CHECK(nro_ring_peek(&r, 1, buf, 1, NULL) == -1);
+	bad = 0x80000000u;
+	memcpy(flags_at(&w, 0), &bad, 4);
+	CHECK(nro_ring_read(&r, 1, &out) == -1);
+	bad = 0x80000000u | ((64u << 10) / 4 + 1);
+	memcpy(flags_at(&w, 0), &bad, 4);
+	CHECK(nro_ring_read(&r, 1, &out) == -1);
+	memcpy(flags_at(&w, 0), &good, 4);
+	CHECK(nro_ring_read(&r, 1, &out) == 1 && out.len == n);
+	/* a damaged stream: bytes of its body, or its zlib header */
+	unsigned char *body = w.data + 24;
+	unsigned char keep[64];
+	memcpy(keep, body, sizeof keep);
+	memset(body + 2, 0xff, 40);
+	CHECK(nro_ring_read(&r, 1, &out) == -1);
+	memcpy(body, keep, sizeof keep);
+	body[0] ^= 0x01; /* the header's check bits */
+	CHECK(nro_ring_read(&r, 1, &out) == -1);
+	CHECK(nro_ring_peek(&r, 1, buf, 1, NULL) == -1);
+	memcpy(body, keep, sizeof keep);
+	CHECK(nro_ring_read(&r, 1, &out) == 1 && out.len == n && memcmp(out.p, buf, n) == 0);
+	/* the next record is untouched by all this */
+	CHECK(nro_ring_read(&r, 2, &out) == 1 && out.len == n);
 	nro_buf_free(&out);
 	nro_ring_close(&r);
 	nro_ring_close(&w);
@@ -465,6 +587,8 @@ int main(void)
 	RUN(index_slots_bound_tiny_records);
 	RUN(cap_too_small);
 	RUN(reopen_continues_and_keeps_epoch);
+	RUN(compressible_records_are_deflated_and_read_back);
+	RUN(corrupt_compressed_record_reads_as_lost);
 	RUN(corrupt_or_short_file_is_recreated);
 	RUN(tampered_reserved_is_not_trusted);
 	RUN(a_ring_others_may_write_is_refused);
