@@ -41,6 +41,7 @@ struct actr {
 
 struct apod {
 	char ns[64], name[256], uid[64], phase[16];
+	char kuid[64]; /* the UID the kubelet knows it by: a mirror pod's static pod's */
 	struct actr c[CTRS_MAX];
 	unsigned nc;
 };
@@ -101,6 +102,13 @@ static void pod_take(const struct nro_json *j, int o, struct apod *p)
 	jstr(j, nro_json_key(j, md, "namespace"), p->ns, sizeof p->ns);
 	jstr(j, nro_json_key(j, md, "name"), p->name, sizeof p->name);
 	jstr(j, nro_json_key(j, md, "uid"), p->uid, sizeof p->uid);
+	/* a static pod's mirror: the kubelet lists the static pod under the
+	 * config hash the mirror carries, not under the mirror's own UID */
+	int ann = nro_json_key(j, md, "annotations");
+	jstr(j, ann >= 0 ? nro_json_key(j, ann, "kubernetes.io/config.mirror") : -1, p->kuid,
+	     sizeof p->kuid);
+	if (!p->kuid[0])
+		memcpy(p->kuid, p->uid, sizeof p->kuid);
 	jstr(j, nro_json_path(j, o, "status.phase"), p->phase, sizeof p->phase);
 	int arr = nro_json_path(j, o, "status.containerStatuses");
 	p->nc = 0;
@@ -250,13 +258,16 @@ static int list_one(struct api *a, int w, struct nro_fetch *res)
 		rv_take(a, &a->j, 0);
 		if (w == W_PODS)
 			pods_clear(a);
+		unsigned n = 0;
 		for (int i = items >= 0 ? nro_json_first(&a->j, items) : -1; i >= 0;
-		     i = nro_json_next(&a->j, items, i)) {
+		     i = nro_json_next(&a->j, items, i), n++) {
 			if (w == W_PODS)
 				pod_apply(a, &a->j, i, 0);
 			else
 				node_apply(a, &a->j, i);
 		}
+		nro_info("list: %s at resourceVersion %s, %u items", w == W_PODS ? "pods" : "nodes",
+			 a->rv[w], n);
 	}
 	nro_buf_free(&b);
 	return rc;
@@ -304,14 +315,20 @@ static int watch_one(struct api *a, int w, int64_t window_ms, struct nro_fetch *
 static void emit(struct nro_collector *c, uint8_t kind, const struct apod *p, const char *ctr,
 		 const char *key, const char *value, double num, int64_t since, const char *reason)
 {
-	struct nro_attr at[2] = {{nro_s(NRO_A_SOURCE), nro_s(NRO_SOURCE_APISERVER)},
+	struct nro_attr at[3] = {{nro_s(NRO_A_SOURCE), nro_s(NRO_SOURCE_APISERVER)},
+				 {nro_s(NRO_A_POD_UID), nro_s(p ? p->kuid : "")},
 				 {nro_s(NRO_A_REASON), nro_s(reason ? reason : "")}};
+	uint16_t na = 1;
+	if (p)
+		at[na++] = at[1];
+	if (reason && reason[0])
+		at[na++] = at[2];
 	struct nro_state s = {
 		.object = {.kind = kind, .namespace_ = nro_s(p ? p->ns : ""),
 			   .pod = nro_s(p ? p->name : ""), .container = nro_s(ctr ? ctr : ""),
 			   .name = nro_s(p ? "" : c->node)},
 		.key = nro_s(key), .value = nro_s(value), .num = num, .since_ms = since,
-		.nattrs = reason && reason[0] ? 2 : 1, .attrs = at,
+		.nattrs = na, .attrs = at,
 	};
 	nro_emit_state(c, &s);
 }
