@@ -29,7 +29,8 @@
 
 #define PROG "collector-apiserver"
 #define LINE_MAX_ (4u << 20)  /* one watch event */
-#define LIST_MAX (256u << 20) /* a list body */
+#define LIST_MAX (1u << 30)   /* a list body, streamed one item at a time */
+#define REST_MAX (1u << 20)   /* a list without its items (kind, metadata) */
 #define CTRS_MAX 32
 #define SA_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 #define CONDS_MAX 16
@@ -39,12 +40,15 @@ struct actr {
 	double restarts;
 };
 
+/* A pod as kept: its containers allocated with it (10,000 pods of one or
+ * two containers take a few MB, not CTRS_MAX slots each). */
 struct apod {
 	char ns[64], name[256], uid[64], phase[16];
 	char kuid[64]; /* the UID the kubelet knows it by: a mirror pod's static pod's */
-	struct actr c[CTRS_MAX];
 	unsigned nc;
+	struct actr c[];
 };
+
 
 struct acond {
 	char type[48], status[16];
@@ -71,6 +75,10 @@ struct api {
 	int overlong, gone;
 	unsigned events;
 	struct nro_json j;
+	/* the list being read: items split out of the body as they stream */
+	struct nro_buf rest;
+	int depth, in_str, esc, in_items, too_big;
+	unsigned items;
 };
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -96,7 +104,8 @@ static void ctr_take(const struct nro_json *j, int cs, struct actr *a)
 	}
 }
 
-static void pod_take(const struct nro_json *j, int o, struct apod *p)
+/* The pod at token o into p, its containers into c (CTRS_MAX of them). */
+static void pod_take(const struct nro_json *j, int o, struct apod *p, struct actr *c)
 {
 	int md = nro_json_key(j, o, "metadata");
 	jstr(j, nro_json_key(j, md, "namespace"), p->ns, sizeof p->ns);
@@ -114,7 +123,7 @@ static void pod_take(const struct nro_json *j, int o, struct apod *p)
 	p->nc = 0;
 	for (int cs = arr >= 0 ? nro_json_first(j, arr) : -1; cs >= 0 && p->nc < CTRS_MAX;
 	     cs = nro_json_next(j, arr, cs))
-		ctr_take(j, cs, &p->c[p->nc++]);
+		ctr_take(j, cs, &c[p->nc++]);
 }
 
 static void pods_clear(struct api *a)
@@ -129,23 +138,26 @@ static void pods_clear(struct api *a)
 /* ADDED/MODIFIED (put) or DELETED of the pod at token o. */
 static void pod_apply(struct api *a, const struct nro_json *j, int o, int del)
 {
-	struct apod tmp;
-	pod_take(j, o, &tmp);
+	static struct apod tmp;
+	static struct actr ctrs[CTRS_MAX];
+	pod_take(j, o, &tmp, ctrs);
 	if (!tmp.uid[0])
 		return;
-	struct apod *p = nro_hmap_get(&a->pods, tmp.uid);
 	if (del) {
 		free(nro_hmap_del(&a->pods, tmp.uid));
 		return;
 	}
-	if (!p) {
-		p = malloc(sizeof *p);
-		if (!p || nro_hmap_put(&a->pods, tmp.uid, p) != 0) {
-			free(p);
-			return;
-		}
+	struct apod *old = nro_hmap_get(&a->pods, tmp.uid);
+	struct apod *p = malloc(sizeof *p + tmp.nc * sizeof p->c[0]);
+	if (!p)
+		return;
+	memcpy(p, &tmp, sizeof *p);
+	memcpy(p->c, ctrs, tmp.nc * sizeof p->c[0]);
+	if (nro_hmap_put(&a->pods, p->uid, p) != 0) {
+		free(p);
+		return;
 	}
-	*p = tmp;
+	free(old);
 }
 
 static void node_apply(struct api *a, const struct nro_json *j, int o)
@@ -228,6 +240,90 @@ static int on_watch_bytes(void *ctx, const char *data, size_t len)
 	return 0;
 }
 
+/* ---- lists, one item at a time --------------------------------------------- */
+
+/* A list is {"kind":..,"metadata":{"resourceVersion":..},"items":[{..},..]}:
+ * each item is parsed and applied as soon as its last byte arrives, so the
+ * memory a list takes is one item's (and its tokens), not the body's: a
+ * 10,000-pod PodList is some 50 MB. The rest (without the items) is kept
+ * for its resourceVersion. */
+static void list_reset(struct api *a)
+{
+	a->depth = a->in_str = a->esc = a->in_items = a->too_big = 0;
+	a->items = 0;
+	nro_buf_reset(&a->line);
+	nro_buf_reset(&a->rest);
+}
+
+static int ends_with_items_key(const struct nro_buf *b)
+{
+	size_t n = b->len;
+	while (n && (b->p[n - 1] == ' ' || b->p[n - 1] == '\n' || b->p[n - 1] == '\t' ||
+		     b->p[n - 1] == '\r'))
+		n--;
+	if (n && b->p[n - 1] == ':')
+		n--;
+	while (n && (b->p[n - 1] == ' ' || b->p[n - 1] == '\n' || b->p[n - 1] == '\t' ||
+		     b->p[n - 1] == '\r'))
+		n--;
+	return n >= 7 && memcmp(b->p + n - 7, "\"items\"", 7) == 0;
+}
+
+static void item_take(struct api *a)
+{
+	const char *why;
+	if (nro_json_parse(&a->j, a->line.p, a->line.len, &why) != 0) {
+		nro_warn("list: an item that is not JSON (%s), skipped", why);
+		return;
+	}
+	if (a->w == W_PODS)
+		pod_apply(a, &a->j, 0, 0);
+	else
+		node_apply(a, &a->j, 0);
+	a->items++;
+}
+
+static int on_list_bytes(void *ctx, const char *data, size_t len)
+{
+	struct api *a = ctx;
+	for (size_t i = 0; i < len && !a->too_big; i++) {
+		char c = data[i];
+		int before = a->depth;
+		if (a->in_str) {
+			if (a->esc)
+				a->esc = 0;
+			else if (c == '\\')
+				a->esc = 1;
+			else if (c == '"')
+				a->in_str = 0;
+		} else if (c == '"') {
+			a->in_str = 1;
+		} else if (c == '{' || c == '[') {
+			if (c == '[' && before == 1 && !a->in_items && ends_with_items_key(&a->rest))
+				a->in_items = 1;
+			a->depth++;
+		} else if (c == '}' || c == ']') {
+			a->depth--;
+		}
+		if (a->in_items && (before >= 3 || (before == 2 && c == '{'))) {
+			if (nro_buf_add(&a->line, &c, 1) != 0)
+				a->too_big = 1;
+			else if (before == 3 && a->depth == 2) { /* its closing brace */
+				item_take(a);
+				nro_buf_reset(&a->line);
+			}
+			continue;
+		}
+		if (a->in_items && before == 2 && c != ']')
+			continue; /* commas and blanks between items */
+		if (a->in_items && before == 2) /* the end of the items */
+			a->in_items = 0;
+		if (nro_buf_add(&a->rest, &c, 1) != 0)
+			a->too_big = 1;
+	}
+	return a->too_big ? -1 : 0;
+}
+
 /* ---- requests -------------------------------------------------------------- */
 
 static void path_of(struct api *a, int w, char *out, size_t n, const char *extra)
@@ -243,33 +339,35 @@ static int list_one(struct api *a, int w, struct nro_fetch *res)
 {
 	char path[600];
 	path_of(a, w, path, sizeof path, "");
-	struct nro_buf b;
-	nro_buf_init(&b, LIST_MAX);
-	int rc = nro_kubelet_get_buf(a->k, path, &b, res);
+	a->w = w;
+	list_reset(a);
+	if (w == W_PODS)
+		pods_clear(a);
+	else
+		a->ncond = 0;
+	int rc = nro_kubelet_get(a->k, path, on_list_bytes, a, res);
 	const char *why = NULL;
-	if (rc == 0 && nro_json_parse(&a->j, b.p, b.len, &why) != 0) {
-		snprintf(res->message, sizeof res->message, "GET %s: invalid JSON (%s)", path, why);
+	if (a->too_big) {
+		snprintf(res->message, sizeof res->message,
+			 "GET %s: an item over %u bytes, or the list's metadata over %u", path,
+			 LINE_MAX_, REST_MAX);
+		res->err = NRO_ERR_PARSE;
+		rc = -1;
+	} else if (rc == 0 && (a->depth != 0 || a->in_str ||
+			       nro_json_parse(&a->j, a->rest.p, a->rest.len, &why) != 0)) {
+		snprintf(res->message, sizeof res->message, "GET %s: invalid JSON (%s)", path,
+			 why ? why : "truncated");
 		res->err = NRO_ERR_PARSE;
 		rc = -1;
 	}
 	if (rc == 0) {
-		int items = nro_json_key(&a->j, 0, "items");
-		a->w = w;
 		rv_take(a, &a->j, 0);
-		if (w == W_PODS)
-			pods_clear(a);
-		unsigned n = 0;
-		for (int i = items >= 0 ? nro_json_first(&a->j, items) : -1; i >= 0;
-		     i = nro_json_next(&a->j, items, i), n++) {
-			if (w == W_PODS)
-				pod_apply(a, &a->j, i, 0);
-			else
-				node_apply(a, &a->j, i);
-		}
 		nro_info("list: %s at resourceVersion %s, %u items", w == W_PODS ? "pods" : "nodes",
-			 a->rv[w], n);
+			 a->rv[w], a->items);
 	}
-	nro_buf_free(&b);
+	nro_buf_reset(&a->line);
+	nro_buf_free(&a->rest);
+	nro_buf_init(&a->rest, REST_MAX);
 	return rc;
 }
 
@@ -461,12 +559,14 @@ int main(int argc, char **argv)
 	a.need_list = 1;
 	nro_hmap_init(&a.pods);
 	nro_buf_init(&a.line, LINE_MAX_);
+	nro_buf_init(&a.rest, REST_MAX);
 	nro_json_init(&a.j, 0);
 	nro_collector_set_node(&c, c.t.node, strlen(c.t.node));
 	int rc = nro_collector_run(&c, poll, &a);
 	pods_clear(&a);
 	nro_hmap_free(&a.pods);
 	nro_buf_free(&a.line);
+	nro_buf_free(&a.rest);
 	nro_json_free(&a.j);
 	nro_kubelet_free(a.k);
 	return rc;

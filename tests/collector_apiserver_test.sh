@@ -82,6 +82,28 @@ test_a_mirror_pod_carries_the_kubelets_uid() {
 		"$(last_snapshot "$TMP/mirror.out" | jq -r --arg p "$first" 'select(.key=="api.container.state" and .object.pod==$p) | .attrs["k8s.pod.uid"]' | sort -u)"
 }
 
+# A list is read one item at a time: braces, brackets, quotes and an
+# "items" key inside a pod (a configMap volume's items, an annotation that
+# looks like JSON) do not split it wrongly.
+test_a_list_is_split_into_its_items_exactly() {
+	mkdir -p "$TMP/tricky/step-000"
+	jq '.items[0].metadata.annotations["x/tricky"] = "}]},{\"items\":[{\\\"" |
+	    .items[0].spec.volumes += [{name: "cfg", configMap: {name: "c", items: [{key: "a", path: "b"}]}}] |
+	    .items[1].metadata.annotations["x/end"] = "]"' \
+		"$FIXTURES/v1.34/pods.json" >"$TMP/tricky/step-000/pods.json"
+	cp "$API_DATA/node.json" "$API_DATA/lease.json" "$TMP/tricky/step-000/"
+	api_start "$TMP/tricky" || return
+	for b in $BINS; do
+		"$b/collector-apiserver" --apiserver "$API_URL" --token-file "$TMP/token" \
+			--node "$API_NODE" --once -o - >"$TMP/tricky.out" 2>"$TMP/tricky.err"
+		assertEquals "$b: exit" 0 $?
+		assertEquals "$b: every pod, by name and UID" \
+			"$(jq -r '.items[] | "\(.metadata.name) \(.metadata.uid) \(.status.phase)"' "$FIXTURES/v1.34/pods.json" | sort)" \
+			"$(last_snapshot "$TMP/tricky.out" | jq -r 'select(.key=="api.pod.phase") | "\(.object.pod) \(.attrs["k8s.pod.uid"]) \(.value)"' | sort)"
+		assertContains "$(cat "$TMP/tricky.err")" "list: pods at resourceVersion 1, $(jq '.items | length' "$FIXTURES/v1.34/pods.json") items"
+	done
+}
+
 test_node_is_required_and_no_cluster_is_usage() {
 	env -u KUBERNETES_SERVICE_HOST "$BIN/collector-apiserver" --apiserver http://127.0.0.1:1 --once -o - \
 		>/dev/null 2>"$TMP/err"
