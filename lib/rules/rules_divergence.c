@@ -148,7 +148,33 @@ static int64_t held(struct hstate *h, int disagree, int64_t now)
 	return now - h->mark;
 }
 
+/* The alert rule judges about node n itself, if any. */
+static const struct alert *node_alert(const struct eval *e, const char *rule)
+{
+	const struct fobj *n = e->obj;
+	int i = rules_find(e->r, rule, strlen(rule));
+	if (i < 0)
+		return NULL;
+	char key[1100];
+	alert_key(key, sizeof key, i, n->node, "", "", "", "", n->name, "");
+	return nro_hmap_get(&e->r->alerts, key);
+}
+
 /* ---- NodeStatusStale ---- */
+
+/* A condition the CRI runtime reports false (collector-runtime): the
+ * kubelet then reports the node not Ready itself. */
+static int runtime_says_not_ready(struct fobj *n)
+{
+	static const char *const conds[] = {"cri.condition.RuntimeReady",
+					    "cri.condition.NetworkReady"};
+	for (size_t i = 0; i < sizeof conds / sizeof conds[0]; i++) {
+		const struct hstate *h = api_hstate(n, conds[i]);
+		if (h && strcmp(h->value, "false") == 0)
+			return 1;
+	}
+	return 0;
+}
 
 static void lease_stale(struct eval *e, int unknown)
 {
@@ -184,7 +210,11 @@ static void ready_stale(struct eval *e, int unknown)
 	if (!h)
 		return;
 	int healthz = n->u.node.healthz, api_ready = strcmp(h->value, "True") == 0;
-	int disagree = (healthz == 1 && !api_ready) || (healthz == 0 && api_ready);
+	/* the kubelet's own evidence of readiness: /healthz passes, NodeNotReady
+	 * (PLEG) does not fire, the runtime reports ready */
+	const struct alert *nr = node_alert(e, "NodeNotReady");
+	int ready = healthz == 1 && !(nr && nr->emitted == NRO_EV_FIRING) && !runtime_says_not_ready(n);
+	int disagree = (ready && !api_ready) || (healthz == 0 && api_ready);
 	int64_t ms = unknown ? -1 : held(h, disagree, e->now);
 	struct verdict v = verdict_for(e);
 	v.sub = "ready";
@@ -196,9 +226,10 @@ static void ready_stale(struct eval *e, int unknown)
 	v.value = ms > 0 ? round((double)ms / 1000.0) : 0;
 	v.threshold = e->p->threshold;
 	snprintf(v.message, sizeof v.message,
-		 "node %s: the API server says Ready=%s but the kubelet's /healthz %s (for %.0fs, "
+		 "node %s: the API server says Ready=%s but the kubelet's /healthz %s%s (for %.0fs, "
 		 "over %gs): the node status the API holds is stale",
-		 n->name, h->value, healthz == 1 ? "passes" : "fails", v.value, e->p->threshold);
+		 n->name, h->value, healthz == 1 ? "passes" : "fails",
+		 healthz == 1 ? " and its runtime reports ready" : "", v.value, e->p->threshold);
 	snprintf(v.resolved, sizeof v.resolved,
 		 "node %s: the API server's Ready=%s agrees with the kubelet's /healthz", n->name,
 		 h->value);
@@ -233,13 +264,7 @@ static const struct pressure pressures[] = {
  * rule's alert announced firing at its critical (eviction threshold) tier. */
 static int analyzer_pressure(const struct eval *e, const char *rule)
 {
-	const struct fobj *n = e->obj;
-	int i = rules_find(e->r, rule, strlen(rule));
-	if (i < 0)
-		return 0;
-	char key[1100];
-	alert_key(key, sizeof key, i, n->node, "", "", "", "", n->name, "");
-	const struct alert *a = nro_hmap_get(&e->r->alerts, key);
+	const struct alert *a = node_alert(e, rule);
 	return a && a->emitted == NRO_EV_FIRING && a->severity == NRO_SEV_CRITICAL;
 }
 
@@ -290,7 +315,7 @@ static const char *const pod_states[] = {NRO_K_POD_PHASE, NRO_K_CTR_STATE, NRO_K
 					 NRO_K_API_POD_PHASE, NRO_K_API_CTR_STATE,
 					 NRO_K_API_CTR_RESTARTS, NULL};
 static const char *const stale_states[] = {NRO_K_HEALTHZ, NRO_K_API_LEASE_AGE,
-					   NRO_K_API_NODE_COND "Ready", NULL};
+					   NRO_K_API_NODE_COND "Ready", "cri.condition.*", NULL};
 static const char *const cond_states[] = {NRO_K_API_NODE_COND "*",
 					  NRO_K_CONFIG_EVICTION_TRANSITION, NULL};
 static const struct series_def cond_series[] = {

@@ -862,6 +862,12 @@ static const struct row divergence_rows[] = {
 	  {70, HEALTHZ(ok) LEASE(1, True)}},
 	 "NodeStatusStale firing warning n1 cause=ready\n"
 	 "NodeStatusStale resolved warning n1 cause=ready\n"},
+	{"ready: not Ready in the API while the runtime's network is not ready agrees",
+	 "NodeStatusStale.threshold=20,NodeNetworkIssue.enabled=false",
+	 {{0, "s collector-runtime node n1 cri.condition.NetworkReady false 0 reason=NetworkPluginNotReady\n"
+	      "h collector-runtime\n" HEALTHZ(ok) LEASE(1, False)},
+	  {15, HEALTHZ(ok) LEASE(1, False)}, {30, HEALTHZ(ok) LEASE(1, False)}},
+	 ""},
 	{"pressure: the API's MemoryPressure=True without eviction-level figures, beyond the grace",
 	 "NodeConditionMismatch.threshold=30",
 	 {{0, MEMFIG(4e9) APIMEM(True)}, {15, MEMFIG(4e9) APIMEM(True)},
