@@ -1038,6 +1038,39 @@ TEST(restored_unit_and_oom_alerts_are_not_announced_again)
 	nro_enc_free(&saved);
 }
 
+/* A restarted analyzer does not announce a firing divergence again (the
+ * alert and its kind come back from the ring), and resolves it once. */
+TEST(restored_divergence_alerts_are_not_announced_again)
+{
+	static const struct row before = {
+		"orphan", "KubeletAPIDivergence.for=0s",
+		{{0, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) LEASE(100, True)}},
+		"KubeletAPIDivergence firing warning ns/p2 divergence=orphan\n"
+		"NodeStatusStale firing warning n1 cause=lease\n"};
+	nro_enc_init(&saved, 0);
+	nro_enc_begin(&saved, NRO_KIND_EVENT, 1, T0, "analyzer", "n1");
+	saving = 1;
+	CHECK(run_row(&before));
+	saving = 0;
+	size_t len = nro_enc_finish(&saved);
+	struct nro_rules *r = fresh("KubeletAPIDivergence.for=0s");
+	struct nro_msg m;
+	struct nro_event ev;
+	CHECK(nro_decode(&m, saved.buf, len, NULL) == 0);
+	while (nro_next_event(&m, &ev))
+		nro_rules_restore(r, &m.hdr, &ev);
+	static const struct step after[] = {
+		{30, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) LEASE(100, True)},
+		{45, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) LEASE(100, True)},
+		{60, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) APOD(2, Running) LEASE(1, True)}};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		run_step(r, &after[i]);
+	CHECK_STR(got, "KubeletAPIDivergence resolved warning ns/p2 divergence=orphan\n"
+		       "NodeStatusStale resolved warning n1 cause=lease\n");
+	nro_rules_free(r);
+	nro_enc_free(&saved);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -1052,6 +1085,7 @@ int main(void)
 	RUN(set_rejects_out_of_range_values);
 	RUN(restored_sub_alerts_are_not_announced_again);
 	RUN(restored_unit_and_oom_alerts_are_not_announced_again);
+	RUN(restored_divergence_alerts_are_not_announced_again);
 	nro_enc_free(&enc);
 	return testing_done();
 }
