@@ -150,7 +150,8 @@ test_watch_follows_bookmarks_410_cuts_outages_and_rotation() {
 			sleep 0.1; i=$((i + 1)); done
 		# the 410 made it list again, once, from the compacted step's version (4)
 		wait_for_lines "$TMP/d.err" 'list: pods at resourceVersion 4,' 20
-		assertEquals "$b: 410 logged" 1 "$(grep -c 'expired (410), listing again' "$TMP/d.err")"
+		# both watches (they run at once) may see the 410; one relist follows
+		assertTrue "$b: 410 logged" "grep -q 'expired (410), listing again' '$TMP/d.err'"
 		assertEquals "$b: pods listed twice (start, after the 410)" \
 			"list: pods at resourceVersion 1, $pods items
 list: pods at resourceVersion 4, $((pods - 1)) items" \
