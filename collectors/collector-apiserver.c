@@ -8,9 +8,10 @@
  * same snapshots collector-pods sends: nothing duplicated, nothing
  * left over.
  *
- * One poll = a Lease get, then a pods watch and a Node watch of 2/5 of the
- * interval each (the poll fits its slot of the drift-free schedule): a
- * change reaches the analyzer within about the interval.
+ * One poll = a Lease get, then the pods watch and the Node watch at once
+ * (libcurl's multi interface, in this one thread) for 4/5 of the interval
+ * (the poll fits its slot of the drift-free schedule): a change reaches the
+ * analyzer within about the interval.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,7 +30,8 @@
 
 #define PROG "collector-apiserver"
 #define LINE_MAX_ (4u << 20)  /* one watch event */
-#define LIST_MAX (256u << 20) /* a list body */
+#define LIST_MAX (1u << 30)   /* a list body, streamed one item at a time */
+#define REST_MAX (1u << 20)   /* a list without its items (kind, metadata) */
 #define CTRS_MAX 32
 #define SA_CA "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"
 #define CONDS_MAX 16
@@ -39,11 +41,15 @@ struct actr {
 	double restarts;
 };
 
+/* A pod as kept: its containers allocated with it (10,000 pods of one or
+ * two containers take a few MB, not CTRS_MAX slots each). */
 struct apod {
 	char ns[64], name[256], uid[64], phase[16];
-	struct actr c[CTRS_MAX];
+	char kuid[64]; /* the UID the kubelet knows it by: a mirror pod's static pod's */
 	unsigned nc;
+	struct actr c[];
 };
+
 
 struct acond {
 	char type[48], status[16];
@@ -51,6 +57,19 @@ struct acond {
 };
 
 enum { W_PODS, W_NODE, W_COUNT };
+
+struct api;
+
+/* One watch as it streams: its own client (the watches run at once), its
+ * line and its parser. */
+struct watch {
+	struct api *a;
+	int w;
+	struct nro_kubelet *k;
+	struct nro_buf line;
+	int overlong, gone;
+	struct nro_json j;
+};
 
 struct api {
 	struct nro_collector *c;
@@ -64,12 +83,15 @@ struct api {
 	int64_t renew_ms; /* the Lease's renewTime; 0 = none */
 	char rv[W_COUNT][32];
 	int need_list;
-	/* the watch being read */
+	struct watch ws[W_COUNT];
+	/* the list being read (w), its items one at a time in line */
 	int w;
 	struct nro_buf line;
-	int overlong, gone;
-	unsigned events;
 	struct nro_json j;
+	/* the list being read: items split out of the body as they stream */
+	struct nro_buf rest;
+	int depth, in_str, esc, in_items, too_big;
+	unsigned items;
 };
 
 /* ---- decoding ------------------------------------------------------------ */
@@ -95,18 +117,26 @@ static void ctr_take(const struct nro_json *j, int cs, struct actr *a)
 	}
 }
 
-static void pod_take(const struct nro_json *j, int o, struct apod *p)
+/* The pod at token o into p, its containers into c (CTRS_MAX of them). */
+static void pod_take(const struct nro_json *j, int o, struct apod *p, struct actr *c)
 {
 	int md = nro_json_key(j, o, "metadata");
 	jstr(j, nro_json_key(j, md, "namespace"), p->ns, sizeof p->ns);
 	jstr(j, nro_json_key(j, md, "name"), p->name, sizeof p->name);
 	jstr(j, nro_json_key(j, md, "uid"), p->uid, sizeof p->uid);
+	/* a static pod's mirror: the kubelet lists the static pod under the
+	 * config hash the mirror carries, not under the mirror's own UID */
+	int ann = nro_json_key(j, md, "annotations");
+	jstr(j, ann >= 0 ? nro_json_key(j, ann, "kubernetes.io/config.mirror") : -1, p->kuid,
+	     sizeof p->kuid);
+	if (!p->kuid[0])
+		memcpy(p->kuid, p->uid, sizeof p->kuid);
 	jstr(j, nro_json_path(j, o, "status.phase"), p->phase, sizeof p->phase);
 	int arr = nro_json_path(j, o, "status.containerStatuses");
 	p->nc = 0;
 	for (int cs = arr >= 0 ? nro_json_first(j, arr) : -1; cs >= 0 && p->nc < CTRS_MAX;
 	     cs = nro_json_next(j, arr, cs))
-		ctr_take(j, cs, &p->c[p->nc++]);
+		ctr_take(j, cs, &c[p->nc++]);
 }
 
 static void pods_clear(struct api *a)
@@ -121,23 +151,26 @@ static void pods_clear(struct api *a)
 /* ADDED/MODIFIED (put) or DELETED of the pod at token o. */
 static void pod_apply(struct api *a, const struct nro_json *j, int o, int del)
 {
-	struct apod tmp;
-	pod_take(j, o, &tmp);
+	static struct apod tmp;
+	static struct actr ctrs[CTRS_MAX];
+	pod_take(j, o, &tmp, ctrs);
 	if (!tmp.uid[0])
 		return;
-	struct apod *p = nro_hmap_get(&a->pods, tmp.uid);
 	if (del) {
 		free(nro_hmap_del(&a->pods, tmp.uid));
 		return;
 	}
-	if (!p) {
-		p = malloc(sizeof *p);
-		if (!p || nro_hmap_put(&a->pods, tmp.uid, p) != 0) {
-			free(p);
-			return;
-		}
+	struct apod *old = nro_hmap_get(&a->pods, tmp.uid);
+	struct apod *p = malloc(sizeof *p + tmp.nc * sizeof p->c[0]);
+	if (!p)
+		return;
+	memcpy(p, &tmp, sizeof *p);
+	memcpy(p->c, ctrs, tmp.nc * sizeof p->c[0]);
+	if (nro_hmap_put(&a->pods, p->uid, p) != 0) {
+		free(p);
+		return;
 	}
-	*p = tmp;
+	free(old);
 }
 
 static void node_apply(struct api *a, const struct nro_json *j, int o)
@@ -154,70 +187,154 @@ static void node_apply(struct api *a, const struct nro_json *j, int o)
 	}
 }
 
-static void rv_take(struct api *a, const struct nro_json *j, int o)
+static void rv_take(struct api *a, int w, const struct nro_json *j, int o)
 {
 	int rv = nro_json_path(j, o, "metadata.resourceVersion");
 	char s[32];
 	jstr(j, rv, s, sizeof s);
 	if (s[0])
-		memcpy(a->rv[a->w], s, sizeof s);
+		memcpy(a->rv[w], s, sizeof s);
 }
 
 /* One watch event line. */
-static void event_take(struct api *a, const char *s, size_t n)
+static void event_take(struct watch *x, const char *s, size_t n)
 {
 	const char *why;
+	struct nro_json *j = &x->j;
 	if (n == 0)
 		return;
-	if (nro_json_parse(&a->j, s, n, &why) != 0) {
+	if (nro_json_parse(j, s, n, &why) != 0) {
 		nro_warn("watch: a line that is not JSON (%s), skipped", why);
 		return;
 	}
-	int o = nro_json_key(&a->j, 0, "object");
-	int type = nro_json_key(&a->j, 0, "type");
+	int o = nro_json_key(j, 0, "object");
+	int type = nro_json_key(j, 0, "type");
 	if (o < 0 || type < 0)
 		return;
-	if (nro_json_eq(&a->j, type, "ERROR")) {
+	if (nro_json_eq(j, type, "ERROR")) {
 		int64_t code = 0;
-		nro_json_i64(&a->j, nro_json_key(&a->j, o, "code"), &code);
-		a->gone = code == 410;
+		nro_json_i64(j, nro_json_key(j, o, "code"), &code);
+		x->gone = code == 410;
 		return;
 	}
-	a->events++;
-	rv_take(a, &a->j, o);
-	if (nro_json_eq(&a->j, type, "BOOKMARK"))
+	rv_take(x->a, x->w, j, o);
+	if (nro_json_eq(j, type, "BOOKMARK"))
 		return;
-	int del = nro_json_eq(&a->j, type, "DELETED");
-	if (a->w == W_PODS)
-		pod_apply(a, &a->j, o, del);
+	int del = nro_json_eq(j, type, "DELETED");
+	if (x->w == W_PODS)
+		pod_apply(x->a, j, o, del);
 	else if (!del)
-		node_apply(a, &a->j, o);
+		node_apply(x->a, j, o);
 }
 
 /* libcurl's bytes, split into lines; a line past the cap is dropped whole
  * and forces a new list (a state was missed). */
 static int on_watch_bytes(void *ctx, const char *data, size_t len)
 {
-	struct api *a = ctx;
+	struct watch *x = ctx;
 	while (len) {
 		const char *nl = memchr(data, '\n', len);
 		size_t n = nl ? (size_t)(nl - data) : len;
-		if (!a->overlong && nro_buf_add(&a->line, data, n) != 0) {
-			a->overlong = 1;
-			a->need_list = 1;
+		if (!x->overlong && nro_buf_add(&x->line, data, n) != 0) {
+			x->overlong = 1;
+			x->a->need_list = 1;
 			nro_warn("watch: an event longer than %u bytes, listing again", LINE_MAX_);
 		}
 		if (nl) {
-			if (!a->overlong)
-				event_take(a, a->line.p, a->line.len);
-			nro_buf_reset(&a->line);
-			a->overlong = 0;
+			if (!x->overlong)
+				event_take(x, x->line.p, x->line.len);
+			nro_buf_reset(&x->line);
+			x->overlong = 0;
 			n++;
 		}
 		data += n;
 		len -= n;
 	}
 	return 0;
+}
+
+/* ---- lists, one item at a time --------------------------------------------- */
+
+/* A list is {"kind":..,"metadata":{"resourceVersion":..},"items":[{..},..]}:
+ * each item is parsed and applied as soon as its last byte arrives, so the
+ * memory a list takes is one item's (and its tokens), not the body's: a
+ * 10,000-pod PodList is some 50 MB. The rest (without the items) is kept
+ * for its resourceVersion. */
+static void list_reset(struct api *a)
+{
+	a->depth = a->in_str = a->esc = a->in_items = a->too_big = 0;
+	a->items = 0;
+	nro_buf_reset(&a->line);
+	nro_buf_reset(&a->rest);
+}
+
+static int ends_with_items_key(const struct nro_buf *b)
+{
+	size_t n = b->len;
+	while (n && (b->p[n - 1] == ' ' || b->p[n - 1] == '\n' || b->p[n - 1] == '\t' ||
+		     b->p[n - 1] == '\r'))
+		n--;
+	if (n && b->p[n - 1] == ':')
+		n--;
+	while (n && (b->p[n - 1] == ' ' || b->p[n - 1] == '\n' || b->p[n - 1] == '\t' ||
+		     b->p[n - 1] == '\r'))
+		n--;
+	return n >= 7 && memcmp(b->p + n - 7, "\"items\"", 7) == 0;
+}
+
+static void item_take(struct api *a)
+{
+	const char *why;
+	if (nro_json_parse(&a->j, a->line.p, a->line.len, &why) != 0) {
+		nro_warn("list: an item that is not JSON (%s), skipped", why);
+		return;
+	}
+	if (a->w == W_PODS)
+		pod_apply(a, &a->j, 0, 0);
+	else
+		node_apply(a, &a->j, 0);
+	a->items++;
+}
+
+static int on_list_bytes(void *ctx, const char *data, size_t len)
+{
+	struct api *a = ctx;
+	for (size_t i = 0; i < len && !a->too_big; i++) {
+		char c = data[i];
+		int before = a->depth;
+		if (a->in_str) {
+			if (a->esc)
+				a->esc = 0;
+			else if (c == '\\')
+				a->esc = 1;
+			else if (c == '"')
+				a->in_str = 0;
+		} else if (c == '"') {
+			a->in_str = 1;
+		} else if (c == '{' || c == '[') {
+			if (c == '[' && before == 1 && !a->in_items && ends_with_items_key(&a->rest))
+				a->in_items = 1;
+			a->depth++;
+		} else if (c == '}' || c == ']') {
+			a->depth--;
+		}
+		if (a->in_items && (before >= 3 || (before == 2 && c == '{'))) {
+			if (nro_buf_add(&a->line, &c, 1) != 0)
+				a->too_big = 1;
+			else if (before == 3 && a->depth == 2) { /* its closing brace */
+				item_take(a);
+				nro_buf_reset(&a->line);
+			}
+			continue;
+		}
+		if (a->in_items && before == 2 && c != ']')
+			continue; /* commas and blanks between items */
+		if (a->in_items && before == 2) /* the end of the items */
+			a->in_items = 0;
+		if (nro_buf_add(&a->rest, &c, 1) != 0)
+			a->too_big = 1;
+	}
+	return a->too_big ? -1 : 0;
 }
 
 /* ---- requests -------------------------------------------------------------- */
@@ -235,30 +352,35 @@ static int list_one(struct api *a, int w, struct nro_fetch *res)
 {
 	char path[600];
 	path_of(a, w, path, sizeof path, "");
-	struct nro_buf b;
-	nro_buf_init(&b, LIST_MAX);
-	int rc = nro_kubelet_get_buf(a->k, path, &b, res);
+	a->w = w;
+	list_reset(a);
+	if (w == W_PODS)
+		pods_clear(a);
+	else
+		a->ncond = 0;
+	int rc = nro_kubelet_get(a->k, path, on_list_bytes, a, res);
 	const char *why = NULL;
-	if (rc == 0 && nro_json_parse(&a->j, b.p, b.len, &why) != 0) {
-		snprintf(res->message, sizeof res->message, "GET %s: invalid JSON (%s)", path, why);
+	if (a->too_big) {
+		snprintf(res->message, sizeof res->message,
+			 "GET %s: an item over %u bytes, or the list's metadata over %u", path,
+			 LINE_MAX_, REST_MAX);
+		res->err = NRO_ERR_PARSE;
+		rc = -1;
+	} else if (rc == 0 && (a->depth != 0 || a->in_str ||
+			       nro_json_parse(&a->j, a->rest.p, a->rest.len, &why) != 0)) {
+		snprintf(res->message, sizeof res->message, "GET %s: invalid JSON (%s)", path,
+			 why ? why : "truncated");
 		res->err = NRO_ERR_PARSE;
 		rc = -1;
 	}
 	if (rc == 0) {
-		int items = nro_json_key(&a->j, 0, "items");
-		a->w = w;
-		rv_take(a, &a->j, 0);
-		if (w == W_PODS)
-			pods_clear(a);
-		for (int i = items >= 0 ? nro_json_first(&a->j, items) : -1; i >= 0;
-		     i = nro_json_next(&a->j, items, i)) {
-			if (w == W_PODS)
-				pod_apply(a, &a->j, i, 0);
-			else
-				node_apply(a, &a->j, i);
-		}
+		rv_take(a, w, &a->j, 0);
+		nro_info("list: %s at resourceVersion %s, %u items", w == W_PODS ? "pods" : "nodes",
+			 a->rv[w], a->items);
 	}
-	nro_buf_free(&b);
+	nro_buf_reset(&a->line);
+	nro_buf_free(&a->rest);
+	nro_buf_init(&a->rest, REST_MAX);
 	return rc;
 }
 
@@ -277,26 +399,33 @@ static int lease_get(struct api *a, struct nro_fetch *res)
 	return rc;
 }
 
-/* Follows one watch for window_ms. A drop keeps the resourceVersion (the
- * next watch resumes there); 410 asks for a new list. */
-static int watch_one(struct api *a, int w, int64_t window_ms, struct nro_fetch *res)
+/* Follows both watches at once for window_ms. A drop keeps the
+ * resourceVersion (the next watch resumes there); 410 asks for a new list. */
+static void watch_all(struct api *a, int64_t window_ms)
 {
-	char extra[128], path[700];
-	snprintf(extra, sizeof extra, "&watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%" PRId64,
-		 a->rv[w], window_ms / 1000 > 0 ? window_ms / 1000 : 1);
-	path_of(a, w, path, sizeof path, extra);
-	a->w = w;
-	a->gone = 0;
-	nro_buf_reset(&a->line);
-	int rc = nro_kubelet_get(a->k, path, on_watch_bytes, a, res);
-	if (a->gone || res->http_status == 410) {
-		nro_info("watch: resourceVersion %s expired (410), listing again", a->rv[w]);
-		a->need_list = 1;
-		return 0;
+	char path[W_COUNT][700];
+	struct nro_get g[W_COUNT];
+	for (int w = 0; w < W_COUNT; w++) {
+		char extra[128];
+		snprintf(extra, sizeof extra,
+			 "&watch=1&allowWatchBookmarks=true&resourceVersion=%s&timeoutSeconds=%" PRId64,
+			 a->rv[w], window_ms / 1000 > 0 ? window_ms / 1000 : 1);
+		path_of(a, w, path[w], sizeof path[w], extra);
+		struct watch *x = &a->ws[w];
+		x->gone = x->overlong = 0;
+		nro_buf_reset(&x->line);
+		g[w] = (struct nro_get){.k = x->k, .path = path[w], .fn = on_watch_bytes, .ctx = x};
 	}
-	if (rc != 0)
-		nro_info("watch: %s; resuming from resourceVersion %s", res->message, a->rv[w]);
-	return rc;
+	nro_kubelet_get_each(g, W_COUNT);
+	for (int w = 0; w < W_COUNT; w++) {
+		if (a->ws[w].gone || g[w].res.http_status == 410) {
+			nro_info("watch: resourceVersion %s expired (410), listing again", a->rv[w]);
+			a->need_list = 1;
+		} else if (g[w].rc != 0) {
+			nro_info("watch: %s; resuming from resourceVersion %s", g[w].res.message,
+				 a->rv[w]);
+		}
+	}
 }
 
 /* ---- publishing ---------------------------------------------------------- */
@@ -304,14 +433,20 @@ static int watch_one(struct api *a, int w, int64_t window_ms, struct nro_fetch *
 static void emit(struct nro_collector *c, uint8_t kind, const struct apod *p, const char *ctr,
 		 const char *key, const char *value, double num, int64_t since, const char *reason)
 {
-	struct nro_attr at[2] = {{nro_s(NRO_A_SOURCE), nro_s(NRO_SOURCE_APISERVER)},
+	struct nro_attr at[3] = {{nro_s(NRO_A_SOURCE), nro_s(NRO_SOURCE_APISERVER)},
+				 {nro_s(NRO_A_POD_UID), nro_s(p ? p->kuid : "")},
 				 {nro_s(NRO_A_REASON), nro_s(reason ? reason : "")}};
+	uint16_t na = 1;
+	if (p)
+		at[na++] = at[1];
+	if (reason && reason[0])
+		at[na++] = at[2];
 	struct nro_state s = {
 		.object = {.kind = kind, .namespace_ = nro_s(p ? p->ns : ""),
 			   .pod = nro_s(p ? p->name : ""), .container = nro_s(ctr ? ctr : ""),
 			   .name = nro_s(p ? "" : c->node)},
 		.key = nro_s(key), .value = nro_s(value), .num = num, .since_ms = since,
-		.nattrs = reason && reason[0] ? 2 : 1, .attrs = at,
+		.nattrs = na, .attrs = at,
 	};
 	nro_emit_state(c, &s);
 }
@@ -345,8 +480,8 @@ static void publish(struct api *a)
 	}
 }
 
-/* One poll: list when needed, get the Lease, follow each watch for half
- * the interval (--once: list and publish only). */
+/* One poll: list when needed, get the Lease, follow both watches for 4/5
+ * of the interval (--once: list and publish only). */
 static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 {
 	struct api *a = ctx;
@@ -357,12 +492,8 @@ static int poll(struct nro_collector *c, void *ctx, struct nro_fetch *res)
 	}
 	if (lease_get(a, res) != 0 && res->http_status != 404)
 		return -1;
-	if (!c->t.once) {
-		int64_t window = c->t.interval_ms * 2 / 5;
-		for (int w = 0; w < W_COUNT && !a->need_list; w++)
-			if (watch_one(a, w, window, res) != 0)
-				break;
-	}
+	if (!c->t.once && !a->need_list)
+		watch_all(a, c->t.interval_ms * 4 / 5);
 	publish(a);
 	memset(res, 0, sizeof *res);
 	res->http_status = 200;
@@ -422,14 +553,14 @@ int main(int argc, char **argv)
 		 &a.allow_insecure_token, NULL, NULL,
 		 "send the bearer token over an http:// URL (in cleartext; refused otherwise)"},
 		{"timeout", 0, "NRO_TIMEOUT", NRO_OPT_DUR, &timeout_ms, NULL, "D",
-		 "connect timeout (default 5s); each watch lasts 2/5 of the interval"},
+		 "connect timeout (default 5s); the watches last 4/5 of the interval"},
 		{0},
 	};
 	nro_collector_init_local(&c, PROG, SUMMARY, "apiserver", 10000, opts, argc, argv);
 	if (!c.t.node || !c.t.node[0])
 		nro_die(NRO_EXIT_USAGE, "--node is required (env NRO_NODE_NAME)");
 	if (c.t.interval_ms < 3000)
-		nro_die(NRO_EXIT_USAGE, "--interval must be at least 3s (each watch lasts 2/5 of it, at least 1s)");
+		nro_die(NRO_EXIT_USAGE, "--interval must be at least 3s (the watches last 4/5 of it)");
 	char url[300];
 	in_cluster(&a, url, sizeof url);
 	struct nro_kubelet_cfg kc = {.url = a.url, .token_file = a.token_file, .ca_file = a.ca_file,
@@ -440,17 +571,33 @@ int main(int argc, char **argv)
 	a.k = nro_kubelet_new(&kc, err, sizeof err);
 	if (!a.k)
 		nro_die(NRO_EXIT_USAGE, "%s", err);
+	for (int w = 0; w < W_COUNT; w++) {
+		struct watch *x = &a.ws[w];
+		x->a = &a;
+		x->w = w;
+		if (!(x->k = nro_kubelet_new(&kc, err, sizeof err)))
+			nro_die(NRO_EXIT_USAGE, "%s", err);
+		nro_buf_init(&x->line, LINE_MAX_);
+		nro_json_init(&x->j, 0);
+	}
 	a.c = &c;
 	a.need_list = 1;
 	nro_hmap_init(&a.pods);
 	nro_buf_init(&a.line, LINE_MAX_);
+	nro_buf_init(&a.rest, REST_MAX);
 	nro_json_init(&a.j, 0);
 	nro_collector_set_node(&c, c.t.node, strlen(c.t.node));
 	int rc = nro_collector_run(&c, poll, &a);
 	pods_clear(&a);
 	nro_hmap_free(&a.pods);
 	nro_buf_free(&a.line);
+	nro_buf_free(&a.rest);
 	nro_json_free(&a.j);
 	nro_kubelet_free(a.k);
+	for (int w = 0; w < W_COUNT; w++) {
+		nro_kubelet_free(a.ws[w].k);
+		nro_buf_free(&a.ws[w].line);
+		nro_json_free(&a.ws[w].j);
+	}
 	return rc;
 }

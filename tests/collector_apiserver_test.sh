@@ -6,7 +6,9 @@
 # watches through a restart (MODIFIED), a quiet step (BOOKMARK), a token
 # rotated on both sides, a deletion with compaction ("gone"), a stream cut
 # mid-line and the server dropping every request, and its last snapshot
-# has every pod exactly once with the latest values. Plain and (when built)
+# has every pod exactly once with the latest values; the 410 leads to
+# exactly one relist, after which no pod is missing or doubled. A static
+# pod's mirror carries the kubelet's UID for it. Plain and (when built)
 # ASan builds.
 #
 #   bash tests/collector_apiserver_test.sh
@@ -56,6 +58,49 @@ Ready True" "$(last_snapshot "$TMP/once" | jq -r 'select(.key|startswith("api.no
 			"$(last_snapshot "$TMP/once" | jq -r 'select(.key=="api.lease.age") | .since')"
 		assertEquals "$b: marked with their source" "apiserver" \
 			"$(last_snapshot "$TMP/once" | jq -r '.attrs.source' | sort -u)"
+		assertEquals "$b: pod UIDs as the API says" \
+			"$(jq -r '.items[] | "\(.metadata.name) \(.metadata.uid)"' "$FIXTURES/v1.34/pods.json" | sort)" \
+			"$(last_snapshot "$TMP/once" | jq -r 'select(.key=="api.pod.phase") | "\(.object.pod) \(.attrs["k8s.pod.uid"])"' | sort)"
+	done
+}
+
+# A static pod's mirror is published under the UID the kubelet lists the
+# static pod by (its config hash, the kubernetes.io/config.mirror annotation).
+test_a_mirror_pod_carries_the_kubelets_uid() {
+	mkdir -p "$TMP/mirror/step-000"
+	jq '(.items[0].metadata.annotations["kubernetes.io/config.mirror"]) = "0123abcd"' \
+		"$FIXTURES/v1.34/pods.json" >"$TMP/mirror/step-000/pods.json"
+	cp "$API_DATA/node.json" "$API_DATA/lease.json" "$TMP/mirror/step-000/"
+	api_start "$TMP/mirror" || return
+	first=$(jq -r '.items[0].metadata.name' "$FIXTURES/v1.34/pods.json")
+	"$BIN/collector-apiserver" --apiserver "$API_URL" --token-file "$TMP/token" \
+		--node "$API_NODE" --once -o - >"$TMP/mirror.out" 2>"$TMP/mirror.err"
+	assertEquals "exit" 0 $?
+	assertEquals "the mirror's UID is the static pod's" "0123abcd" \
+		"$(last_snapshot "$TMP/mirror.out" | jq -r --arg p "$first" 'select(.key=="api.pod.phase" and .object.pod==$p) | .attrs["k8s.pod.uid"]')"
+	assertEquals "its containers' too" "0123abcd" \
+		"$(last_snapshot "$TMP/mirror.out" | jq -r --arg p "$first" 'select(.key=="api.container.state" and .object.pod==$p) | .attrs["k8s.pod.uid"]' | sort -u)"
+}
+
+# A list is read one item at a time: braces, brackets, quotes and an
+# "items" key inside a pod (a configMap volume's items, an annotation that
+# looks like JSON) do not split it wrongly.
+test_a_list_is_split_into_its_items_exactly() {
+	mkdir -p "$TMP/tricky/step-000"
+	jq '.items[0].metadata.annotations["x/tricky"] = "}]},{\"items\":[{\\\"" |
+	    .items[0].spec.volumes += [{name: "cfg", configMap: {name: "c", items: [{key: "a", path: "b"}]}}] |
+	    .items[1].metadata.annotations["x/end"] = "]"' \
+		"$FIXTURES/v1.34/pods.json" >"$TMP/tricky/step-000/pods.json"
+	cp "$API_DATA/node.json" "$API_DATA/lease.json" "$TMP/tricky/step-000/"
+	api_start "$TMP/tricky" || return
+	for b in $BINS; do
+		"$b/collector-apiserver" --apiserver "$API_URL" --token-file "$TMP/token" \
+			--node "$API_NODE" --once -o - >"$TMP/tricky.out" 2>"$TMP/tricky.err"
+		assertEquals "$b: exit" 0 $?
+		assertEquals "$b: every pod, by name and UID" \
+			"$(jq -r '.items[] | "\(.metadata.name) \(.metadata.uid) \(.status.phase)"' "$FIXTURES/v1.34/pods.json" | sort)" \
+			"$(last_snapshot "$TMP/tricky.out" | jq -r 'select(.key=="api.pod.phase") | "\(.object.pod) \(.attrs["k8s.pod.uid"]) \(.value)"' | sort)"
+		assertContains "$(cat "$TMP/tricky.err")" "list: pods at resourceVersion 1, $(jq '.items | length' "$FIXTURES/v1.34/pods.json") items"
 	done
 }
 
@@ -103,6 +148,19 @@ test_watch_follows_bookmarks_410_cuts_outages_and_rotation() {
 		i=0
 		while [ $i -lt 300 ] && last_snapshot "$TMP/d" | grep -q '"pod":"storage-provisioner"'; do
 			sleep 0.1; i=$((i + 1)); done
+		# the 410 made it list again, once, from the compacted step's version (4)
+		wait_for_lines "$TMP/d.err" 'list: pods at resourceVersion 4,' 20
+		# both watches (they run at once) may see the 410; one relist follows
+		assertTrue "$b: 410 logged" "grep -q 'expired (410), listing again' '$TMP/d.err'"
+		assertEquals "$b: pods listed twice (start, after the 410)" \
+			"list: pods at resourceVersion 1, $pods items
+list: pods at resourceVersion 4, $((pods - 1)) items" \
+			"$(grep -o 'list: pods at .*' "$TMP/d.err")"
+		until_snapshot "$TMP/d" '.key=="api.pod.phase" and .object.pod=="kindnet-zqk2n"' "a snapshot after the relist" || return
+		assertEquals "$b: after the relist every pod once, none missing" \
+			"$(jq -r '.items[] | select(.metadata.name != "storage-provisioner") | .metadata.name' "$FIXTURES/v1.34/pods.json" | sort)" \
+			"$(last_snapshot "$TMP/d" | jq -r 'select(.key=="api.pod.phase") | .object.pod' | sort)"
+		assertEquals "$b: kindnet's restart kept across the relist" 1 "$(restarts_of "$TMP/d" kindnet-zqk2n)"
 		api_step >/dev/null # 4: coredns restarted, on a stream cut mid-line
 		until_snapshot "$TMP/d" '.key=="api.container.restarts" and (.object.pod|startswith("coredns")) and .num==1' \
 			"coredns's restart after the cut" || return

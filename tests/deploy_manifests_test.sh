@@ -80,6 +80,19 @@ BREAKS
 	sed 's#- nodes/pods .*#- nodes/proxy#' "$K8S/rbac.yaml" >"$TMP/rbac.yaml"
 	assertContains "nodes/proxy in the default role" \
 		"$(python3 "$CHECK" security "$K8S/daemonset.yaml" "$TMP/rbac.yaml")" "beyond the kubelet subresources"
+	# collector-apiserver's roles: read this node's objects, nothing more
+	sed 's#verbs: \["get", "list", "watch"\]#verbs: ["get", "list", "watch", "delete"]#' \
+		"$K8S/rbac-apiserver.yaml" >"$TMP/rbac-api.yaml"
+	assertContains "a write verb in the apiserver role" \
+		"$(python3 "$CHECK" security "$K8S/daemonset.yaml" "$TMP/rbac-api.yaml")" "apiserver role holds"
+	sed 's#resources: \["leases"\]#resources: ["leases", "secrets"]#' \
+		"$K8S/rbac-apiserver.yaml" >"$TMP/rbac-api.yaml"
+	assertContains "secrets in the Lease role" \
+		"$(python3 "$CHECK" security "$K8S/daemonset.yaml" "$TMP/rbac-api.yaml")" "apiserver role holds"
+	sed 's#namespace: kube-node-lease#namespace: default#' \
+		"$K8S/rbac-apiserver.yaml" >"$TMP/rbac-api.yaml"
+	assertContains "the Lease role elsewhere" \
+		"$(python3 "$CHECK" security "$K8S/daemonset.yaml" "$TMP/rbac-api.yaml")" "outside kube-node-lease"
 }
 
 assertContains() { # MSG HAYSTACK NEEDLE

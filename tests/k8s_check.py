@@ -147,7 +147,28 @@ def check_daemonset(where, ds):
         check_kubelet_env(where, c)
 
 
+# collector-apiserver's optional roles (rbac-apiserver.yaml): this node's
+# pods and Node read (list + watch), its Lease got; nothing more
+APISERVER_RULES = {
+    "ClusterRole": ({""}, {"pods", "nodes"}, {"get", "list", "watch"}),
+    "Role": ({"coordination.k8s.io"}, {"leases"}, {"get"}),
+}
+
+
+def check_apiserver_role(where, role):
+    groups, resources, verbs = APISERVER_RULES[role["kind"]]
+    if role["kind"] == "Role" and role["metadata"].get("namespace") != "kube-node-lease":
+        bad(where, "the Lease role outside kube-node-lease")
+    for r in role.get("rules", []):
+        if not set(r.get("apiGroups", [])) <= groups or not set(r.get("resources", [])) <= resources \
+                or not set(r.get("verbs", [])) <= verbs:
+            bad(where, f"apiserver role holds {r}")
+
+
 def check_clusterrole(where, cr):
+    if cr["metadata"]["name"].endswith("-apiserver"):
+        check_apiserver_role(where, cr)
+        return
     for r in cr.get("rules", []):
         if set(r.get("verbs", [])) != {"get"}:
             bad(where, f"verbs {r.get('verbs')}: only get")
@@ -168,6 +189,11 @@ def check_security(paths):
             check_daemonset(where, doc)
         elif kind == "ClusterRole":
             check_clusterrole(where, doc)
+        elif kind == "Role":
+            if doc["metadata"]["name"].endswith("-apiserver"):
+                check_apiserver_role(where, doc)
+            else:
+                bad(where, "an unexpected Role")
     if "DaemonSet" not in seen:
         bad(",".join(paths), "no DaemonSet")
 

@@ -912,8 +912,8 @@ static int use_token(struct nro_kubelet *k, const char *path, struct nro_fetch *
 	return 0;
 }
 
-/* One transfer of url into x; fills res->http_status. */
-static CURLcode perform(struct nro_kubelet *k, const char *url, struct xfer *x)
+/* Points k's handle at url, its body into x. */
+static void prepare(struct nro_kubelet *k, const char *url, struct xfer *x)
 {
 	CURL *h = k->h;
 	k->curl_err[0] = '\0';
@@ -924,12 +924,24 @@ static CURLcode perform(struct nro_kubelet *k, const char *url, struct xfer *x)
 	/* refuses an announced Content-Length past the cap before any byte */
 	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
 			 (curl_off_t)(x->cap > INT64_MAX ? INT64_MAX : x->cap));
-	CURLcode c = curl_easy_perform(h);
+}
+
+/* After a transfer: fills res->http_status and lets go of x. */
+static void finished(struct nro_kubelet *k, struct xfer *x)
+{
 	long st = 0;
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &st);
+	curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &st);
 	x->res->http_status = st;
 	/* the URL may be on the caller's stack; do not leave the handle pointing at it */
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	curl_easy_setopt(k->h, CURLOPT_WRITEDATA, NULL);
+}
+
+/* One transfer of url into x; fills res->http_status. */
+static CURLcode perform(struct nro_kubelet *k, const char *url, struct xfer *x)
+{
+	prepare(k, url, x);
+	CURLcode c = curl_easy_perform(k->h);
+	finished(k, x);
 	return c;
 }
 
@@ -958,6 +970,92 @@ int nro_kubelet_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, voi
 		    struct nro_fetch *res)
 {
 	return do_get(k, path, fn, ctx, k->max_body, res);
+}
+
+/* ---- several transfers at once (curl's multi interface, one thread) ---- */
+
+struct each {
+	struct xfer x;
+	char buf[4096], *heap;
+	const char *url;
+	int64_t t0;
+	int added, done;
+	CURLcode c;
+};
+
+static void each_end(struct nro_get *g, struct each *e)
+{
+	free(e->heap);
+	int64_t d = mono_us() - e->t0;
+	g->res.duration_us = d < 0 ? 0 : d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+}
+
+/* Drives m until no transfer runs; marks each finished one done. */
+static void each_run(CURLM *m, struct nro_get *g, struct each *st, size_t n)
+{
+	int running = 1, left;
+	CURLMsg *msg;
+	while (running) {
+		if (curl_multi_perform(m, &running) != CURLM_OK)
+			break;
+		if (running && curl_multi_poll(m, NULL, 0, 1000, NULL) != CURLM_OK)
+			break;
+	}
+	while ((msg = curl_multi_info_read(m, &left)))
+		for (size_t i = 0; msg->msg == CURLMSG_DONE && i < n; i++)
+			if (st[i].added && g[i].k->h == msg->easy_handle) {
+				st[i].done = 1;
+				st[i].c = msg->data.result;
+			}
+}
+
+size_t nro_kubelet_get_each(struct nro_get *g, size_t n)
+{
+	size_t failed = 0;
+	struct each *st = calloc(n ? n : 1, sizeof *st);
+	CURLM *m = st ? curl_multi_init() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		struct nro_get *q = &g[i];
+		memset(&q->res, 0, sizeof q->res);
+		q->rc = -1;
+		if (!m) {
+			q->res.err = NRO_ERR_OTHER;
+			set_msg(&q->res, q->path, "out of memory");
+			continue;
+		}
+		st[i].t0 = mono_us();
+		st[i].url = build_url(q->k, q->path, st[i].buf, sizeof st[i].buf, &st[i].heap, &q->res);
+		if (!st[i].url || use_token(q->k, q->path, &q->res) != 0)
+			continue;
+		st[i].x = (struct xfer){.k = q->k, .res = &q->res, .fn = q->fn, .ctx = q->ctx,
+					.cap = q->k->max_body};
+		prepare(q->k, st[i].url, &st[i].x);
+		st[i].added = curl_multi_add_handle(m, q->k->h) == CURLM_OK;
+		if (!st[i].added) {
+			q->res.err = NRO_ERR_OTHER;
+			set_msg(&q->res, q->path, "libcurl cannot add the transfer");
+		}
+	}
+	if (m)
+		each_run(m, g, st, n);
+	for (size_t i = 0; i < n; i++) {
+		struct nro_get *q = &g[i];
+		if (st && st[i].added) {
+			curl_multi_remove_handle(m, q->k->h);
+			finished(q->k, &st[i].x);
+			q->rc = map_result(q->k, q->path, st[i].done ? st[i].c : CURLE_RECV_ERROR,
+					   &st[i].x, q->k->max_body, &q->res);
+			if (q->rc != 0 && q->res.http_status >= 200 && q->res.http_status < 300)
+				q->res.error_body[0] = '\0';
+		}
+		if (st)
+			each_end(q, &st[i]);
+		failed += q->rc != 0;
+	}
+	if (m)
+		curl_multi_cleanup(m);
+	free(st);
+	return failed;
 }
 
 struct bufctx {

@@ -62,6 +62,20 @@ void nro_kubelet_free(struct nro_kubelet *k);
  * fully received, -1 otherwise with res filled. res is always filled. */
 int nro_kubelet_get(struct nro_kubelet *k, const char *path, nro_body_fn fn, void *ctx,
 		    struct nro_fetch *res);
+/* One of the GETs nro_kubelet_get_each runs at once: each on its own
+ * client (a client carries one transfer at a time). */
+struct nro_get {
+	struct nro_kubelet *k;
+	const char *path;
+	nro_body_fn fn;
+	void *ctx;
+	struct nro_fetch res; /* filled as nro_kubelet_get fills it */
+	int rc;               /* 0 or -1, as nro_kubelet_get returns */
+};
+/* Runs the n GETs concurrently in this thread (libcurl's multi interface)
+ * until every one has ended, each streaming its 2xx body into its own fn;
+ * fills each's res and rc. Returns how many failed. */
+size_t nro_kubelet_get_each(struct nro_get *g, size_t n);
 /* Same, collecting the body into out (reset first; its cap is min(out->max,
  * max_body)). The caller owns out. */
 int nro_kubelet_get_buf(struct nro_kubelet *k, const char *path, struct nro_buf *out,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "wire/record.h"
@@ -29,7 +30,9 @@ static struct {
 	char last_auth[256];
 	unsigned connections;
 	char big[300000];
-} srv = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	pthread_cond_t peer_cond;
+	int peer_seen; /* /peer was asked: /wait answers "together" */
+} srv = {.lock = PTHREAD_MUTEX_INITIALIZER, .peer_cond = PTHREAD_COND_INITIALIZER};
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body,
 			     size_t len)
@@ -70,6 +73,24 @@ static enum MHD_Result on_req(void *cls, struct MHD_Connection *c, const char *u
 		return reply(c, 200, srv.big, sizeof srv.big);
 	if (strcmp(url, "/small") == 0)
 		return reply(c, 200, "0123456789", 10);
+	if (strcmp(url, "/peer") == 0) {
+		pthread_mutex_lock(&srv.lock);
+		srv.peer_seen = 1;
+		pthread_cond_broadcast(&srv.peer_cond);
+		pthread_mutex_unlock(&srv.lock);
+		return reply(c, 200, "peer", 4);
+	}
+	if (strcmp(url, "/wait") == 0) { /* answers once /peer was asked, or after 5 s */
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		pthread_mutex_lock(&srv.lock);
+		while (!srv.peer_seen && pthread_cond_timedwait(&srv.peer_cond, &srv.lock, &until) == 0)
+			;
+		int together = srv.peer_seen;
+		pthread_mutex_unlock(&srv.lock);
+		return together ? reply(c, 200, "together", 8) : reply(c, 200, "alone", 5);
+	}
 	return reply(c, 404, "404 page not found\n", 19);
 }
 
@@ -366,6 +387,44 @@ TEST(body_streams_and_callback_aborts)
 	nro_kubelet_free(k);
 }
 
+struct text {
+	char s[64];
+	size_t n;
+};
+
+static int collect(void *ctx, const char *data, size_t len)
+{
+	struct text *t = ctx;
+	size_t k = len < sizeof t->s - 1 - t->n ? len : sizeof t->s - 1 - t->n;
+	memcpy(t->s + t->n, data, k);
+	t->n += k;
+	t->s[t->n] = '\0';
+	return 0;
+}
+
+/* The transfers of nro_kubelet_get_each overlap: /wait answers "together"
+ * only if /peer is asked while it waits (one at a time it would answer
+ * "alone"); each body reaches its own callback, each failure its own res. */
+TEST(get_each_runs_the_transfers_at_once)
+{
+	struct nro_kubelet *k[3] = {client(NULL, 0), client(NULL, 0), client(NULL, 0)};
+	if (!k[0] || !k[1] || !k[2])
+		return;
+	struct text t0 = {.n = 0}, t1 = {.n = 0};
+	struct nro_get g[3] = {{.k = k[0], .path = "/wait", .fn = collect, .ctx = &t0},
+			       {.k = k[1], .path = "/peer", .fn = collect, .ctx = &t1},
+			       {.k = k[2], .path = "/nope"}};
+	CHECK(nro_kubelet_get_each(g, 3) == 1);
+	CHECK(g[0].rc == 0 && g[0].res.http_status == 200);
+	CHECK_STR(t0.s, "together");
+	CHECK(g[1].rc == 0);
+	CHECK_STR(t1.s, "peer");
+	CHECK(g[2].rc == -1 && g[2].res.err == NRO_ERR_NOT_SERVED && g[2].res.http_status == 404);
+	CHECK(strstr(g[2].res.message, "GET /nope: 404") == g[2].res.message);
+	for (int i = 0; i < 3; i++)
+		nro_kubelet_free(k[i]);
+}
+
 TEST(body_cap)
 {
 	struct nro_kubelet *k = client(NULL, 100000);
@@ -458,6 +517,7 @@ int main(void)
 	RUN(forbidden_names_subresource);
 	RUN(http_500_keeps_error_body);
 	RUN(body_streams_and_callback_aborts);
+	RUN(get_each_runs_the_transfers_at_once);
 	RUN(body_cap);
 	RUN(token_over_http_refused);
 	RUN(unreachable);

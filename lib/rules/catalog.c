@@ -7,6 +7,7 @@
 static const struct rule_def *const families[] = {
 	rules_node, rules_kubelet, rules_pod, rules_resources, rules_collectors,
 	rules_host, rules_systemd,
+	rules_divergence, /* last: it reads the node rules' alerts of this evaluation */
 };
 
 size_t catalog_list(const struct rule_def **defs, size_t max)

@@ -402,10 +402,15 @@ static void eval_rule(struct nro_rules *r, int i, int64_t now)
 		}
 		return;
 	}
-	nro_hmap_iter_init(&it, &r->fs.objs[d->okind]);
-	while ((ent = nro_hmap_next(&it))) {
-		e.obj = ent->value;
-		d->eval(&e);
+	for (int k = 0; k < 2; k++) {
+		uint8_t kind = k ? d->okind2 : d->okind;
+		if (!kind || kind >= OBJ_KINDS)
+			continue;
+		nro_hmap_iter_init(&it, &r->fs.objs[kind]);
+		while ((ent = nro_hmap_next(&it))) {
+			e.obj = ent->value;
+			d->eval(&e);
+		}
 	}
 }
 

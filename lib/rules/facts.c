@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "rules/internal.h"
+#include "wire/names_apiserver.h"
 #include "wire/names_host.h"
 
 const char *const eviction_signals[EV_COUNT] = {"memory.available",  "nodefs.available",
@@ -311,6 +312,7 @@ static void config_state(struct node_facts *n, struct source *src, const char *k
 		memset(n->ev, 0, sizeof n->ev);
 		n->have_config = 0;
 		n->max_pods = 0;
+		n->transition_s = 0;
 		n->config_src = src;
 		n->config_gen = src->gen;
 	}
@@ -319,6 +321,8 @@ static void config_state(struct node_facts *n, struct source *src, const char *k
 		set_threshold(n, key + strlen(NRO_K_EVICTION_HARD), s);
 	} else if (strcmp(key, NRO_K_CONFIG_MAX_PODS) == 0 && s->num > 0) {
 		n->max_pods = s->num;
+	} else if (strcmp(key, NRO_K_CONFIG_EVICTION_TRANSITION) == 0 && s->num > 0) {
+		n->transition_s = s->num;
 	}
 }
 
@@ -340,7 +344,8 @@ static void node_state(struct fobj *o, struct source *src, const struct nro_stat
 		n->syncloop = ok;
 		snprintf(n->syncloop_reason, sizeof n->syncloop_reason, "%s", ok ? "" : reason);
 	} else if (strncmp(key, NRO_K_EVICTION_HARD, strlen(NRO_K_EVICTION_HARD)) == 0 ||
-		   strcmp(key, NRO_K_CONFIG_MAX_PODS) == 0) {
+		   strcmp(key, NRO_K_CONFIG_MAX_PODS) == 0 ||
+		   strcmp(key, NRO_K_CONFIG_EVICTION_TRANSITION) == 0) {
 		config_state(n, src, key, s);
 	}
 }
@@ -423,19 +428,58 @@ static void ctr_state(struct fobj *o, const struct nro_state *s)
 	}
 }
 
-/* ---- host and service states ---- */
-
 static int str_prefix(struct nro_str s, const char *prefix)
 {
 	size_t n = strlen(prefix);
 	return s.len >= n && memcmp(s.p, prefix, n) == 0;
 }
 
+/* ---- the API server's view (collector-apiserver) ---- */
+
+int is_api_state(const struct nro_state *s)
+{
+	char src[16];
+	return str_prefix(s->key, "api.") ||
+	       (attr_get(s->attrs, s->nattrs, NRO_A_SOURCE, src, sizeof src) &&
+		strcmp(src, NRO_SOURCE_APISERVER) == 0);
+}
+
+/* A pod or container as the API lists it: its own view on the object the
+ * kubelet's states describe (same namespace, name and UID), which it never
+ * owns; nor does it teach the UID (the kubelet's name the kubelet's series). */
+static void api_state(struct nro_rules *r, struct source *src, const char *node,
+		      const struct nro_state *s)
+{
+	struct ident id;
+	ident_of_state(&id, node, s);
+	struct fobj *o = obj_get(&r->fs, &id);
+	if (!o)
+		return;
+	struct api_view *a = &o->api;
+	a->src = src;
+	a->gen = src->gen;
+	a->listed = 1;
+	if (nro_str_eq(s->key, NRO_K_API_POD_PHASE)) {
+		str_copy(a->phase, sizeof a->phase, s->value);
+	} else if (nro_str_eq(s->key, NRO_K_API_CTR_STATE)) {
+		str_copy(a->state, sizeof a->state, s->value);
+		attr_get(s->attrs, s->nattrs, NRO_A_REASON, a->reason, sizeof a->reason);
+	} else if (nro_str_eq(s->key, NRO_K_API_CTR_RESTARTS)) {
+		a->restarts = s->num;
+		a->have_restarts = 1;
+	}
+}
+
+/* ---- host and service states ---- */
+
+/* Host and service states, and the API's view of the node (its conditions
+ * and Lease: conditions of their own, beside the kubelet's node facts). */
 static int is_host_state(const struct nro_state *s)
 {
 	return s->object.kind == NRO_OBJ_SERVICE ||
 	       (s->object.kind == NRO_OBJ_NODE &&
-		(str_prefix(s->key, "host.") || str_prefix(s->key, "cri.")));
+		(str_prefix(s->key, "host.") || str_prefix(s->key, "cri.") ||
+		 str_prefix(s->key, "api.")));
 }
 
 /* What tells apart states of one key on a node: the mount or the device
@@ -585,8 +629,8 @@ int facts_find_container(struct fact_store *fs, const char *uid, const char *ctr
 	nro_hmap_iter_init(&it, &fs->objs[NRO_OBJ_CONTAINER]);
 	while ((e = nro_hmap_next(&it))) {
 		const struct fobj *c = e->value;
-		if (strcmp(c->uid, uid) != 0)
-			continue;
+		if (!c->has_state || strcmp(c->uid, uid) != 0)
+			continue; /* the API's view alone is not the kubelet listing it */
 		*pod = c;
 		if (ctr_id[0] && strcmp(c->u.ctr.id, ctr_id) == 0) {
 			*ctr = c;
@@ -614,6 +658,10 @@ static void take_state(struct nro_rules *r, struct source *src, const char *node
 	}
 	if (s->object.kind != NRO_OBJ_POD && s->object.kind != NRO_OBJ_CONTAINER)
 		return;
+	if (is_api_state(s)) {
+		api_state(r, src, node, s);
+		return;
+	}
 	struct fobj *o = stateful_obj(r, src, node, s);
 	if (!o)
 		return;
@@ -783,6 +831,7 @@ static int obj_forget(struct fobj *o, const struct source *s)
 			memset(n->ev, 0, sizeof n->ev);
 			n->have_config = 0;
 			n->max_pods = 0;
+			n->transition_s = 0;
 		}
 		return 0; /* nodes stay */
 	}
@@ -790,7 +839,11 @@ static int obj_forget(struct fobj *o, const struct source *s)
 		o->has_state = 0;
 		o->state_src = NULL;
 	}
-	return !o->has_state && o->facts.n == 0;
+	if (o->api.src == s && o->api.gen != s->gen) {
+		o->api.listed = 0;
+		o->api.src = NULL;
+	}
+	return !o->has_state && !o->api.listed && o->facts.n == 0;
 }
 
 /* A complete snapshot from s: forgets what it no longer lists. */

@@ -137,6 +137,74 @@ TEST(a_complete_snapshot_forgets_what_it_no_longer_lists)
 	nro_rules_free(r);
 }
 
+/* A container state from source, with the pod UID (and source=apiserver
+ * for collector-apiserver), then (if end) the end of source's poll. */
+static void ctr_state(struct nro_rules *r, int64_t now, const char *source, const char *key,
+		      const char *value, double num)
+{
+	int api = strcmp(source, "collector-apiserver") == 0;
+	struct nro_attr a[2] = {{nro_s(NRO_A_POD_UID), nro_s("u1")},
+				{nro_s(NRO_A_SOURCE), nro_s("apiserver")}};
+	struct nro_state st = {{NRO_OBJ_CONTAINER, nro_s("ns"), nro_s("p"), nro_s("c"), nro_s("")},
+			       nro_s(key), nro_s(value), num, 0, (uint16_t)(api ? 2 : 1), a};
+	nro_enc_begin(&enc, NRO_KIND_STATE, 1, now, source, "n1");
+	nro_enc_state(&enc, &st);
+	send(r, now);
+}
+
+static void end_of(struct nro_rules *r, int64_t now, const char *source)
+{
+	struct nro_health h = {NRO_HEALTH_OK, 200, 15000, 1, 1, nro_s("/"), nro_s("")};
+	nro_enc_begin(&enc, NRO_KIND_HEALTH, 1, now, source, "n1");
+	nro_enc_health(&enc, &h);
+	send(r, now);
+}
+
+static struct fobj *the_container(struct nro_rules *r)
+{
+	return nro_hmap_get(&r->fs.objs[NRO_OBJ_CONTAINER], "ns/p/u1/c/");
+}
+
+/* collector-apiserver's view of a container sits beside collector-pods':
+ * it neither owns the object nor overwrites the kubelet's facts, and each
+ * side's snapshot forgets only its own view. */
+TEST(the_api_view_is_kept_apart_from_the_kubelets)
+{
+	struct nro_rules *r = nro_rules_new(on_event, NULL);
+	ctr_state(r, 1000, "collector-pods", NRO_K_CTR_STATE, "running", 0);
+	ctr_state(r, 1000, "collector-pods", NRO_K_CTR_RESTARTS, "", 3);
+	end_of(r, 1000, "collector-pods");
+	ctr_state(r, 2000, "collector-apiserver", "api.container.state", "waiting", 0);
+	ctr_state(r, 2000, "collector-apiserver", "api.container.restarts", "", 5);
+	/* a kubelet key marked source=apiserver is the API's too, never the kubelet's */
+	ctr_state(r, 2000, "collector-apiserver", NRO_K_CTR_RESTARTS, "", 9);
+	end_of(r, 2000, "collector-apiserver");
+	struct fobj *c = the_container(r);
+	CHECK(c && c->has_state && c->state_src && strcmp(c->state_src->name, "collector-pods") == 0);
+	CHECK(c && strcmp(c->u.ctr.state, "running") == 0 && c->u.ctr.restarts == 3);
+	CHECK(c && !c->u.ctr.restarts_increased);
+	CHECK(c && c->api.listed && strcmp(c->api.state, "waiting") == 0 && c->api.restarts == 5);
+	/* the kubelet's next poll repeats it: still the kubelet's, still 3 */
+	ctr_state(r, 16000, "collector-pods", NRO_K_CTR_RESTARTS, "", 3);
+	end_of(r, 16000, "collector-pods");
+	c = the_container(r);
+	CHECK(c && c->has_state && c->u.ctr.restarts == 3 && !c->u.ctr.restarts_increased);
+	/* the kubelet drops it: gone from its view, kept for the API's */
+	end_of(r, 31000, "collector-pods");
+	c = the_container(r);
+	CHECK(c && !c->has_state && c->api.listed);
+	/* the API drops it too: forgotten */
+	end_of(r, 32000, "collector-apiserver");
+	CHECK(the_container(r) == NULL);
+	/* and the other way round: the API's snapshot leaves the kubelet's view alone */
+	ctr_state(r, 40000, "collector-pods", NRO_K_CTR_STATE, "running", 0);
+	end_of(r, 40000, "collector-pods");
+	end_of(r, 41000, "collector-apiserver");
+	c = the_container(r);
+	CHECK(c && c->has_state && !c->api.listed);
+	nro_rules_free(r);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -146,6 +214,7 @@ int main(void)
 	RUN(a_trend_predicts_by_least_squares);
 	RUN(facts_per_object_are_capped_and_drops_counted);
 	RUN(a_complete_snapshot_forgets_what_it_no_longer_lists);
+	RUN(the_api_view_is_kept_apart_from_the_kubelets);
 	nro_enc_free(&enc);
 	return testing_done();
 }

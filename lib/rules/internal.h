@@ -96,6 +96,7 @@ struct node_facts {
 	struct source *config_src; /* the poll that published ev and max_pods */
 	uint64_t config_gen;
 	double max_pods;           /* 0: not published */
+	double transition_s;       /* evictionPressureTransitionPeriod (s); 0: not published */
 	struct nro_hmap events_total, errors_total; /* name -> (double *) */
 };
 
@@ -135,6 +136,8 @@ struct hstate {
 	uint64_t changes;                /* times value differed from the last one */
 	double prev_num;                 /* num before the last state */
 	int judged_once;                 /* the rule has looked at it */
+	int64_t mark;                    /* a rule's timer (the divergence rules: when
+					  * they first saw it disagree; 0: agrees) */
 	int occurrence;                  /* a host.kernel.* problem */
 	struct source *src;
 	uint64_t gen;
@@ -166,8 +169,25 @@ int host_pid_pressure(struct eval *e);
 int facts_find_container(struct fact_store *fs, const char *uid, const char *ctr_id,
 			 const struct fobj **pod, const struct fobj **ctr);
 
+/* The API server's view of a pod or container (collector-apiserver's api.*
+ * states, lib/wire/names_apiserver.h), kept beside the kubelet's: it never
+ * owns the object (has_state and state_src stay the kubelet collectors'),
+ * and a complete snapshot of one side forgets only that side's view. */
+struct api_view {
+	struct source *src; /* who listed it, and in which poll */
+	uint64_t gen;
+	int listed;         /* the API's last complete poll listed it */
+	char phase[16];     /* pods: api.pod.phase */
+	char state[16], reason[64]; /* containers: api.container.state */
+	double restarts;    /* containers: api.container.restarts */
+	int have_restarts;
+};
+/* An api.* state, or any state marked source=apiserver: the API's view. */
+int is_api_state(const struct nro_state *s);
+
 /* An object the rules judge. Its states come from one source (pods from
- * collector-pods); its facts from any. */
+ * collector-pods); its facts from any; the API server's view of it (api)
+ * is kept apart. */
 struct fobj {
 	uint8_t kind; /* NRO_OBJ_* */
 	char node[STR_NODE], ns[STR_NS], pod[STR_POD], uid[STR_UID], container[STR_CTR];
@@ -175,6 +195,7 @@ struct fobj {
 	struct source *state_src;
 	uint64_t state_gen;
 	int has_state;
+	struct api_view api;   /* pods and containers */
 	struct nro_hmap facts; /* "series|dims" -> struct fact */
 	struct nro_hmap hstates; /* nodes: "key|object|subject" -> struct hstate */
 	union {
@@ -247,6 +268,8 @@ typedef void (*rule_eval_fn)(struct eval *e);
 struct rule_def {
 	const char *type;  /* the event type */
 	uint8_t okind;     /* the objects it judges: NRO_OBJ_*, or NRO_OBJ_SERVICE (sources) */
+	uint8_t okind2;    /* a second kind it judges too (0: none; KubeletAPIDivergence:
+			    * pods and their containers) */
 	uint8_t severity;
 	int64_t for_ms, resolve_ms;
 	double threshold, min, max; /* default, and the range --set accepts */
@@ -265,7 +288,7 @@ struct rule_def {
 
 /* The families (catalog.c): each a {NULL}-terminated array. */
 extern const struct rule_def rules_node[], rules_pod[], rules_resources[], rules_kubelet[],
-	rules_collectors[], rules_host[], rules_systemd[];
+	rules_collectors[], rules_host[], rules_systemd[], rules_divergence[];
 /* Every rule, in a stable order: fills defs (up to max); returns the count. */
 size_t catalog_list(const struct rule_def **defs, size_t max);
 

@@ -763,6 +763,131 @@ static const struct row service_rows[] = {
 	{NULL, NULL, {{0, NULL}}, NULL},
 };
 
+/* ---- divergence: the kubelet's view against the API server's ---- */
+
+#define KPOD(n, phase) "s collector-pods pod ns/p" #n " pod.phase " #phase " 2 k8s.pod.uid=u" #n "\n"
+#define KCTR(n, state, restarts)                                                        \
+	"s collector-pods container ns/p" #n "/c container.state " #state " 0 k8s.pod.uid=u" #n "\n" \
+	"s collector-pods container ns/p" #n "/c container.restarts - " #restarts " k8s.pod.uid=u" #n "\n"
+#define APOD(n, phase)                                                                   \
+	"s collector-apiserver pod ns/p" #n " api.pod.phase " #phase " 0 k8s.pod.uid=u" #n  \
+	" source=apiserver\n"
+#define ACTR(n, state, restarts)                                                        \
+	"s collector-apiserver container ns/p" #n "/c api.container.state " #state " 0 k8s.pod.uid=u" #n \
+	" source=apiserver\n"                                                              \
+	"s collector-apiserver container ns/p" #n "/c api.container.restarts - " #restarts  \
+	" k8s.pod.uid=u" #n " source=apiserver\n"
+#define KUBELET(x) x "h collector-pods\n"
+#define API(x) x "h collector-apiserver"
+#define AGREE KUBELET(KPOD(1, Running) KCTR(1, running, 3)) API(APOD(1, Running) ACTR(1, running, 3))
+#define DIV_SET "KubeletAPIDivergence.for=30s"
+
+#define HEALTHZ(v) "s collector-healthz node n1 kubelet.healthz " #v " 0\nh collector-healthz\n"
+#define LEASE(age, ready)                                                                \
+	"s collector-apiserver node n1 api.lease.age - " #age " source=apiserver\n"        \
+	"s collector-apiserver node n1 api.node.condition.Ready " #ready " 0 source=apiserver\n" \
+	"h collector-apiserver"
+#define MEMFIG(avail)                                                                    \
+	"m collector-summary k8s.node.memory.available " #avail "\n"                       \
+	"m collector-summary k8s.node.memory.working_set 1e9\nh collector-summary\n"
+#define APIMEM(v)                                                                        \
+	"s collector-apiserver node n1 api.node.condition.MemoryPressure " #v              \
+	" 0 source=apiserver\nh collector-apiserver"
+
+static const struct row divergence_rows[] = {
+	{"divergence: agreeing views fire nothing", DIV_SET,
+	 {{0, AGREE}, {15, AGREE}, {30, AGREE}, {45, AGREE}, {60, AGREE}}, ""},
+	{"orphan: a pod the kubelet runs and the API does not list, after for; resolves when "
+	 "listed", DIV_SET,
+	 {{0, KUBELET(KPOD(1, Running) KPOD(2, Running)) API(APOD(1, Running))},
+	  {15, KUBELET(KPOD(1, Running) KPOD(2, Running)) API(APOD(1, Running))},
+	  {30, KUBELET(KPOD(1, Running) KPOD(2, Running)) API(APOD(1, Running))},
+	  {45, KUBELET(KPOD(1, Running) KPOD(2, Running)) API(APOD(1, Running) APOD(2, Running))}},
+	 "KubeletAPIDivergence firing warning ns/p2 divergence=orphan\n"
+	 "KubeletAPIDivergence resolved warning ns/p2 divergence=orphan\n"},
+	{"unadmitted: bound in the API, not listed by the kubelet, after for; a finished pod is "
+	 "not", DIV_SET,
+	 {{0, KUBELET(KPOD(1, Running)) API(APOD(1, Running) APOD(2, Pending) APOD(3, Succeeded))},
+	  {15, KUBELET(KPOD(1, Running)) API(APOD(1, Running) APOD(2, Pending) APOD(3, Succeeded))},
+	  {30, KUBELET(KPOD(1, Running)) API(APOD(1, Running) APOD(2, Pending) APOD(3, Succeeded))},
+	  {45, KUBELET(KPOD(1, Running) KPOD(2, Pending))
+		   API(APOD(1, Running) APOD(2, Pending) APOD(3, Succeeded))}},
+	 "KubeletAPIDivergence firing warning ns/p2 divergence=unadmitted\n"
+	 "KubeletAPIDivergence resolved warning ns/p2 divergence=unadmitted\n"},
+	{"restarts and state differing beyond for fire; converging resolves", DIV_SET,
+	 {{0, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, waiting, 3))},
+	  {15, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, running, 3))},
+	  {30, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, running, 3))},
+	  {45, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, running, 4))},
+	  {60, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, waiting, 4))},
+	  {75, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, waiting, 4))},
+	  {90, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, waiting, 4))},
+	  {105, KUBELET(KPOD(1, Running) KCTR(1, running, 4)) API(APOD(1, Running) ACTR(1, running, 4))}},
+	 "KubeletAPIDivergence firing warning ns/p1/c divergence=restarts\n"
+	 "KubeletAPIDivergence resolved warning ns/p1/c divergence=restarts\n"
+	 "KubeletAPIDivergence firing warning ns/p1/c divergence=state\n"
+	 "KubeletAPIDivergence resolved warning ns/p1/c divergence=state\n"},
+	{"a difference shorter than for fires nothing; a failed API poll judges nothing", DIV_SET,
+	 {{0, AGREE}, {15, KUBELET(KPOD(1, Running) KCTR(1, running, 3)) API(APOD(1, Running) ACTR(1, running, 4))},
+	  {30, AGREE}, {45, KUBELET(KPOD(1, Running) KPOD(2, Running)) "f collector-apiserver"},
+	  {60, KUBELET(KPOD(1, Running) KPOD(2, Running)) "f collector-apiserver"},
+	  {90, KUBELET(KPOD(1, Running) KPOD(2, Running)) "f collector-apiserver"}},
+	 ""},
+	{"the API's view does not drive the pod rules nor keep a pod the kubelet dropped",
+	 "KubeletAPIDivergence.enabled=false,PodCrashLooping.threshold=0",
+	 {{0, KUBELET(KPOD(1, Running) KCTR(1, running, 3))
+		  API(APOD(1, Running) ACTR(1, waiting, 5))
+	      "s collector-apiserver container ns/p1/c api.container.state waiting 0 "
+	      "k8s.pod.uid=u1 reason=CrashLoopBackOff source=apiserver\nh collector-apiserver\n"
+	      "s collector-pods pod ns/p2 pod.phase Failed 4 k8s.pod.uid=u2 reason=Evicted\n"
+	      "h collector-pods\n" API(APOD(2, Failed))},
+	  {15, KUBELET(KPOD(1, Running) KCTR(1, running, 3)) API(APOD(1, Running) ACTR(1, running, 6) APOD(2, Failed))},
+	  {30, KUBELET(KPOD(1, Running) KCTR(1, running, 3)) API(APOD(1, Running) ACTR(1, running, 7) APOD(2, Failed))}},
+	 "PodEvicted firing warning ns/p2\n"
+	 "PodEvicted resolved warning ns/p2\n"},
+	{"lease: not renewed for 40s while the kubelet is healthy; renewed resolves", NULL,
+	 {{0, HEALTHZ(ok) LEASE(5, True)}, {15, HEALTHZ(ok) LEASE(20, True)},
+	  {30, HEALTHZ(ok) LEASE(45, True)}, {45, HEALTHZ(ok) LEASE(3, True)}},
+	 "NodeStatusStale firing warning n1 cause=lease\n"
+	 "NodeStatusStale resolved warning n1 cause=lease\n"},
+	{"lease: a stale lease with a failing kubelet is NodeNotReady's", NULL,
+	 {{0, HEALTHZ(failed) LEASE(100, False)}, {60, HEALTHZ(failed) LEASE(160, False)}},
+	 "NodeNotReady firing critical n1\n"
+	 "KubeletUnhealthy firing warning n1\n"},
+	{"ready: the API's Ready disagreeing with /healthz beyond the threshold",
+	 "NodeStatusStale.threshold=30",
+	 {{0, HEALTHZ(ok) LEASE(1, Unknown)}, {15, HEALTHZ(ok) LEASE(1, Unknown)},
+	  {20, HEALTHZ(ok) LEASE(1, True)}, {25, HEALTHZ(ok) LEASE(1, Unknown)},
+	  {40, HEALTHZ(ok) LEASE(1, Unknown)}, {55, HEALTHZ(ok) LEASE(1, Unknown)},
+	  {70, HEALTHZ(ok) LEASE(1, True)}},
+	 "NodeStatusStale firing warning n1 cause=ready\n"
+	 "NodeStatusStale resolved warning n1 cause=ready\n"},
+	{"ready: not Ready in the API while the runtime's network is not ready agrees",
+	 "NodeStatusStale.threshold=20,NodeNetworkIssue.enabled=false",
+	 {{0, "s collector-runtime node n1 cri.condition.NetworkReady false 0 reason=NetworkPluginNotReady\n"
+	      "h collector-runtime\n" HEALTHZ(ok) LEASE(1, False)},
+	  {15, HEALTHZ(ok) LEASE(1, False)}, {30, HEALTHZ(ok) LEASE(1, False)}},
+	 ""},
+	{"pressure: the API's MemoryPressure=True without eviction-level figures, beyond the grace",
+	 "NodeConditionMismatch.threshold=30",
+	 {{0, MEMFIG(4e9) APIMEM(True)}, {15, MEMFIG(4e9) APIMEM(True)},
+	  {30, MEMFIG(4e9) APIMEM(True)}, {45, MEMFIG(4e9) APIMEM(False)},
+	  {60, MEMFIG(4e9) APIMEM(False)}, {75, APIMEM(True)}},
+	 "NodeConditionMismatch firing warning n1 condition=MemoryPressure\n"
+	 "NodeConditionMismatch resolved warning n1 condition=MemoryPressure\n"},
+	{"pressure: eviction-level figures the API does not show, after configz's transition period",
+	 "NodeMemoryPressure.resolve_after=0s",
+	 {{0, "s collector-configz node n1 kubelet.config.evictionPressureTransitionPeriod 20s "
+	      "20 source=config\nh collector-configz\n" MEMFIG(5e7) APIMEM(False)},
+	  {10, MEMFIG(5e7) APIMEM(False)}, {20, MEMFIG(5e7) APIMEM(False)},
+	  {30, MEMFIG(4e9) APIMEM(False)}},
+	 "NodeMemoryPressure firing critical n1\n"
+	 "NodeConditionMismatch firing warning n1 condition=MemoryPressure\n"
+	 "NodeMemoryPressure resolved critical n1\n"
+	 "NodeConditionMismatch resolved warning n1 condition=MemoryPressure\n"},
+	{NULL, NULL, {{0, NULL}}, NULL},
+};
+
 static int run_rows(const struct row *rows)
 {
 	int ok = 1;
@@ -800,6 +925,11 @@ TEST(host_table)
 TEST(service_table)
 {
 	CHECK(run_rows(service_rows));
+}
+
+TEST(divergence_table)
+{
+	CHECK(run_rows(divergence_rows));
 }
 
 TEST(resolved_event_states_the_current_value)
@@ -908,6 +1038,39 @@ TEST(restored_unit_and_oom_alerts_are_not_announced_again)
 	nro_enc_free(&saved);
 }
 
+/* A restarted analyzer does not announce a firing divergence again (the
+ * alert and its kind come back from the ring), and resolves it once. */
+TEST(restored_divergence_alerts_are_not_announced_again)
+{
+	static const struct row before = {
+		"orphan", "KubeletAPIDivergence.for=0s",
+		{{0, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) LEASE(100, True)}},
+		"KubeletAPIDivergence firing warning ns/p2 divergence=orphan\n"
+		"NodeStatusStale firing warning n1 cause=lease\n"};
+	nro_enc_init(&saved, 0);
+	nro_enc_begin(&saved, NRO_KIND_EVENT, 1, T0, "analyzer", "n1");
+	saving = 1;
+	CHECK(run_row(&before));
+	saving = 0;
+	size_t len = nro_enc_finish(&saved);
+	struct nro_rules *r = fresh("KubeletAPIDivergence.for=0s");
+	struct nro_msg m;
+	struct nro_event ev;
+	CHECK(nro_decode(&m, saved.buf, len, NULL) == 0);
+	while (nro_next_event(&m, &ev))
+		nro_rules_restore(r, &m.hdr, &ev);
+	static const struct step after[] = {
+		{30, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) LEASE(100, True)},
+		{45, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) LEASE(100, True)},
+		{60, HEALTHZ(ok) KUBELET(KPOD(1, Running) KPOD(2, Running)) APOD(1, Running) APOD(2, Running) LEASE(1, True)}};
+	for (size_t i = 0; i < sizeof after / sizeof after[0]; i++)
+		run_step(r, &after[i]);
+	CHECK_STR(got, "KubeletAPIDivergence resolved warning ns/p2 divergence=orphan\n"
+		       "NodeStatusStale resolved warning n1 cause=lease\n");
+	nro_rules_free(r);
+	nro_enc_free(&saved);
+}
+
 int main(void)
 {
 	nro_enc_init(&enc, 0);
@@ -917,10 +1080,12 @@ int main(void)
 	RUN(node_table);
 	RUN(host_table);
 	RUN(service_table);
+	RUN(divergence_table);
 	RUN(resolved_event_states_the_current_value);
 	RUN(set_rejects_out_of_range_values);
 	RUN(restored_sub_alerts_are_not_announced_again);
 	RUN(restored_unit_and_oom_alerts_are_not_announced_again);
+	RUN(restored_divergence_alerts_are_not_announced_again);
 	nro_enc_free(&enc);
 	return testing_done();
 }

@@ -33,6 +33,7 @@
 #define NRO_K_EVICTION "kubelet.eviction."           /* + hard|soft . signal */
 #define NRO_K_CONFIG "kubelet.config"                /* + .dotted.path */
 #define NRO_K_CONFIG_MAX_PODS "kubelet.config.maxPods"
+#define NRO_K_CONFIG_EVICTION_TRANSITION "kubelet.config.evictionPressureTransitionPeriod" /* num: s */
 
 /* ---- pod and container states: collector-pods ---- */
 #define NRO_K_POD_PHASE "pod.phase"

@@ -3,7 +3,9 @@
  * this node, in the kubelet collectors' vocabulary (values as collector-pods
  * writes them: phases, waiting/running/terminated, restart counts) under
  * keys of their own, so the analyzer keeps both views side by side. Every
- * state carries the attribute source=apiserver.
+ * state carries the attribute source=apiserver; pod and container states
+ * also k8s.pod.uid, the UID the kubelet knows the pod by (for a static
+ * pod's mirror, its kubernetes.io/config.mirror annotation).
  */
 #ifndef NRO_NAMES_APISERVER_H
 #define NRO_NAMES_APISERVER_H
