@@ -418,9 +418,11 @@ static void ctr_state(struct fobj *o, const struct nro_state *s)
 			snprintf(c->id, sizeof c->id, "%s", sep ? sep + 3 : id);
 		}
 	} else if (nro_str_eq(s->key, NRO_K_CTR_RESTARTS)) {
-		c->restarts_increased = c->have_restarts && s->num > c->restarts;
+		if (!c->have_restarts || s->num < c->restarts_judged)
+			c->restarts_judged = s->num; /* first seen, or the count went back */
 		c->restarts = s->num;
 		c->have_restarts = 1;
+		c->restarts_increased = c->restarts > c->restarts_judged;
 	} else if (nro_str_eq(s->key, NRO_K_CTR_LAST_TERM)) {
 		str_copy(c->last_term, sizeof c->last_term, s->value);
 		c->last_term_at = s->since_ms;

@@ -109,7 +109,11 @@ struct ctr_facts {
 	char state[16], reason[64], last_term[64];
 	char id[80]; /* the runtime's container ID, without "containerd://" */
 	int ready, init, have_restarts, restarts_increased;
-	double restarts, exit_code;
+	/* restarts_increased: restarts above the count ContainerRestarted last
+	 * judged, not above the previous state: a collector killed between two
+	 * states of one poll repeats the new count after its restart, and the
+	 * rise must still be seen once */
+	double restarts, restarts_judged, exit_code;
 	int64_t last_term_at;
 };
 

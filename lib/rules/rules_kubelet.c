@@ -205,10 +205,10 @@ static const struct series_def runtime_series[] = {
 	{NULL, NULL, 0}};
 
 const struct rule_def rules_kubelet[] = {
-	{.type = "KubeletUnhealthy", .okind = NRO_OBJ_NODE, .severity = NRO_SEV_WARNING,  .source = "collector-healthz",
-	 .states = health_states, .eval = eval_unhealthy},
+	{.type = "KubeletUnhealthy", .okind = NRO_OBJ_NODE, .severity = NRO_SEV_WARNING,
+	 .source = "collector-healthz", .states = health_states, .eval = eval_unhealthy},
 	{.type = "KubeletSyncLoopUnhealthy", .okind = NRO_OBJ_NODE, .severity = NRO_SEV_WARNING,
-	  .source = "collector-syncloop",
+	 .source = "collector-syncloop",
 	 .states = syncloop_states, .eval = eval_syncloop},
 	{.type = "KubeletTooManyPods", .okind = NRO_OBJ_NODE, .severity = NRO_SEV_WARNING,
 	 .for_ms = 5 * MIN_MS, .resolve_ms = 5 * MIN_MS, .threshold = 95, .min = 0, .max = 100,

@@ -102,6 +102,8 @@ static void eval_restarted(struct eval *e)
 	snprintf(v.resolved, sizeof v.resolved, "%s has not restarted since (%.0f restarts)", who,
 		 c->restarts);
 	rule_report(e, &v);
+	e->obj->u.ctr.restarts_judged = c->restarts;
+	e->obj->u.ctr.restarts_increased = 0;
 }
 
 static void eval_waiting(struct eval *e)
@@ -196,19 +198,18 @@ const struct rule_def rules_pod[] = {
 	 .threshold_help = "minimum restart count", .source = "collector-pods",
 	 .states = ctr_states, .eval = eval_crash_loop},
 	{.type = "ContainerOOMKilled", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,
-	  .source = "collector-pods",
-	 .states = ctr_states, .eval = eval_oom},
+	 .source = "collector-pods", .states = ctr_states, .eval = eval_oom},
 	{.type = "ContainerRestarted", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_INFO,
-	 .resolve_ms = 5 * MIN_MS, 
+	 .resolve_ms = 5 * MIN_MS,
 	 .source = "collector-pods", .states = ctr_states, .eval = eval_restarted},
 	{.type = "ContainerWaiting", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,
-	 .for_ms = 2 * MIN_MS, 
+	 .for_ms = 2 * MIN_MS,
 	 .source = "collector-pods", .states = ctr_states, .eval = eval_waiting},
 	{.type = "PodNotReady", .okind = NRO_OBJ_POD, .severity = NRO_SEV_WARNING,
-	 .for_ms = 5 * MIN_MS, 
+	 .for_ms = 5 * MIN_MS,
 	 .source = "collector-pods", .states = pod_states, .eval = eval_pod_not_ready},
-	{.type = "PodEvicted", .okind = NRO_OBJ_POD, .severity = NRO_SEV_WARNING,  .source = "collector-pods", .states = pod_states,
-	 .eval = eval_evicted},
+	{.type = "PodEvicted", .okind = NRO_OBJ_POD, .severity = NRO_SEV_WARNING,
+	 .source = "collector-pods", .states = pod_states, .eval = eval_evicted},
 	{.type = "ProbeFailing", .okind = NRO_OBJ_CONTAINER, .severity = NRO_SEV_WARNING,
 	 .for_ms = 30000, .resolve_ms = MIN_MS, .threshold = 0, .min = 0, .max = 1e6,
 	 .threshold_help = "probe failures a poll may add", .source = "collector-probes",

@@ -372,7 +372,22 @@ static const struct row resources_rows[] = {
 	{NULL, NULL, {{0, NULL}}, NULL},
 };
 
+#define RESTARTS(n) "s collector-pods container ns/p/c container.restarts - " #n " " CTR_ATTRS "\n"
 static const struct row pod_rows[] = {
+	/* collector-pods killed after a poll's new restart count but before its
+	 * end: the restarted collector repeats that count, the rise still fires */
+	{"restarted: a rise sent just before a kill is reported once the count is repeated",
+	 "ContainerRestarted.resolve_after=20s",
+	 {{0, RESTARTS(3) "h collector-pods"}, {10, RESTARTS(4)},
+	  {12, RESTARTS(4) "h collector-pods"}, {27, RESTARTS(4) "h collector-pods"},
+	  {42, RESTARTS(4) "h collector-pods"}},
+	 "ContainerRestarted firing info ns/p/c\n"
+	 "ContainerRestarted resolved info ns/p/c\n"},
+	{"restarted: a repeated count is not a restart; a lower one (recreated) re-bases",
+	 "ContainerRestarted.resolve_after=20s",
+	 {{0, RESTARTS(3) "h collector-pods"}, {10, RESTARTS(3) "h collector-pods"},
+	  {20, RESTARTS(0) "h collector-pods"}, {30, RESTARTS(0) "h collector-pods"}},
+	 ""},
 	{"probe: failures rising over consecutive polls fire after for", PROBE_SET,
 	 {{0, PROBE(Liveness, 5)}, {10, PROBE(Liveness, 6)}, {20, PROBE(Liveness, 7)},
 	  {30, PROBE(Liveness, 8)}, {40, PROBE(Liveness, 8)}, {50, PROBE(Liveness, 8)},
