@@ -380,7 +380,7 @@ static const struct row pod_rows[] = {
 	 "ContainerRestarted.resolve_after=20s",
 	 {{0, RESTARTS(3) "h collector-pods"}, {10, RESTARTS(4)},
 	  {12, RESTARTS(4) "h collector-pods"}, {27, RESTARTS(4) "h collector-pods"},
-	  {42, RESTARTS(4) "h collector-pods"}},
+	  {42, RESTARTS(4) "h collector-pods"}, {57, RESTARTS(4) "h collector-pods"}},
 	 "ContainerRestarted firing info ns/p/c\n"
 	 "ContainerRestarted resolved info ns/p/c\n"},
 	{"restarted: a repeated count is not a restart; a lower one (recreated) re-bases",
