@@ -19,6 +19,14 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+
+def interval_ms(text):
+    """'1s', '500ms', '2m' as milliseconds (what the collectors' --interval takes)."""
+    for suffix, scale in (("ms", 1), ("s", 1000), ("m", 60000)):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * scale)
+    return int(float(text) * 1000)
+
 def main():
     bindir = sys.argv[1]
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 4
@@ -72,6 +80,9 @@ def main():
         print("event latency, kubelet change -> sink-stdout line, collector-healthz every %s: "
               "%s ms (max %.0f ms; target interval + 20 ms)"
               % (interval, " ".join("%.0f" % x for x in ms), max(ms)))
+        subprocess.call([os.path.join(os.path.dirname(os.path.abspath(__file__)), "target"),
+                         "event latency, ms", "%.0f" % max(ms),
+                         "%d" % (interval_ms(interval) + 20), "le"])
         return 0
     finally:
         for p in procs:

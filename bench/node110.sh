@@ -71,7 +71,7 @@ fi
 r1=$(reserved)
 printf "pipeline on the 110-pod node, %s, %ds window%s:\n" "$label" "$window" \
 	"$([ "$every" -gt 0 ] && echo ", sink-prom scraped every ${every}s ($scrapes scrapes)")"
-total=0 tcpu=0 maxthr=0 n=0
+total=0 tcpu=0 maxthr=0 n=0 maxpriv=0
 while read -r p c0 name; do
 	[ -d /proc/$p ] || continue
 	pss=$(awk '/^Pss:/{print $2}' /proc/$p/smaps_rollup)
@@ -80,6 +80,7 @@ while read -r p c0 name; do
 	c1=$(cpu $p)
 	total=$((total + pss)) tcpu=$((tcpu + c1 - c0)) n=$((n + 1))
 	[ "$thr" -gt "$maxthr" ] && maxthr=$thr
+	case $name in collector-*) [ "$priv" -gt "$maxpriv" ] && maxpriv=$priv ;; esac
 	printf "  %-20s PSS %6d kB  private %6d kB  threads %3d  CPU %.3f %%\n" "$name" "$pss" "$priv" "$thr" \
 		"$(echo "($c1 - $c0) / 10000000 / $window" | bc -l)"
 done <"$tmp/cpu0"
@@ -88,6 +89,13 @@ awk -v t="$total" -v c="$tcpu" -v w="$window" -v m="$maxthr" -v n="$n" -v rs="$s
 	printf "  total: %d processes, PSS %.1f MB (target 16 MB), CPU %.3f %% of a core (target 0.05 %%), at most %d threads a process (target 4)\n",
 		n, t / 1024, c / 1e7 / w, m
 	printf "  ring file %.1f MB: with every ring page resident the total is at most %.1f MB\n", rs / 1048576, t / 1024 + rs / 1048576 }'
+# for make bench's summary (bench/target): one name per figure, the CPU count
+# in the name when it is faked
+sfx=${NRO_FAKE_CPUS:+", $NRO_FAKE_CPUS CPUs"}
+"$top/bench/target" "pipeline PSS, MB$sfx" "$(awk -v t="$total" 'BEGIN{printf "%.1f", t / 1024}')" 16 le
+"$top/bench/target" "pipeline CPU, % of a core$sfx" "$(awk -v c="$tcpu" -v w="$window" 'BEGIN{printf "%.3f", c / 1e7 / w}')" 0.05 le
+"$top/bench/target" "threads a process$sfx" "$maxthr" 4 le
+"$top/bench/target" "private memory of the largest collector, kB$sfx" "$maxpriv" 600 le
 awk -v a="$r0" -v b="$r1" -v w="$window" -v rs="$size" 'BEGIN{ if (b > a) {
 	pm = (b - a) * 60 / w; ds = rs > 0 ? 2 ^ int(log(rs) / log(2)) : 8388608
 	printf "  ring written: %.3f MB a minute: the %.0f MiB data area holds %.1f minutes (target 15)\n", pm / 1e6, ds / 1048576, ds / pm } }'

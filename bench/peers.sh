@@ -113,5 +113,8 @@ report "prometheus /metrics/cadvisor" $((c1_pc - c0_pc)) "${scrapes%.*}" "$(pss 
 awk -v a=$((c1_os - c0_os)) -v an=$((n1_os - n0_os)) -v b=$((c1_ps - c0_ps)) -v bn="$window" \
 	-v c=$((c1_oc - c0_oc)) -v cn=$((n1_oc - n0_oc)) -v d=$((c1_pc - c0_pc)) -v dn="${scrapes%.*}" 'BEGIN{
 	printf "  collectd / ours: %.1fx; prometheus / ours: %.1fx (target 5x each)\n",
-		(b / bn) / (a / an), (d / dn) / (c / cn) }'
+		(b / bn) / (a / an), (d / dn) / (c / cn) }' | tee "$tmp/ratios"
+read -r _ _ _ r_collectd _ _ _ r_prom _ <"$tmp/ratios"
+"$top/bench/target" "CPU per poll, collectd / collector-summary" "${r_collectd%x;}" 5 ge
+"$top/bench/target" "CPU per poll, Prometheus / collector-cadvisor" "${r_prom%x}" 5 ge
 [ -s "$tmp/collectd.log" ] && grep -i error "$tmp/collectd.log" | head -n 3 || true

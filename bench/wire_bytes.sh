@@ -46,3 +46,5 @@ awk -v s="$ts" -v b="$tb" -v pm="$per_min" -v pmz="$per_min_z" -v rs="$ring_size
 		pm / 1e6, rs / 1048576, rs / pm
 	printf "ring, deflated as the ring keeps them: %.2f MB a minute: %.1f minutes retained (target 15)\n",
 		pmz / 1e6, rs / pmz }'
+"$top/bench/target" "bytes per metric sample" "$(awk -v s="$ts" -v b="$tb" 'BEGIN{printf "%.1f", b / s}')" 40 le
+"$top/bench/target" "ring retention, 110-pod node, minutes" "$(awk -v pmz="$per_min_z" -v rs="$ring_size" 'BEGIN{printf "%.1f", rs / pmz}')" 15 ge
