@@ -1,4 +1,5 @@
 #include "base/hmap.h"
+#include "base/hash.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -6,10 +7,7 @@
 
 static size_t hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-	return (size_t)h;
+	return (size_t)nro_hash(s, strlen(s));
 }
 
 void nro_hmap_init(struct nro_hmap *m)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
 #include "base/hmap.h"
 #include "wire/record.h"
 
@@ -315,27 +316,6 @@ size_t nro_promtab_count(const struct nro_promtab *t)
 	return t->n;
 }
 
-/* A word at a time (keys are 100-300 bytes; byte-wise FNV-1a was the
- * table's biggest cost): each 8-byte word, then the tail, is mixed in by a
- * multiply and a rotate, and the result finished as splitmix64 does. */
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
-	size_t i = 0;
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
-		h = (h << 31) | (h >> 33);
-	}
-	uint64_t w = 0;
-	memcpy(&w, s + i, n - i);
-	h = (h ^ w) * 0x94D049BB133111EBull;
-	h ^= h >> 31;
-	h *= 0xBF58476D1CE4E5B9ull;
-	return h ^ (h >> 29);
-}
-
 /* The slot holding key, or the empty slot where it would go. */
 static struct series **find_slot(const struct nro_promtab *t, const char *key, size_t len,
 				 uint64_t h)
@@ -538,7 +518,7 @@ int nro_promtab_set(struct nro_promtab *t, const struct nro_prom_sample *in)
 	struct key_info ki;
 	if (build_key(t, in, &ki) != 0)
 		return NRO_PT_INVALID;
-	uint64_t h = hash_bytes(t->kb.p, t->kb.len);
+	uint64_t h = nro_hash(t->kb.p, t->kb.len);
 	struct series *s = t->nslots ? *find_slot(t, t->kb.p, t->kb.len, h) : NULL;
 	int rc = NRO_PT_UPDATED;
 	if (!s && (rc = add_series(t, in, h, &ki, &s)) < 0)
@@ -624,7 +604,7 @@ int nro_promtab_del(struct nro_promtab *t, const struct nro_prom_sample *in)
 	struct key_info ki;
 	if (!t->nslots || build_key(t, in, &ki) != 0)
 		return 0;
-	uint64_t h = hash_bytes(t->kb.p, t->kb.len);
+	uint64_t h = nro_hash(t->kb.p, t->kb.len);
 	struct series *s = *find_slot(t, t->kb.p, t->kb.len, h);
 	return s ? (int)remove_where(t, is_this, s) : 0;
 }

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/hash.h"
+
 /* Largest timestamp accepted: 9999-12-31T23:59:59.999Z. */
 #define TS_MAX 253402300799999LL
 /* Integers up to 2^53 are exact in a double: the compact number forms. */
@@ -94,15 +96,6 @@ static size_t projected(const struct nro_enc *e)
 	return NRO_HDR_FIXED + varsize(e->nstr) + 4 * (size_t)e->nstr + e->blob_len + e->ent_len;
 }
 
-static uint32_t str_hash(const void *v, size_t n)
-{
-	const uint8_t *p = v;
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
 static struct nro_str table_str(const struct nro_enc *e, uint32_t i)
 {
 	uint32_t start = i ? e->ends[i - 1] : 0;
@@ -113,7 +106,7 @@ static struct nro_str table_str(const struct nro_enc *e, uint32_t i)
 /* The slot holding s, or the empty slot where it goes. */
 static uint32_t *slot_of(const struct nro_enc *e, const char *p, size_t n)
 {
-	uint32_t mask = e->nslots - 1, i = str_hash(p, n) & mask;
+	uint32_t mask = e->nslots - 1, i = (uint32_t)nro_hash(p, n) & mask;
 	for (;; i = (i + 1) & mask) {
 		uint32_t *sl = &e->slots[i];
 		if (*sl == 0)
@@ -270,7 +263,7 @@ static void putnum(struct nro_enc *e, double d)
 /* The slot of the attribute list ent[at .. at+len), or the empty one where it goes. */
 static uint32_t *set_slot_of(const struct nro_enc *e, size_t at, size_t len)
 {
-	uint32_t mask = e->nset_slots - 1, i = str_hash(e->ent + at, len) & mask;
+	uint32_t mask = e->nset_slots - 1, i = (uint32_t)nro_hash(e->ent + at, len) & mask;
 	for (;; i = (i + 1) & mask) {
 		uint32_t *sl = &e->set_slots[i];
 		if (*sl == 0)
