@@ -237,7 +237,8 @@ test_needs_only_connect_permission_on_the_socket() {
 	chmod 711 "$TMP"
 	chmod 666 "$SOCK"
 	as_nobody "$BIN/collector-runtime" --once -o - --node n1 -r "unix://$SOCK" >"$TMP/nobody.bin" 2>"$TMP/nobody.err"
-	assertEquals "as nobody, socket writable: exit $(cat "$TMP/nobody.err")" 0 $?
+	_rc=$?
+	assertEquals "as nobody, socket writable: exit $(cat "$TMP/nobody.err")" 0 "$_rc"
 	assertEquals "true" "$("$BIN/nro-dump" <"$TMP/nobody.bin" | jq -r 'select(.key=="cri.reachable") | .value')"
 	chmod 600 "$SOCK" # the control: without connect permission it must fail
 	as_nobody "$BIN/collector-runtime" --once -o - --node n1 -r "unix://$SOCK" >/dev/null 2>"$TMP/nobody.err"

@@ -28,7 +28,8 @@ test_c_sink_example_builds_and_delivers() {
 	cc -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -I"$TOP/lib" \
 		-o "$TMP/sink-lines" "$TMP/sink-lines.c" "$TOP/build/plain/libnro.a" -lnng -lpthread -lm \
 		2>"$TMP/cc.err"
-	assertEquals "compiles: $(head -c 400 "$TMP/cc.err")" 0 $?
+	_rc=$?
+	assertEquals "compiles: $(head -c 400 "$TMP/cc.err")" 0 "$_rc"
 	"$TMP/sink-lines" -i - <"$TMP/sample.bin" >"$TMP/c.out" 2>"$TMP/c.err"
 	assertEquals "exit" 0 $?
 	# the same events as nro-dump reads them
@@ -41,7 +42,8 @@ test_c_sink_example_builds_and_delivers() {
 test_python_reader_example_reads_the_wire_format() {
 	example read_records.py python >"$TMP/read_records.py"
 	python3 "$TMP/read_records.py" <"$TMP/sample.bin" >"$TMP/py.out" 2>"$TMP/py.err"
-	assertEquals "exit: $(cat "$TMP/py.err")" 0 $?
+	_rc=$?
+	assertEquals "exit: $(cat "$TMP/py.err")" 0 "$_rc"
 	assertContains "$(cat "$TMP/py.out")" "event 42 n1 analyzer 1"
 	# per record, the entry counts add up to what nro-dump prints entry by entry
 	total=$(awk '{ n += $5 } END { print n }' "$TMP/py.out")

@@ -354,7 +354,8 @@ test_text_on_a_terminal_json_otherwise() {
 	assertEquals "JSON into a pipe" 0 $?
 	script -qec "$BIN/sink-stdout -i - --color never <'$TMP/sample.bin'" /dev/null >"$TMP/tty.out" 2>&1
 	grep -qE '^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z  (FIRING|RESOLVED)' "$TMP/tty.out"
-	assertTrue "text on a terminal: $(head -c 200 "$TMP/tty.out")" $?
+	_rc=$?
+	assertTrue "text on a terminal: $(head -c 200 "$TMP/tty.out")" "$_rc"
 }
 
 . shunit2

@@ -242,7 +242,8 @@ test_bad_request_drops_one_batch() {
 	assertEquals "$(requests | wc -l)" "$(jq -c .request "$T/recv.jsonl" | sort -u | wc -l)"
 	jq -c '.status = 200' "$T/recv.jsonl" >"$T/all.jsonl"
 	python3 "$COMPARE" metrics "$T/all.jsonl" "$ROOT/summary.dump" >"$T/all.out"
-	assertEquals "$(head -5 "$T/all.out")" 0 $?
+	_rc=$?
+	assertEquals "$(head -5 "$T/all.out")" 0 "$_rc"
 	assertContains "$(cat "$T/sink.err")" "HTTP 400: dropped a request of"
 }
 
@@ -330,7 +331,8 @@ test_outage_longer_than_the_ring_is_counted() {
 	assertTrue "the ring wrapped: lost $lost" "[ $lost -gt 0 ]"
 	assertEquals "received + lost = published" 2000 $(($(wc -l <"$T/got.seqs") + lost))
 	sort -n -u "$T/got.seqs" | diff - "$T/got.seqs" >"$T/diff"
-	assertEquals "repeated or out of order: $(head -3 "$T/diff")" 0 $?
+	_rc=$?
+	assertEquals "repeated or out of order: $(head -3 "$T/diff")" 0 "$_rc"
 	assertContains "$(cat "$T/sink.err")" "the ring no longer holds them"
 }
 
@@ -418,9 +420,11 @@ test_s6_pipeline_delivers_the_ring() {
 	"$BIN/nro-dump" --ring "$NRO_RUN_DIR/ring" >"$T/ring.dump"
 	cp "$T/ring.dump" "$ROOT/ring$CASE.dump"
 	python3 "$COMPARE" logs "$T/recv.jsonl" "$ROOT/ring$CASE.dump" "$VERSION" >"$T/compare.out"
-	assertEquals "logs differ from the ring: $(head -8 "$T/compare.out")" 0 $?
+	_rc=$?
+	assertEquals "logs differ from the ring: $(head -8 "$T/compare.out")" 0 "$_rc"
 	python3 "$COMPARE" metrics "$T/recv.jsonl" "$ROOT/ring$CASE.dump" "$VERSION" >"$T/compare.out"
-	assertEquals "metrics differ from the ring: $(head -8 "$T/compare.out")" 0 $?
+	_rc=$?
+	assertEquals "metrics differ from the ring: $(head -8 "$T/compare.out")" 0 "$_rc"
 	assertNotContains "$(cat "$T"/log/sink-otel/current)" "error"
 }
 
