@@ -277,7 +277,7 @@ test_receiver_outage_loses_nothing() {
 	"$BIN/sink-otel" --endpoint "$RECV_URL" --from-start >"$T/sink.out" 2>"$T/sink.err" &
 	SINK_PID=$!
 	"$TESTBIN/sink_test" --ringpub --count 600 --every-ms 15 --metrics-every 10 \
-		--ring-size 4194304 --wait-peer-ms 5000 >"$T/pub.seqs" 2>"$T/pub.err" &
+		--ring-size 4194304 --wait-peer-ms 60000 >"$T/pub.seqs" 2>"$T/pub.err" &
 	PUB_PID=$!
 	wait_for_lines "$T/recv.jsonl" '"/v1/logs"' 20 2 || return
 	stop_receiver
@@ -314,9 +314,13 @@ test_outage_longer_than_the_ring_is_counted() {
 	stop_receiver
 	"$BIN/sink-otel" --endpoint "$RECV_URL" --from-start >"$T/sink.out" 2>"$T/sink.err" &
 	SINK_PID=$!
-	"$TESTBIN/sink_test" --ringpub --count 2000 --ring-size 65536 --wait-peer-ms 5000 \
+	# the publisher waits for the sink (bounded): a sink that subscribed only
+	# after the ring wrapped would start at its oldest record and could not
+	# know of the ones before (received + lost short of published)
+	"$TESTBIN/sink_test" --ringpub --count 2000 --ring-size 65536 --wait-peer-ms 60000 \
 		>"$T/pub.seqs" 2>"$T/pub.err"
 	assertEquals "ringpub exit" 0 $?
+	assertNotContains "the sink was not subscribed in time" "$(cat "$T/pub.err")" "no subscriber"
 	node "$RECEIVER" --out "$T/recv.jsonl" --port "$port" >"$T/recv2.url" 2>>"$T/recv.err" &
 	RECV_PID=$!
 	last=$(tail -n1 "$T/pub.seqs")
