@@ -66,12 +66,13 @@ test_every_row_has_a_test() {
 # kubelet-replay's crash-loop scenario over the v1.34 fixtures, collector-node
 # on recorded /proc and /sys, collector-kmsg following a file,
 # collector-runtime against tests/cri_server.py), the analyzer, and every
-# sink with its real destination: sink-stdout (every record kind, JSON),
-# sink-otel (tests/otlp_receiver.js), sink-nats (nats-server, JetStream),
-# sink-prom (scraped with curl). The incident fires first (step 1); each row
-# kills one process, waits until s6 brought it back (a new pid, ready again:
-# s6-svwait, never a sleep) and until its work shows again, then checks that
-# the sinks delivered exactly what the ring holds, once each, in order;
+# sink with its real destination: sink-stdout (events and health records,
+# JSON), sink-otel (events, to tests/otlp_receiver.js), sink-nats (events, to
+# nats-server with JetStream), sink-prom (scraped with curl). The incident
+# fires first (step 1); each row kills one process, waits until s6 brought it
+# back (a new pid, ready again: s6-svwait, never a sleep) and until its work
+# shows again, then checks that the sinks delivered exactly what the ring
+# holds, once each (a killed sink: see delivered), in order;
 # kill9_incident_once ends the incident (step 2) and checks its events.
 
 SHARED_COLLECTORS="collector-healthz collector-syncloop collector-pods collector-summary collector-probes
