@@ -65,7 +65,8 @@ test_every_row_has_a_test() {
 # first of them): every collector that can run here (the kubelet ones against
 # kubelet-replay's crash-loop scenario over the v1.34 fixtures, collector-node
 # on recorded /proc and /sys, collector-kmsg following a file,
-# collector-runtime against tests/cri_server.py), the analyzer, and every
+# collector-runtime against tests/cri_server.py, collector-systemd against
+# tests/systemd_standin.py on a private bus), the analyzer, and every
 # sink with its real destination: sink-stdout (events and health records,
 # JSON), sink-otel (events, to tests/otlp_receiver.js), sink-nats (events, to
 # nats-server with JetStream), sink-prom (scraped with curl). The incident
@@ -77,7 +78,7 @@ test_every_row_has_a_test() {
 
 SHARED_COLLECTORS="collector-healthz collector-syncloop collector-pods collector-summary collector-probes
 collector-configz collector-resource collector-spec collector-cadvisor collector-metrics collector-node
-collector-kmsg collector-runtime"
+collector-kmsg collector-runtime collector-systemd"
 SHARED_SINKS="sink-stdout sink-otel sink-nats sink-prom"
 NODE_NAME=datagen-1-34
 RECEIVER=$TOP/tests/otlp_receiver.js
@@ -121,6 +122,7 @@ shared_start() {
 		--mode-file "$SH/cri.mode" --log "$SH/cri.calls" >"$SH/cri.out" 2>"$SH/cri.err" &
 	SH_CRI_PID=$!
 	wait_first_line "$SH/cri.out" >/dev/null && wait_path "$SH/cri.sock" || return 1
+	systemd_up || return 1
 	: >"$SH/kmsg"
 	SH_PROM=127.0.0.1:$(free_port)
 	SH_SCAN=$SH/svc
@@ -163,6 +165,7 @@ shared_start() {
 	echo "$SH/hostroot" >"$SH_SCAN/collector-node/env/NRO_HOST_ROOT"
 	echo "$SH/kmsg" >"$SH_SCAN/collector-kmsg/env/NRO_KMSG"
 	echo "unix://$SH/cri.sock" >"$SH_SCAN/collector-runtime/env/NRO_RUNTIME_ENDPOINT"
+	echo "unix:path=$SH/bus.sock" >"$SH_SCAN/collector-systemd/env/NRO_DBUS_ADDRESS"
 	# no leak check under s6: LeakSanitizer's stop-the-world at exit can hang
 	# on nng's exiting threads (tests/sink_otel_test.sh); the other rows and
 	# suites check leaks in the same code
@@ -191,11 +194,51 @@ shared_down() {
 	done
 	kill -9 "$SH_SCAN_PID" 2>/dev/null
 	wait "$SH_SCAN_PID" 2>/dev/null
-	for p in ${SH_REPLAY_PID:-} ${SH_RECV_PID:-} ${SH_NATS_PID:-} ${SH_CRI_PID:-}; do
+	for p in ${SH_REPLAY_PID:-} ${SH_RECV_PID:-} ${SH_NATS_PID:-} ${SH_CRI_PID:-} ${SH_SD_PID:-} ${SH_BUS_PID:-}; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	SH_SCAN_PID="" SH_REPLAY_PID="" SH_RECV_PID="" SH_NATS_PID="" SH_CRI_PID="" SH_BIN=""
+	SH_SCAN_PID="" SH_REPLAY_PID="" SH_RECV_PID="" SH_NATS_PID="" SH_CRI_PID="" SH_SD_PID="" SH_BUS_PID=""
+	SH_BIN=""
+}
+
+# A private system bus (dbus-daemon) with tests/systemd_standin.py as
+# systemd: kubelet.service and containerd.service from recorded
+# `systemctl show` dumps, as tests/collector_systemd_test.sh has them.
+systemd_up() {
+	cat >"$SH/bus.conf" <<BUSCONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path=$SH/bus.sock</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_type="method_return"/>
+    <allow send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="signal"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+  </policy>
+</busconfig>
+BUSCONF
+	dbus-daemon --config-file="$SH/bus.conf" --nofork --print-address=1 >"$SH/bus.addr" 2>"$SH/bus.err" &
+	SH_BUS_PID=$!
+	wait_first_line "$SH/bus.addr" >/dev/null || return 1
+	sd=$FIXTURES/../host/systemd
+	DBUS_SYSTEM_BUS_ADDRESS=unix:path=$SH/bus.sock /usr/bin/python3 "$TOP/tests/systemd_standin.py" \
+		--unit "kubelet.service=$sd/kubelet-running-NRestarts29-kata-containers2075.partial.show" \
+		--set kubelet.service:LoadState=loaded --set kubelet.service:ActiveState=active \
+		--set kubelet.service:SubState=running \
+		--unit "containerd.service=$sd/hotsos-k8s-master-containerd.service.show" \
+		>"$SH/sd.out" 2>"$SH/sd.err" &
+	SH_SD_PID=$!
+	wait_first_line "$SH/sd.out" >/dev/null
 }
 
 # The OTLP receiver (on SH_OTLP's port once there is one), appending to a
@@ -373,6 +416,7 @@ row_kill9_collector_cadvisor() { kill9_collector collector-cadvisor; }
 row_kill9_collector_metrics() { kill9_collector collector-metrics; }
 row_kill9_collector_node() { kill9_collector collector-node; }
 row_kill9_collector_runtime() { kill9_collector collector-runtime; }
+row_kill9_collector_systemd() { kill9_collector collector-systemd; }
 
 # collector-kmsg, back, follows its file again: a kernel OOM kill written
 # after the restart fires once.
