@@ -6,6 +6,7 @@
 # a small Python server (broken chunked framing); the run directory and a
 # full tmpfs are checked against the real tools.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/apiserver_lib.sh"
 
 TABLE=$TOP/tests/fault_matrix.tsv
 SCENARIO=$TOP/deploy/demo/crashloop-oom
@@ -66,7 +67,8 @@ test_every_row_has_a_test() {
 # kubelet-replay's crash-loop scenario over the v1.34 fixtures, collector-node
 # on recorded /proc and /sys, collector-kmsg following a file,
 # collector-runtime against tests/cri_server.py, collector-systemd against
-# tests/systemd_standin.py on a private bus), the analyzer, and every
+# tests/systemd_standin.py on a private bus, collector-apiserver against
+# apiserver-replay), the analyzer, and every
 # sink with its real destination: sink-stdout (events and health records,
 # JSON), sink-otel (events, to tests/otlp_receiver.js), sink-nats (events, to
 # nats-server with JetStream), sink-prom (scraped with curl). The incident
@@ -78,7 +80,7 @@ test_every_row_has_a_test() {
 
 SHARED_COLLECTORS="collector-healthz collector-syncloop collector-pods collector-summary collector-probes
 collector-configz collector-resource collector-spec collector-cadvisor collector-metrics collector-node
-collector-kmsg collector-runtime collector-systemd"
+collector-kmsg collector-runtime collector-systemd collector-apiserver"
 SHARED_SINKS="sink-stdout sink-otel sink-nats sink-prom"
 NODE_NAME=datagen-1-34
 RECEIVER=$TOP/tests/otlp_receiver.js
@@ -123,6 +125,14 @@ shared_start() {
 	SH_CRI_PID=$!
 	wait_first_line "$SH/cri.out" >/dev/null && wait_path "$SH/cri.sock" || return 1
 	systemd_up || return 1
+	# the API server's view: apiserver-replay over tests/apiserver_lib.sh's
+	# scenario (the v1.34 capture), its first step only
+	api_scenario "$SH/api"
+	echo "sa-token-$$" >"$SH/api.token"
+	"$BIN/apiserver-replay" --scenario "$SH/api" --node "$NODE_NAME" --token-file "$SH/api.token" \
+		>"$SH/api.url" 2>"$SH/api.err" &
+	SH_API_PID=$!
+	SH_API=$(wait_first_line "$SH/api.url") || return 1
 	: >"$SH/kmsg"
 	SH_PROM=127.0.0.1:$(free_port)
 	SH_SCAN=$SH/svc
@@ -146,7 +156,7 @@ shared_start() {
 	# few enough to check them all in every row
 	echo 2s >"$SH_SCAN/collector-summary/env/NRO_INTERVAL"
 	for s in collector-syncloop collector-probes collector-configz collector-resource collector-spec \
-		collector-cadvisor collector-metrics collector-node collector-kmsg; do
+		collector-cadvisor collector-metrics collector-node collector-kmsg collector-apiserver; do
 		echo 10s >"$SH_SCAN/$s/env/NRO_INTERVAL"
 	done
 	echo 33554432 >"$SH_SCAN/analyzer/env/NRO_RING_SIZE" # never wraps during the suite
@@ -166,6 +176,9 @@ shared_start() {
 	echo "$SH/kmsg" >"$SH_SCAN/collector-kmsg/env/NRO_KMSG"
 	echo "unix://$SH/cri.sock" >"$SH_SCAN/collector-runtime/env/NRO_RUNTIME_ENDPOINT"
 	echo "unix:path=$SH/bus.sock" >"$SH_SCAN/collector-systemd/env/NRO_DBUS_ADDRESS"
+	rm -f "$SH_SCAN/collector-apiserver/down" # shipped off
+	echo "$SH_API" >"$SH_SCAN/collector-apiserver/env/NRO_APISERVER_URL"
+	echo "$SH/api.token" >"$SH_SCAN/collector-apiserver/env/NRO_APISERVER_TOKEN_FILE"
 	# no leak check under s6: LeakSanitizer's stop-the-world at exit can hang
 	# on nng's exiting threads (tests/sink_otel_test.sh); the other rows and
 	# suites check leaks in the same code
@@ -194,12 +207,12 @@ shared_down() {
 	done
 	kill -9 "$SH_SCAN_PID" 2>/dev/null
 	wait "$SH_SCAN_PID" 2>/dev/null
-	for p in ${SH_REPLAY_PID:-} ${SH_RECV_PID:-} ${SH_NATS_PID:-} ${SH_CRI_PID:-} ${SH_SD_PID:-} ${SH_BUS_PID:-}; do
+	for p in ${SH_REPLAY_PID:-} ${SH_RECV_PID:-} ${SH_NATS_PID:-} ${SH_CRI_PID:-} ${SH_SD_PID:-} ${SH_BUS_PID:-} ${SH_API_PID:-}; do
 		kill "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
 	SH_SCAN_PID="" SH_REPLAY_PID="" SH_RECV_PID="" SH_NATS_PID="" SH_CRI_PID="" SH_SD_PID="" SH_BUS_PID=""
-	SH_BIN=""
+	SH_API_PID="" SH_BIN=""
 }
 
 # A private system bus (dbus-daemon) with tests/systemd_standin.py as
@@ -417,6 +430,7 @@ row_kill9_collector_metrics() { kill9_collector collector-metrics; }
 row_kill9_collector_node() { kill9_collector collector-node; }
 row_kill9_collector_runtime() { kill9_collector collector-runtime; }
 row_kill9_collector_systemd() { kill9_collector collector-systemd; }
+row_kill9_collector_apiserver() { kill9_collector collector-apiserver; }
 
 # collector-kmsg, back, follows its file again: a kernel OOM kill written
 # after the restart fires once.
