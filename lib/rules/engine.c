@@ -505,8 +505,35 @@ void nro_rules_prime(struct nro_rules *r, struct nro_msg *m, int64_t now)
 	r->fs.pushed = 0;
 }
 
+/* The previous run's records end where it died: the time until now is the
+ * analyzer's own absence, not its collectors'. Every primed source's clock
+ * moves on by it, so a collector is judged quiet (CollectorDown) for the
+ * time it was quiet while someone listened, not for the restart. */
+static void shift_sources(struct nro_rules *r, int64_t now)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	int64_t newest = 0;
+	nro_hmap_iter_init(&it, &r->fs.sources);
+	while ((e = nro_hmap_next(&it))) {
+		const struct source *src = e->value;
+		if (src->last_heard > newest)
+			newest = src->last_heard;
+	}
+	int64_t gap = newest > 0 && newest < now ? now - newest : 0;
+	nro_hmap_iter_init(&it, &r->fs.sources);
+	while (gap && (e = nro_hmap_next(&it))) {
+		struct source *src = e->value;
+		src->first_seen += gap;
+		src->last_heard += gap;
+		if (src->last_ok)
+			src->last_ok += gap;
+	}
+}
+
 void nro_rules_primed(struct nro_rules *r, int64_t now)
 {
+	shift_sources(r, now);
 	r->muted = 1;
 	nro_rules_evaluate(r, now);
 	r->muted = 0;

@@ -49,10 +49,12 @@ void nro_rules_evaluate(struct nro_rules *r, int64_t now_ms);
  * baselines a transition is judged against (a container's restart count,
  * a node's boot id) and knows which collectors were publishing. */
 void nro_rules_prime(struct nro_rules *r, struct nro_msg *m, int64_t now_ms);
-/* After the last nro_rules_prime: judges the primed facts once without
- * emitting anything (what they held is not news: kernel problems, restarts
- * and reboots the previous run already judged), then forgets every alert,
- * for nro_rules_restore to say which are firing. */
+/* After the last nro_rules_prime: moves every primed collector's clock on
+ * by the time since the newest primed record (the analyzer's own absence is
+ * not their silence: no CollectorDown for it), judges the primed facts once
+ * without emitting anything (what they held is not news: kernel problems,
+ * restarts and reboots the previous run already judged), then forgets every
+ * alert, for nro_rules_restore to say which are firing. */
 void nro_rules_primed(struct nro_rules *r, int64_t now_ms);
 
 /* Restores an event the analyzer published before a restart (read back from
