@@ -210,6 +210,33 @@ static void on_metric(void *ctx, const char *node, const struct nro_metric *m)
 	}
 }
 
+/* Takes back as facts what the ring holds of the collectors' records (the
+ * previous run forwarded them), so a restarted analyzer judges the next
+ * poll against the last one it missed nothing of: a restart count that rose
+ * while it was down is a restart, not a first sight. Nothing is announced
+ * from these; the alerts come from the events (restore_from_ring). */
+static void prime_from_ring(struct analyzer *a)
+{
+	uint64_t head = nro_ring_head(&a->ring), first = nro_ring_oldest(&a->ring);
+	struct nro_buf b;
+	size_t primed = 0;
+	int64_t now = nro_wall_ms();
+	nro_buf_init(&b, NRO_MSG_MAX);
+	for (uint64_t seq = first; seq && seq <= head; seq++) {
+		struct nro_msg m;
+		if (nro_ring_read(&a->ring, seq, &b) != 1 ||
+		    nro_decode(&m, (const uint8_t *)b.p, b.len, NULL) != 0 ||
+		    nro_str_eq(m.hdr.source, "analyzer") || m.hdr.kind == NRO_KIND_EVENT)
+			continue;
+		nro_rules_prime(a->rules, &m, now);
+		primed++;
+	}
+	nro_buf_free(&b);
+	if (primed)
+		nro_rules_primed(a->rules, now);
+	nro_debug("%zu forwarded records taken back from the ring as facts", primed);
+}
+
 /* Rebuilds which alerts are firing from the events the ring still holds, so
  * a restarted analyzer does not announce them again. */
 static void restore_from_ring(struct analyzer *a)
@@ -345,6 +372,7 @@ static void open_io(struct analyzer *a, struct nro_in *in, const char **in_addr,
 		a->have_ring = 1;
 		snprintf(a->alerts_path, sizeof a->alerts_path, "%s/%s", a->t.run_dir,
 			 NRO_ALERTS_FILE);
+		prime_from_ring(a);
 		size_t from_file = restore_from_alerts_file(a);
 		restore_from_ring(a);
 		if (from_file)

@@ -21,6 +21,8 @@ case "$secs" in '' | *[!0-9]*) echo "fuzz: FUZZ_SECONDS '$secs' is not a whole n
 max_len() {
 	case "$1" in
 	quantity) echo 64 ;;
+	procfs) echo 8192 ;;
+	kmsg) echo 16384 ;;
 	healthz) echo 4200 ;;
 	ring | ring_writer) echo 8192 ;;
 	prom | json | configz | spec) echo 16384 ;;

@@ -7,20 +7,61 @@
 # live in the same folders; this script only adds or replaces seed-* files.
 # The record and ring seeds carry the time (and the ring a random epoch) of
 # the run that wrote them, so they differ from one run to the next.
-# Usage: sh fuzz/seed.sh [FIXTURES_DIR]
+# The kmsg and procfs seeds come from the host fixtures
+# (../shared/fixtures/host, NRO_HOST_FIXTURES): `sh fuzz/seed.sh --host` writes
+# only those (no built tool needed).
+# Usage: sh fuzz/seed.sh [--host] [FIXTURES_DIR]
 set -eu
 cd "$(dirname "$0")/.."
+only_host=0
+[ "${1:-}" = --host ] && { only_host=1; shift; }
 F=${1:-${NRO_FIXTURES:-../shared/fixtures/kubelet}}
 C=fuzz/corpus
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/nro-seed.XXXXXX")
-trap 'kill $replay 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'kill $replay 2>/dev/null || :; rm -rf "$tmp"' EXIT
 replay=""
-for t in record prom json quantity ring ring_writer pods summary configz spec healthz; do
+H=${NRO_HOST_FIXTURES:-$(dirname "$F")/host}
+for t in record prom json quantity ring ring_writer pods summary configz spec healthz kmsg procfs; do
 	mkdir -p "$C/$t"
 done
 
 # prefix BYTE-OCTAL FILE OUT: OUT is the control byte then FILE
 prefix() { { printf "\\$1"; cat "$2"; } >"$3"; }
+
+# ---- the host: kernel log lines and /proc, /sys files ----------------------
+# kmsg: byte 0 bit 0 = the line before was a raw /dev/kmsg record
+for f in "$H"/kmsg/*.txt; do
+	head -c 16000 "$f" >"$tmp/k.txt"
+	prefix 000 "$tmp/k.txt" "$C/kmsg/seed-$(basename "$f" .txt)"
+done
+printf '\0016,1234,5678901,-;Out of memory: Killed process 42 (stress) total-vm:1kB\n SUBSYSTEM=memory\n DEVICE=+x\n' \
+	>"$C/kmsg/seed-raw-dict"
+# procfs: byte 0 picks the parser (fuzz/fuzz_procfs.c): 0 stat, 1 meminfo/vmstat,
+# 2 loadavg, 3 pressure, 4 file-nr, 5 one number, 6 net/dev, 7 mountinfo,
+# 8 mounts, 9 (+10k: output size) operstate
+procfs_seed() { # BYTE-OCTAL RELATIVE-PATH [NAME-SUFFIX]
+	for d in procfs node_exporter hotsos_k8s_node; do
+		[ -f "$H/$d/$2" ] || continue
+		head -c 8000 "$H/$d/$2" >"$tmp/p.txt"
+		prefix "$1" "$tmp/p.txt" "$C/procfs/seed-$d-$(echo "$2" | tr / -)${3:-}"
+	done
+}
+procfs_seed 000 proc/stat
+procfs_seed 001 proc/meminfo
+procfs_seed 001 proc/vmstat
+procfs_seed 002 proc/loadavg
+for r in cpu io memory; do procfs_seed 003 proc/pressure/$r; done
+procfs_seed 004 proc/sys/fs/file-nr
+for r in sys/kernel/pid_max sys/kernel/threads-max sys/net/netfilter/nf_conntrack_max; do
+	procfs_seed 005 proc/$r
+done
+procfs_seed 006 proc/net/dev
+procfs_seed 007 proc/1/mountinfo
+procfs_seed 007 proc/26231/mountinfo
+procfs_seed 010 proc/mounts
+procfs_seed 011 sys/class/net/eth0/operstate
+procfs_seed 143 sys/class/net/eth0/operstate -out10
+[ "$only_host" = 1 ] && { echo "host seeds written under $C"; exit 0; }
 
 # ---- JSON bodies: a few pods / pod stats of each version, whole small ones
 for v in v1.15 v1.19 v1.28 v1.34 gke-crashloop gke-1.20; do

@@ -299,7 +299,8 @@ test_reads_as_an_unprivileged_user_under_the_system_bus_rules() {
 	start_bus "$TMP/bus.strict.conf" && start_standin || return
 	chmod 711 "$TMP"
 	as_nobody "$BIN/collector-systemd" --once -o - --node n1 --bus "$BUS" >"$TMP/nobody.bin" 2>"$TMP/nobody.err"
-	assertEquals "as nobody: exit $(cat "$TMP/nobody.err")" 0 $?
+	_rc=$?
+	assertEquals "as nobody: exit $(cat "$TMP/nobody.err")" 0 "$_rc"
 	assertEquals "as nobody: both units" "kubelet.service containerd.service" \
 		"$("$BIN/nro-dump" <"$TMP/nobody.bin" | jq -r 'select(.kind=="state") | .object.name' | tr '\n' ' ' | sed 's/ $//')"
 	# the control: the policy is enforced (nobody may not call what it does not need)

@@ -360,19 +360,47 @@ test_faults() {
 
 # Many polls in one process: the token array and buffer are reused, and a
 # failed poll in between does not disturb the next one.
+# long_statuses B: the health statuses of $TMP/long.bin so far, repeats
+# merged ("ok failed ok "); the record being written may be cut short.
+long_statuses() {
+	"$1/nro-dump" <"$TMP/long.bin" 2>/dev/null | jq -r 'select(.kind=="health") | .status' | uniq | tr '\n' ' '
+}
+
+# wait_long B STATUSES [MIN_OK]: until the statuses are STATUSES (and, with
+# MIN_OK, that many ok polls were written), bounded (30 s).
+wait_long() {
+	i=0
+	while [ $i -lt 300 ]; do
+		if [ "$(long_statuses "$1")" = "$2" ]; then
+			n=$("$1/nro-dump" <"$TMP/long.bin" 2>/dev/null | jq -r 'select(.kind=="health" and .status=="ok") | .seq' | wc -l)
+			[ "$n" -ge "${3:-0}" ] && return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "statuses '$(long_statuses "$1")', not '$2' (at least ${3:-0} ok)"
+	return 1
+}
+
+# Every change of the body is one rename (never a moment without the file:
+# that poll would be a 404, a degraded poll of its own), and each is made
+# once the polls before it were written, whatever the machine's load.
 test_long_running_reuses_state() {
 	fx flip
 	cp "$FIXTURES/v1.34/stats_summary.json" "$FX/stats_summary.json"
+	cp "$FIXTURES/v1.34/stats_summary.json" "$FX/good.json"
+	printf '{"node":' >"$FX/broken.json"
 	jc_replay "$FX" || return
 	for b in $BINS; do
+		cp "$FX/good.json" "$FX/next.json" && mv -f "$FX/next.json" "$FX/stats_summary.json"
+		: >"$TMP/long.bin"
 		"$b/collector-summary" --interval 100ms -o - --kubelet "$URL" >"$TMP/long.bin" 2>"$TMP/long.err" &
 		pid=$!
-		sleep 1
-		mv "$FX/stats_summary.json" "$FX/keep.json"
-		printf '{"node":' >"$FX/stats_summary.json"
-		sleep 0.5
-		mv -f "$FX/keep.json" "$FX/stats_summary.json"
-		sleep 0.7
+		wait_long "$b" "ok " 5
+		cp "$FX/broken.json" "$FX/next.json" && mv -f "$FX/next.json" "$FX/stats_summary.json"
+		wait_long "$b" "ok failed "
+		cp "$FX/good.json" "$FX/next.json" && mv -f "$FX/next.json" "$FX/stats_summary.json"
+		wait_long "$b" "ok failed ok " 6
 		kill -TERM $pid
 		wait $pid
 		rc=$?
@@ -383,7 +411,7 @@ test_long_running_reuses_state() {
 		per=$(jq -r 'select(.kind=="health" and .status=="ok") | .seq' "$TMP/long.jl" | wc -l)
 		all=$(jq -r 'select(.name=="k8s.node.memory.available") | .value' "$TMP/long.jl" | sort -u)
 		assertEquals "$(flavour "$b"): every ok poll the same value" 15850561536 "$all"
-		assertTrue "$(flavour "$b"): several ok polls ($per)" "[ $per -ge 5 ]"
+		assertTrue "$(flavour "$b"): several ok polls ($per)" "[ $per -ge 6 ]"
 		if grep -qE 'Sanitizer|runtime error:' "$TMP/long.err"; then
 			fail "$(flavour "$b"): sanitizer report: $(head -c 2000 "$TMP/long.err")"
 		fi

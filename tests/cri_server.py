@@ -17,6 +17,10 @@ Every call appends "method key=value ..." to LOG_FILE.
 
   cri_server.py --socket PATH --descriptors FILE --mode-file F --log F
   cri_server.py --garbage --socket PATH   (accepts and writes junk, not HTTP/2)
+  cri_server.py --silent --socket PATH    (accepts and reads, never answers:
+      a runtime that hangs; unlike "slow", no gRPC server of its own can
+      answer DEADLINE_EXCEEDED when the client's grpc-timeout runs out, so
+      only the client's own timeout ends the call)
 """
 import argparse
 import os
@@ -140,6 +144,16 @@ def junk_peer(c):
     c.close()
 
 
+def silent_peer(c):
+    """Reads what the client sends and never answers, until it hangs up."""
+    try:
+        while c.recv(65536):
+            pass
+    except OSError:
+        pass
+    c.close()
+
+
 def garbage(args):
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.bind(args.socket)
@@ -147,7 +161,8 @@ def garbage(args):
     print("listening", flush=True)
     while True:
         c, _ = s.accept()
-        threading.Thread(target=junk_peer, args=(c,), daemon=True).start()
+        threading.Thread(target=silent_peer if args.silent else junk_peer, args=(c,),
+                         daemon=True).start()
 
 
 def main():
@@ -157,8 +172,9 @@ def main():
     p.add_argument("--mode-file")
     p.add_argument("--log", default=os.devnull)
     p.add_argument("--garbage", action="store_true")
+    p.add_argument("--silent", action="store_true")
     args = p.parse_args()
-    (garbage if args.garbage else serve)(args)
+    (garbage if args.garbage or args.silent else serve)(args)
 
 
 if __name__ == "__main__":

@@ -42,7 +42,8 @@ test_c_sink_example_builds_and_delivers() {
 test_python_reader_example_reads_the_wire_format() {
 	example read_records.py python >"$TMP/read_records.py"
 	python3 "$TMP/read_records.py" <"$TMP/sample.bin" >"$TMP/py.out" 2>"$TMP/py.err"
-	assertEquals "exit: $(cat "$TMP/py.err")" 0 $?
+	_rc=$?
+	assertEquals "exit: $(cat "$TMP/py.err")" 0 "$_rc"
 	assertContains "$(cat "$TMP/py.out")" "event 42 n1 analyzer 1"
 	# per record, the entry counts add up to what nro-dump prints entry by entry
 	total=$(awk '{ n += $5 } END { print n }' "$TMP/py.out")

@@ -181,6 +181,8 @@ test_exit_codes_collectors() {
 	# no analyzer: nothing is polled, so nothing is lost; said, not a warning and 0
 	row 111 "--once without a subscriber" "nothing subscribes to ipc://$TMP/runs/records.ipc" \
 		env NRO_RUN_DIR="$TMP/runs" "$BIN/collector-pods" --once --timeout 300ms --kubelet "$REPLAY_URL"
+	kill "$REPLAY_PID" # the setup's replay: started again below (it leaked)
+	wait "$REPLAY_PID" 2>/dev/null
 	start_replay --dir "$TMP/bad" || return
 	bad=$REPLAY_URL
 	row 102 "pods: a body that is not JSON" "invalid JSON" "$BIN/collector-pods" --once -o - --kubelet "$bad"
@@ -354,7 +356,8 @@ test_text_on_a_terminal_json_otherwise() {
 	assertEquals "JSON into a pipe" 0 $?
 	script -qec "$BIN/sink-stdout -i - --color never <'$TMP/sample.bin'" /dev/null >"$TMP/tty.out" 2>&1
 	grep -qE '^[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z  (FIRING|RESOLVED)' "$TMP/tty.out"
-	assertTrue "text on a terminal: $(head -c 200 "$TMP/tty.out")" $?
+	_rc=$?
+	assertTrue "text on a terminal: $(head -c 200 "$TMP/tty.out")" "$_rc"
 }
 
 . shunit2

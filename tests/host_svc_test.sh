@@ -36,7 +36,8 @@ test_node_and_kmsg_services() {
 	SCAN_PID=$!
 	wait_path "$SCAN/collector-kmsg/supervise/status"
 	for s in collector-node collector-kmsg; do
-		svwait_up "$SCAN/$s" || fail "$s did not become ready: $(cat "$TMP/scan.out")"
+		svwait_up "$SCAN/$s" ||
+			fail "$s did not become ready: $(cat "$TMP/scan.out"); s6-svstat: $(s6-svstat "$SCAN/$s" 2>&1); processes: $(ps -o pid,stat,etime,args --ppid "$SCAN_PID" 2>&1 | tr '\n' '|')"
 	done
 	wait_for_lines "$TMP/records.jl" '"source":"collector-node".*"name":"system.memory.limit"' 30 ||
 		fail "no memory from collector-node: $(cat "$TMP/scan.out")"

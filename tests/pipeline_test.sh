@@ -98,8 +98,9 @@ run_incident() { # $1: kill-9 the analyzer and the sink mid-incident
 	wait_for_lines "$TMP/events.out" '"type":"ContainerRestarted"' 30 || return
 	step # step 2: memory recovers
 	wait_for_lines "$TMP/events.out" '"type":"NodeMemoryPressure".*"state":"resolved"' 30 || return
-	# a few more polls: nothing else may arrive
-	sleep 3
+	# a few more polls (the ring's head moves on by three polls of the three
+	# collectors): nothing else may arrive
+	wait_polls 3
 	grep '^{' "$TMP/events.out" >"$TMP/events.json"
 	event_lines "$TMP/events.json" >"$TMP/got"
 	echo "$INCIDENT_EVENTS" >"$TMP/want"
@@ -111,6 +112,24 @@ run_incident() { # $1: kill-9 the analyzer and the sink mid-incident
 	sort -n -c "$TMP/seqs" 2>/dev/null
 	rc=$?
 	assertEquals "seqs out of order: $(tr '\n' ' ' <"$TMP/seqs")" 0 "$rc"
+}
+
+# Waits (bounded) until the ring holds about $1 more polls of the three
+# collectors: events late by a poll would show by then.
+wait_polls() {
+	head0=$(ring_head)
+	i=0
+	while [ $i -lt 400 ]; do
+		[ "$(ring_head)" -ge $((head0 + $1 * 3)) ] && return 0
+		sleep 0.05
+		i=$((i + 1))
+	done
+	fail "the ring's head stayed at $(ring_head)"
+	return 1
+}
+ring_head() {
+	h=$(python3 "$TOP/tests/ring_read.py" --info "$TMP/run/ring" 2>/dev/null | awk '{print $8}')
+	echo "${h:-0}"
 }
 
 test_scripted_incident_under_s6() {
@@ -126,18 +145,23 @@ test_kill9_analyzer_and_sink_mid_incident() {
 test_nngcat_receives_events() {
 	start_replay --scenario "$SCENARIO" || return
 	start_pipeline
-	nngcat --sub --dial "ipc://$TMP/run/events.ipc" --subscribe E --quoted \
+	# events and the collectors' health (a record every poll: the proof that
+	# nngcat is connected before the incident starts, whatever the load)
+	nngcat --sub --dial "ipc://$TMP/run/events.ipc" --subscribe E --subscribe H --quoted \
 		--recv-timeout 40 >"$TMP/nngcat.out" 2>&1 &
 	PIDS="$!"
+	wait_for_lines "$TMP/nngcat.out" '^"HNRO' 30 || return
 	wait_for_lines "$TMP/events.out" '"type":"PodCrashLooping"' 30
 	step # incident
 	wait_for_lines "$TMP/events.out" '"type":"NodeMemoryPressure".*"state":"firing"' 30
-	step # recovery: its event comes seconds later, when nngcat is surely connected
+	step # recovery
 	wait_for_lines "$TMP/nngcat.out" 'NodeMemoryPressure' 30
 	rc=$?
 	assertTrue "nngcat got no NodeMemoryPressure event: $(head -c 300 "$TMP/nngcat.out")" "$rc"
-	# every message it got is an event record: kind byte E, magic NRO, version 2
-	assertEquals "" "$(grep -v '^"ENRO\\x02' "$TMP/nngcat.out" | grep . | head -3)"
+	# every message it got is an event or a health record (kind byte E or
+	# H, magic NRO, version 2): the topics filtered out every metric
+	assertEquals "" "$(grep -v '^"[EH]NRO\\x02' "$TMP/nngcat.out" | grep . | head -3)"
+	assertTrue "event records among them" "grep -q '^\"ENRO' '$TMP/nngcat.out'"
 }
 
 test_faulty_kubelet_collector_down_then_recovers() {

@@ -63,7 +63,8 @@ test_independent_decoder_agrees_on_real_output() {
 	n=$(wc -l <"$TMP/rc.jsonl")
 	assertTrue "entries: $n" "[ $n -gt 1000 ]"
 	cmp -s "$TMP/rpy.jsonl" "$TMP/rc.jsonl"
-	assertEquals "decoders differ: $(diff "$TMP/rpy.jsonl" "$TMP/rc.jsonl" | head -3)" 0 $?
+	_rc=$?
+	assertEquals "decoders differ: $(diff "$TMP/rpy.jsonl" "$TMP/rc.jsonl" | head -3)" 0 "$_rc"
 }
 
 # The version 1 example of docs/wire-format.md still decodes, in both.

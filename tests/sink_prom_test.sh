@@ -99,11 +99,13 @@ test_v134_passes_promtool_check_metrics() {
 	fresh_records || return
 	cat "$T/v134.rec" "$T/v134-cadvisor.rec" |
 		"$BIN/sink-prom" -i - --print text >"$T/out.txt" 2>"$T/sink.err"
-	assertEquals "sink-prom exit: $(cat "$T/sink.err")" 0 $?
+	_rc=$?
+	assertEquals "sink-prom exit: $(cat "$T/sink.err")" 0 "$_rc"
 	# the converted names (pods, summary) must lint clean
 	"$BIN/sink-prom" -i - --print text <"$T/v134.rec" >"$T/otel.txt" 2>>"$T/sink.err"
 	promtool check metrics <"$T/otel.txt" >"$T/otel.lint" 2>&1
-	assertEquals "lint of the converted names: $(head -5 "$T/otel.lint")" 0 $?
+	_rc=$?
+	assertEquals "lint of the converted names: $(head -5 "$T/otel.lint")" 0 "$_rc"
 	# the whole exposition: nothing past what the kubelet's own families carry
 	lint "$V134/metrics_cadvisor.txt" >"$T/raw.lint"
 	lint "$T/out.txt" >"$T/ours.lint"

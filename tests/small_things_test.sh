@@ -9,7 +9,8 @@ oneTimeTearDown() { rm -rf "$TMP"; }
 
 test_install_leaves_kubelet_replay_out_unless_asked() {
 	make -s -C "$TOP" install DESTDIR="$TMP/inst" PREFIX=/usr >/dev/null 2>"$TMP/inst.err"
-	assertEquals "make install: $(head -c 300 "$TMP/inst.err")" 0 $?
+	_rc=$?
+	assertEquals "make install: $(head -c 300 "$TMP/inst.err")" 0 "$_rc"
 	assertTrue "the tools" "[ -x '$TMP/inst/usr/bin/collector-pods' ] && [ -x '$TMP/inst/usr/bin/analyzer' ]"
 	assertFalse "no test server" "[ -e '$TMP/inst/usr/bin/kubelet-replay' ]"
 	make -s -C "$TOP" install DESTDIR="$TMP/inst2" PREFIX=/usr INSTALL_REPLAY=1 >/dev/null 2>&1

@@ -303,6 +303,10 @@ int nro_parse_netdev_line(const char *line, size_t n, struct nro_netdev *d)
 	size_t i = skip_blanks(line, n, 0), nl = (size_t)(colon - line) - i;
 	if (nl == 0 || nl >= sizeof d->name)
 		return -1;
+	/* the kernel's dev_valid_name: no blank, control byte, NUL or '/' */
+	for (size_t k = i; k < i + nl; k++)
+		if ((unsigned char)line[k] <= ' ' || line[k] == '/' || line[k] == 0x7f)
+			return -1;
 	memcpy(d->name, line + i, nl);
 	d->name[nl] = '\0';
 	uint64_t v[16];

@@ -95,6 +95,14 @@ TEST(net_dev_lines)
 	      d.rx_errs == 2 && d.tx_drop == 7);
 	CHECK(nro_parse_netdev_line(S("  eth0: 1 2 3"), &d) == -1);
 	CHECK(nro_parse_netdev_line(S(": 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"), &d) == -1);
+	/* fuzz/crashes/procfs/netdev-name-with-nul: a NUL (or a blank) inside the
+	 * name made an interface named "" (the name is the run before ':') */
+	const char nul[] = " \0   lo: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16";
+	CHECK(nro_parse_netdev_line(nul, sizeof nul - 1, &d) == -1);
+	CHECK(nro_parse_netdev_line(S("  e th0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"), &d) == -1);
+	CHECK(nro_parse_netdev_line(S("a/b: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"), &d) == -1);
+	CHECK(nro_parse_netdev_line(S("bond0.100: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16"), &d) == 1);
+	CHECK_STR(d.name, "bond0.100");
 }
 
 TEST(mountinfo_and_mounts_lines)

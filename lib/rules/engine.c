@@ -87,6 +87,10 @@ static void event_of(const struct nro_rules *r, const struct alert *a, int ev_st
 static void emit(struct nro_rules *r, struct alert *a, int ev_state, int64_t now, const char *why)
 {
 	struct told t;
+	if (r->muted) {
+		a->emitted = ev_state;
+		return;
+	}
 	event_of(r, a, ev_state, now, why, &t);
 	a->emitted = ev_state;
 	if (ev_state == NRO_EV_FIRING) {
@@ -530,6 +534,53 @@ void nro_rules_feed(struct nro_rules *r, struct nro_msg *m, int64_t now)
 	if (m->hdr.kind == NRO_KIND_HEALTH || r->fs.pushed)
 		nro_rules_evaluate(r, now);
 	r->fs.pushed = 0;
+}
+
+void nro_rules_prime(struct nro_rules *r, struct nro_msg *m, int64_t now)
+{
+	/* errors are only counted (node_runtime_errors_total): not again */
+	if (nro_str_eq(m->hdr.source, "analyzer") || m->hdr.kind == NRO_KIND_EVENT ||
+	    m->hdr.kind == NRO_KIND_ERROR)
+		return;
+	int64_t at = m->hdr.ts_ms > 0 && m->hdr.ts_ms < now ? m->hdr.ts_ms : now;
+	facts_take(r, m, at);
+	r->fs.pushed = 0;
+}
+
+/* The previous run's records end where it died: the time until now is the
+ * analyzer's own absence, not its collectors'. Every primed source's clock
+ * moves on by it, so a collector is judged quiet (CollectorDown) for the
+ * time it was quiet while someone listened, not for the restart. */
+static void shift_sources(struct nro_rules *r, int64_t now)
+{
+	struct nro_hmap_iter it;
+	struct nro_hmap_ent *e;
+	int64_t newest = 0;
+	nro_hmap_iter_init(&it, &r->fs.sources);
+	while ((e = nro_hmap_next(&it))) {
+		const struct source *src = e->value;
+		if (src->last_heard > newest)
+			newest = src->last_heard;
+	}
+	int64_t gap = newest > 0 && newest < now ? now - newest : 0;
+	nro_hmap_iter_init(&it, &r->fs.sources);
+	while (gap && (e = nro_hmap_next(&it))) {
+		struct source *src = e->value;
+		src->first_seen += gap;
+		src->last_heard += gap;
+		if (src->last_ok)
+			src->last_ok += gap;
+	}
+}
+
+void nro_rules_primed(struct nro_rules *r, int64_t now)
+{
+	shift_sources(r, now);
+	r->muted = 1;
+	nro_rules_evaluate(r, now);
+	r->muted = 0;
+	free_values(&r->alerts);
+	nro_hmap_init(&r->alerts);
 }
 
 void nro_rules_count_error(struct nro_rules *r, const char *node, const char *error_type)

@@ -392,6 +392,7 @@ struct nro_rules {
 	int flap_changes;
 	unsigned flap_set; /* 1 window, 2 changes given by flag */
 	uint64_t dropped_alerts; /* refused at ALERTS_MAX */
+	int muted; /* nro_rules_primed: judging without telling anyone */
 };
 
 /* engine.c */

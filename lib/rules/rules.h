@@ -43,6 +43,20 @@ void nro_rules_tick(struct nro_rules *r, int64_t now_ms);
 /* Re-evaluates every rule now (after facts changed, e.g. on EOF). */
 void nro_rules_evaluate(struct nro_rules *r, int64_t now_ms);
 
+/* Takes in one record a previous run forwarded (read back from the ring)
+ * as facts only, at the time it was made (at most now): no rule is
+ * evaluated and no event emitted. A restarted analyzer so keeps the
+ * baselines a transition is judged against (a container's restart count,
+ * a node's boot id) and knows which collectors were publishing. */
+void nro_rules_prime(struct nro_rules *r, struct nro_msg *m, int64_t now_ms);
+/* After the last nro_rules_prime: moves every primed collector's clock on
+ * by the time since the newest primed record (the analyzer's own absence is
+ * not their silence: no CollectorDown for it), judges the primed facts once
+ * without emitting anything (what they held is not news: kernel problems,
+ * restarts and reboots the previous run already judged), then forgets every
+ * alert, for nro_rules_restore to say which are firing. */
+void nro_rules_primed(struct nro_rules *r, int64_t now_ms);
+
 /* Restores an event the analyzer published before a restart (read back from
  * the ring), so an alert that is firing is not announced twice. */
 void nro_rules_restore(struct nro_rules *r, const struct nro_header *h, const struct nro_event *ev);

@@ -345,6 +345,25 @@ static int await_node(struct nro_collector *c)
 	return 0;
 }
 
+/* Before a daemon's first poll: nng drops what is published before the dial
+ * to the analyzer completed, so a (re)started collector's first poll would
+ * be lost and the analyzer would hear of it only an interval later. Waits
+ * (quietly, at most an interval, 5 s at most) for a subscriber; then polls
+ * whether one came or not, as every later poll does. 0, or -1 on SIGTERM. */
+static int await_subscriber(struct nro_collector *c)
+{
+	int64_t wait_ms = c->t.interval_ms < 5000 ? c->t.interval_ms : 5000;
+	if (c->out.fd >= 0 || wait_ms <= 0)
+		return 0;
+	int64_t end = nro_mono_ms() + wait_ms;
+	while (nro_out_wait_peer(&c->out, 0) != 0 && nro_mono_ms() < end) {
+		int64_t next = nro_mono_ms() + 10;
+		if (nro_wait(&c->t, next < end ? next : end, -1) == NRO_SIG_TERM)
+			return -1;
+	}
+	return 0;
+}
+
 /* --once: over nng, the one poll waits for the subscriber (said once) so its
  * records are not dropped; nobody there in time is a transient failure. */
 static int run_once(struct nro_collector *c, nro_poll_fn poll, void *ctx)
@@ -392,6 +411,8 @@ static int run(struct nro_collector *c, nro_poll_fn poll, const struct nro_follo
 		startup_line(c);
 		nro_ready(&c->t);
 		if (await_node(c) != 0)
+			goto done;
+		if (await_subscriber(c) != 0)
 			goto done;
 		struct nro_sched s;
 		nro_sched_init(&s, c->t.interval_ms, nro_mono_ms());
