@@ -101,28 +101,13 @@ start_pipeline() { # BIN
 	echo "$API_URL" >"$SCAN/collector-apiserver/env/NRO_APISERVER_URL"
 	echo "$TMP/token" >"$SCAN/collector-apiserver/env/NRO_APISERVER_TOKEN_FILE"
 	echo 1 >"$SCAN/collector-apiserver/env/NRO_ALLOW_INSECURE_TOKEN"
-	s6-svscan "$SCAN" >"$TMP/events.out" 2>&1 &
-	SCAN_PID=$!
-	for s in analyzer sink-stdout $COLLECTORS; do
-		wait_path "$SCAN/$s/supervise/status"
-		svwait_up "$SCAN/$s" || fail "$s did not become ready"
-	done
+	# shellcheck disable=SC2086
+	scan_up "$TMP/events.out" analyzer sink-stdout $COLLECTORS
 }
 
-# Good polls the ring holds from collector $1.
-polls() {
-	"$BIN/nro-dump" --ring "$TMP/run/ring" -k H 2>/dev/null |
-		jq -r --arg s "$1" 'select(.source == $s and .status != "failed") | .source' | wc -l
-}
-
-# Waits (bounded) until every collector has polled ${1:-2} times more than now.
-wait_polls() {
-	for c in $COLLECTORS; do
-		want=$(($(polls "$c") + ${1:-2})) i=0
-		while [ "$(polls "$c")" -lt "$want" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-		[ $i -lt 300 ] || { fail "$c did not poll"; return 1; }
-	done
-}
+# Waits until every collector has polled ${1:-2} times more than now.
+# shellcheck disable=SC2086
+wait_polls() { wait_ring_polls "${1:-2}" $COLLECTORS; }
 
 # The divergence events sink-stdout wrote: "Type state object detail".
 events() {

@@ -46,25 +46,11 @@ start_pipeline() {
 	for s in "$@"; do
 		if type "env_$s" >/dev/null 2>&1; then "env_$s" "$SCAN/$s/env"; fi
 	done
-	s6-svscan "$SCAN" >"$TMP/events.out" 2>&1 &
-	SCAN_PID=$!
-	for s in analyzer sink-stdout "$@"; do
-		wait_path "$SCAN/$s/supervise/status"
-		svwait_up "$SCAN/$s" || fail "$s did not become ready"
-	done
+	scan_up "$TMP/events.out" analyzer sink-stdout "$@"
 }
 
-# Good polls from collector $1 the ring holds.
-polls() {
-	"$BIN/nro-dump" --ring "$TMP/run/ring" -k H 2>/dev/null |
-		jq -r --arg s "$1" 'select(.source == $s and .status != "failed") | .source' | wc -l
-}
-
-wait_polls() { # COLLECTOR N: waits (bounded) for N more good polls
-	want=$(( $(polls "$1") + $2 )) i=0
-	while [ "$(polls "$1")" -lt "$want" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-	[ $i -lt 300 ] || { fail "$1 did not poll"; return 1; }
-}
+# wait_polls COLLECTOR N: waits (bounded) for N more good polls
+wait_polls() { wait_ring_polls "$2" "$1"; }
 
 events() { # TYPE: "state kind ns/pod/container name" per event of that type
 	grep '^{' "$TMP/events.out" | jq -r --arg t "$1" 'select(.kind=="event" and .type==$t) |

@@ -32,13 +32,7 @@ test_node_and_kmsg_services() {
 	echo "$TMP/kern.log" >"$SCAN/collector-kmsg/env/NRO_KMSG"
 	"$BIN/nro-dump" --listen -i "ipc://$TMP/run/records.ipc" >"$TMP/records.jl" 2>"$TMP/dump.err" &
 	DUMP_PID=$!
-	s6-svscan "$SCAN" >"$TMP/scan.out" 2>&1 &
-	SCAN_PID=$!
-	wait_path "$SCAN/collector-kmsg/supervise/status"
-	for s in collector-node collector-kmsg; do
-		svwait_up "$SCAN/$s" ||
-			fail "$s did not become ready: $(cat "$TMP/scan.out"); s6-svstat: $(s6-svstat "$SCAN/$s" 2>&1); processes: $(ps -o pid,stat,etime,args --ppid "$SCAN_PID" 2>&1 | tr '\n' '|')"
-	done
+	scan_up "$TMP/scan.out" collector-node collector-kmsg
 	wait_for_lines "$TMP/records.jl" '"source":"collector-node".*"name":"system.memory.limit"' 30 ||
 		fail "no memory from collector-node: $(cat "$TMP/scan.out")"
 	wait_for_lines "$TMP/records.jl" '"source":"collector-kmsg","status":"ok"' 30 || fail "no health from collector-kmsg"

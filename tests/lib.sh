@@ -82,3 +82,42 @@ svwait_up() {
 	done
 	s6-svwait -U -t 20000 "$@"
 }
+
+# scan_up OUT SERVICE...: runs s6-svscan on $SCAN (its output and the
+# services' logs into OUT, its pid in SCAN_PID) and waits until every SERVICE
+# is up; one that is not fails the test with its s6-svstat and the
+# supervisors' processes.
+scan_up() {
+	_out=$1
+	shift
+	s6-svscan "$SCAN" >"$_out" 2>&1 &
+	SCAN_PID=$!
+	for _s in "$@"; do
+		svwait_up "$SCAN/$_s" || {
+			fail "$_s did not become ready: $(head -c 2000 "$_out"); s6-svstat: $(s6-svstat "$SCAN/$_s" 2>&1); processes: $(ps -o pid,stat,etime,args --ppid "$SCAN_PID" 2>&1 | tr '\n' '|')"
+			return 1
+		}
+	done
+}
+
+# Good polls (health records not "failed") from collector $1 that the ring
+# $TMP/run/ring holds.
+ring_polls() {
+	"$BIN/nro-dump" --ring "$TMP/run/ring" -k H 2>/dev/null |
+		jq -r --arg s "$1" 'select(.source == $s and .status != "failed") | .source' | wc -l
+}
+
+# wait_ring_polls N COLLECTOR...: waits (30 s at most each) until every
+# COLLECTOR has N more good polls in the ring than now.
+wait_ring_polls() {
+	_n=$1
+	shift
+	for _c in "$@"; do
+		_want=$(($(ring_polls "$_c") + _n)) _i=0
+		while [ "$(ring_polls "$_c")" -lt "$_want" ] && [ $_i -lt 300 ]; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		[ $_i -lt 300 ] || { fail "$_c did not poll"; return 1; }
+	done
+}

@@ -62,12 +62,7 @@ start_pipeline() {
 	echo 1s >"$SCAN/.env/NRO_INTERVAL"
 	echo json >"$SCAN/.env/NRO_FORMAT"
 	echo "NodeMemoryPressure.resolve_after=2s" >"$SCAN/.env/NRO_SET"
-	s6-svscan "$SCAN" >"$TMP/events.out" 2>&1 &
-	SCAN_PID=$!
-	wait_path "$SCAN/sink-stdout/supervise/status"
-	for s in analyzer sink-stdout collector-healthz collector-pods collector-summary; do
-		svwait_up "$SCAN/$s" || fail "$s did not become ready"
-	done
+	scan_up "$TMP/events.out" analyzer sink-stdout collector-healthz collector-pods collector-summary
 }
 
 step() { curl -fsS -X POST "$REPLAY_URL/replay/step" >/dev/null; }

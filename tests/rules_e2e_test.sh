@@ -105,28 +105,13 @@ start_pipeline() {
 	set=""
 	for t in $NEW_TYPES; do set="$set,$t.for=0s,$t.resolve_after=2s"; done
 	echo "${set#,}" >"$SCAN/.env/NRO_SET"
-	s6-svscan "$SCAN" >"$TMP/events.out" 2>&1 &
-	SCAN_PID=$!
-	for s in analyzer sink-stdout $COLLECTORS; do
-		wait_path "$SCAN/$s/supervise/status"
-		svwait_up "$SCAN/$s" || fail "$s did not become ready"
-	done
+	# shellcheck disable=SC2086
+	scan_up "$TMP/events.out" analyzer sink-stdout $COLLECTORS
 }
 
-# Good polls the ring holds from collector $1.
-polls() {
-	"$BIN/nro-dump" --ring "$TMP/run/ring" -k H 2>/dev/null |
-		jq -r --arg s "$1" 'select(.source == $s and .status != "failed") | .source' | wc -l
-}
-
-# Waits (bounded) until every collector has polled twice more than now.
-wait_polls() {
-	for c in $COLLECTORS; do
-		want=$(( $(polls "$c") + 2 )) i=0
-		while [ "$(polls "$c")" -lt "$want" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-		[ $i -lt 200 ] || { fail "$c did not poll"; return 1; }
-	done
-}
+# Waits until every collector has polled ${1:-2} times more than now.
+# shellcheck disable=SC2086
+wait_polls() { wait_ring_polls "${1:-2}" $COLLECTORS; }
 
 event_lines() {
 	grep '^{' "$1" | jq -r 'select(.kind=="event") |

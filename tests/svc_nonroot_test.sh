@@ -80,12 +80,7 @@ test_services_run_as_nro_user() {
 	echo "$PUB/run" >"$SCAN/.env/NRO_RUN_DIR"
 	echo nobody >"$SCAN/.env/NRO_USER"
 	echo 300ms >"$SCAN/.env/NRO_INTERVAL"
-	s6-svscan "$SCAN" >"$TMP/scan.out" 2>&1 &
-	SCAN_PID=$!
-	wait_path "$SCAN/collector-kmsg/supervise/status"
-	for s in analyzer collector-node collector-kmsg; do
-		svwait_up "$SCAN/$s" || fail "$s did not become ready: $(cat "$TMP/scan.out")"
-	done
+	scan_up "$TMP/scan.out" analyzer collector-node collector-kmsg
 	nobody=$(id -u nobody)
 	for s in analyzer collector-node collector-kmsg; do
 		pid=$(s6-svstat -o pid "$SCAN/$s")
