@@ -22,10 +22,7 @@ oneTimeTearDown() {
 }
 
 tearDown() {
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
-	SCAN=""
-	[ -n "${REPLAY_PID:-}" ] && { kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null; }
-	REPLAY_PID=""
+	scan_down
 	rm -rf "$TMP/run" "$TMP/svc" "$TMP/log" "$TMP/fx"
 }
 

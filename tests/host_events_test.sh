@@ -15,10 +15,7 @@ oneTimeSetUp() { nro_tmpdir; }
 oneTimeTearDown() { [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"; }
 
 tearDown() {
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
-	SCAN=""
-	[ -n "${REPLAY_PID:-}" ] && { kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null; }
-	REPLAY_PID=""
+	scan_down
 }
 
 # start_pipeline SET SERVICE...: the analyzer, sink-stdout and the given

@@ -10,8 +10,7 @@ oneTimeSetUp() { nro_tmpdir; }
 oneTimeTearDown() { rm -rf "$TMP"; }
 
 tearDown() {
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
-	SCAN=""
+	scan_down
 	[ -n "${DUMP_PID:-}" ] && { kill "$DUMP_PID" 2>/dev/null; wait "$DUMP_PID" 2>/dev/null; }
 	DUMP_PID=""
 }

@@ -100,6 +100,16 @@ scan_up() {
 	done
 }
 
+# scan_down: stops what scan_up started (s6-svscan on $SCAN, and its
+# services with it) and the kubelet-replay in REPLAY_PID, if any; forgets both.
+scan_down() {
+	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
+	SCAN=""
+	[ -n "${REPLAY_PID:-}" ] && { kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null; }
+	REPLAY_PID=""
+	return 0
+}
+
 # Good polls (health records not "failed") from collector $1 that the ring
 # $TMP/run/ring holds.
 ring_polls() {

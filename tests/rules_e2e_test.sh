@@ -21,10 +21,7 @@ oneTimeSetUp() { nro_tmpdir; build_incident "$TMP/incident"; }
 oneTimeTearDown() { [ -n "${KEEP_TMP:-}" ] || rm -rf "$TMP"; }
 
 tearDown() {
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
-	SCAN=""
-	[ -n "${REPLAY_PID:-}" ] && { kill "$REPLAY_PID" 2>/dev/null; wait "$REPLAY_PID" 2>/dev/null; }
-	REPLAY_PID=""
+	scan_down
 }
 
 # ---- the incident, from the fixtures ----

@@ -60,8 +60,7 @@ setUp() {
 
 tearDown() {
 	[ -n "$SINK_PID" ] && kill -9 "$SINK_PID" 2>/dev/null
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
-	SCAN=""
+	scan_down
 	for p in $PIDS $SERVERS; do kill -9 "$p" 2>/dev/null; done
 	wait 2>/dev/null
 	if grep -l -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$T"/*.err >/dev/null 2>&1; then

@@ -11,8 +11,7 @@ oneTimeSetUp() { nro_tmpdir; }
 oneTimeTearDown() { rm -rf "$TMP" "${PUB:-}"; }
 
 tearDown() {
-	[ -n "${SCAN:-}" ] && { s6-svscanctl -t "$SCAN" 2>/dev/null; wait "$SCAN_PID" 2>/dev/null; }
-	SCAN=""
+	scan_down
 }
 
 test_every_run_uses_the_helper() {
