@@ -99,7 +99,8 @@ static size_t projected(const struct nro_enc *e)
 static struct nro_str table_str(const struct nro_enc *e, uint32_t i)
 {
 	uint32_t start = i ? e->ends[i - 1] : 0;
-	struct nro_str s = {e->blob + start, (uint16_t)(e->ends[i] - start)};
+	/* only empty strings so far: no blob yet (NULL + 0 is undefined) */
+	struct nro_str s = {e->blob ? e->blob + start : "", (uint16_t)(e->ends[i] - start)};
 	return s;
 }
 
