@@ -155,6 +155,12 @@ static int validate(const struct nro_json *j)
 			if (sep == C_BAD)
 				return 0;
 			in_obj = pt == JSMN_OBJECT;
+			/* inside its container: jsmn closes an object at a key
+			 * without a value ({"t"}) yet hangs what follows the
+			 * brace on it ({"t"}:"v") */
+			int c = pt == JSMN_STRING ? tok[p].parent : p;
+			if (c < 0 || t->start < tok[c].start || t->end > tok[c].end)
+				return 0;
 		}
 		switch (t->type) {
 		case JSMN_OBJECT:

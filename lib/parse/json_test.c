@@ -270,6 +270,7 @@ TEST(malformed_documents)
 		{ "[nul]", "invalid JSON" },
 		{ "[True]", "invalid JSON" },
 		{ "[01]", "invalid JSON" },
+		{ "{\"a\":\"x\",\"t\"}:\"y\"", "invalid JSON" }, /* jsmn hangs :"y" on the closed object */
 		{ "[-]", "invalid JSON" },
 		{ "[1.]", "invalid JSON" },
 		{ "[.5]", "invalid JSON" },
