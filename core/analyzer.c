@@ -2,7 +2,7 @@
  * analyzer: takes in the collectors' records, keeps facts and one alert per
  * (event type, object), and publishes events on a transition. Everything it
  * publishes (the collectors' records, forwarded, its events and its derived
- * metrics) gets the analyzer's own sequence number and goes into the
+ * metrics) is given the analyzer's own sequence number and goes into the
  * shared-memory ring first, so a subscriber that missed a record finds it.
  */
 #include <errno.h>

@@ -49,7 +49,7 @@ static const char SUMMARY[] =
 	"Step N is resourceVersion N+1; a watch streams the changes between steps\n"
 	"(ADDED, MODIFIED, DELETED; a BOOKMARK on a step without change when asked).\n"
 	"Faults, as files in a step: \"gone\" (a watch or list from an older\n"
-	"resourceVersion gets 410 Expired), \"cut\" (a watch delivering this step\n"
+	"resourceVersion is answered 410 Expired), \"cut\" (a watch delivering this step\n"
 	"sends half a line and drops the connection, once), \"down\" (every API request\n"
 	"is dropped unanswered while this step lasts).\n"
 	"The step advances every --step-every D, and on POST /replay/step or\n"
@@ -81,7 +81,7 @@ struct step {
 	struct objset set[R_COUNT]; /* borrowed from an earlier step when not given */
 	int own[R_COUNT];
 	int gone, cut, down;
-	atomic_int cut_done; /* a cut happens once: the resumed watch gets the step whole */
+	atomic_int cut_done; /* a cut happens once: the resumed watch receives the step whole */
 };
 
 struct cfg {

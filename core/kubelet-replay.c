@@ -54,7 +54,7 @@ static const char SUMMARY[] =
 	"GET /replay/step answers the current step number. /replay/* needs no auth.\n"
 	"\n"
 	"Auth: with --token (or --token-file), a request needs \"Authorization: Bearer\n"
-	"TOKEN\" else 401 \"Unauthorized\"; a --deny-token gets 403 in the kubelet's\n"
+	"TOKEN\" else 401 \"Unauthorized\"; a --deny-token is answered 403 in the kubelet's\n"
 	"words. With --client-ca (HTTPS only) a client certificate signed by that CA\n"
 	"authenticates; without one the token decides (or 401 when there is none).";
 

@@ -5,7 +5,7 @@
  * request callback that sees each request once its headers are in (a
  * request body is read and dropped).
  *
- * Threads: with thread_per_connection every connection gets its own thread
+ * Threads: with thread_per_connection every connection has its own thread
  * (a handler may block, as kubelet-replay's delays do); without it one
  * internal polling thread serves every connection (handlers must not block:
  * sink-prom answers from a prepared buffer), so the listener adds exactly

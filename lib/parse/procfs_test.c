@@ -174,7 +174,7 @@ TEST(garbage_never_crashes)
 		unsigned have = 0;
 		struct nro_kv_field f[] = {{"MemTotal", &v, 1}};
 		char w[16];
-		/* each parser gets exactly n bytes: no terminator to lean on */
+		/* each parser is handed exactly n bytes: no terminator to lean on */
 		char *exact = malloc(n ? n : 1);
 		memcpy(exact, buf, n);
 		nro_parse_proc_stat(exact, n, &st);

@@ -87,7 +87,7 @@ int nro_promtab_render(struct nro_promtab *t, struct nro_buf *b, int openmetrics
  * "%" -> "_percent", "By/s" -> "_bytes_per_second"; "{...}" annotations
  * dropped; "1" -> "_ratio" on gauges), and "_total" on counters; a suffix
  * already there is not repeated. One addition: a gauge that would end in
- * _count, _sum or _bucket (which promtool reads as a histogram's) gets its
+ * _count, _sum or _bucket (which promtool reads as a histogram's) is given its
  * unit annotation as a suffix ("{processes}" -> "_processes"), else
  * "_value". 0, or -1 if it does not fit. */
 int nro_prom_otel_name(const char *name, size_t len, const char *unit, size_t unit_len,

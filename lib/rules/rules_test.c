@@ -534,10 +534,9 @@ static void on_metric(void *ctx, const char *node, const struct nro_metric *m)
 {
 	(void)ctx, (void)node;
 	nmetrics++;
-	char line[256];
-	snprintf(line, sizeof line, "%.*s=%g;", m->name.len, m->name.p, m->value);
-	if (strlen(metric_seen) + strlen(line) < sizeof metric_seen)
-		strcat(metric_seen, line);
+	size_t used = strlen(metric_seen);
+	snprintf(metric_seen + used, sizeof metric_seen - used, "%.*s=%g;", m->name.len, m->name.p,
+		 m->value);
 }
 
 /* n crash-looping containers from source src, in batches of 500 per record. */

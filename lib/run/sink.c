@@ -582,7 +582,7 @@ static int sink_open(struct nro_sink *s)
 	return 0;
 }
 
-/* A sink that starts with no cursor (nothing delivered before) first gets
+/* A sink that starts with no cursor (nothing delivered before) first receives
  * the alerts firing now, from the analyzer's alerts file next to the ring,
  * flagged NRO_EVF_ACTIVE: what fired before it connected is shown too. */
 static void deliver_active(struct nro_sink *s)

@@ -15,7 +15,7 @@
  *    $NRO_RUN_DIR/<prog>.cursor: the ring's epoch and the last seq
  *    delivered). Without a cursor a sink starts at the ring's head: only
  *    records published from now on (--from-start: everything the ring
- *    holds); a sink that takes events first gets the alerts firing now
+ *    holds); a sink that takes events first receives the alerts firing now
  *    from the analyzer's alerts file (wire/alerts.h), each flagged
  *    NRO_EVF_ACTIVE ("replay":true in JSON, ACTIVE in text), so what fired
  *    before it started is not missed. A cursor from another epoch (the ring was recreated) restarts

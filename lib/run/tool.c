@@ -141,7 +141,7 @@ static void print_wrapped(const char *text)
 }
 
 /* "  -o, --output ADDR" then the help and [VARIABLE], wrapped; a long left
- * side gets a line of its own. */
+ * side has a line of its own. */
 static void print_opt(const struct nro_optdef *t)
 {
 	char left[96], text[512];

@@ -175,7 +175,7 @@ TEST(node_name_first_writer_wins)
 	CHECK(nro_node_read(run, out, sizeof out) == -1 && out[0] == '\0');
 	CHECK(nro_node_share(run, "node-a", 6, out, sizeof out) == 0);
 	CHECK_STR(out, "node-a");
-	/* a second learner gets the first name, and the file is not replaced */
+	/* a second learner is handed the first name, and the file is not replaced */
 	CHECK(nro_node_share(run, "node-b", 6, out, sizeof out) == 0);
 	CHECK_STR(out, "node-a");
 	CHECK(nro_node_read(run, out, sizeof out) == 0);

@@ -499,7 +499,7 @@ TEST(reader_survives_a_ring_truncated_under_it)
 }
 
 /* A reader process following a fast writer through a 64 KiB ring: whatever
- * it gets is whole (checksums), it sees every seq as either copied or lost,
+ * it reads is whole (checksums), it sees every seq as either copied or lost,
  * and the oldest records (the ones being overwritten) are read on purpose. */
 TEST(concurrent_reader_never_sees_a_torn_record)
 {
